@@ -1,0 +1,454 @@
+"""The command line (SPEC §6): parse, call the library, render. Nothing else in the package prints.
+
+Exit codes: 0 fine, 1 an expectation failed, 2 invalid input (a bad file or a bad option). A user error is one
+line on stderr naming the file, line and field; never a traceback (``--debug`` shows one).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from . import __version__
+from .scenario import Problem, Scenario, ScenarioError, load_scenario
+from .units import format_duration
+
+app = typer.Typer(
+    name="vpcsim",
+    help="Capacity planning for AWS Lambda functions in a VPC: ENIs, subnet addresses, AZs and scaling limits.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Tables are wide: when the output is a file or a CI log (no terminal), do not squeeze them to 80 columns.
+out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+_DEBUG = False
+
+
+class UserError(Exception):
+    """A problem with what the user gave us (not with vpcsim): one line, exit code 2."""
+
+
+@contextmanager
+def user_errors():
+    """Turn the library's errors about user input into one line each on stderr and exit code 2."""
+    try:
+        yield
+    except ScenarioError as exc:
+        if _DEBUG:
+            raise
+        for p in exc.problems:
+            err.print(str(p), markup=False)
+        raise typer.Exit(2) from None
+    except UserError as exc:
+        if _DEBUG:
+            raise
+        err.print(f"vpcsim: error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"vpcsim {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
+) -> None:
+    global _DEBUG
+    _DEBUG = debug
+
+
+ScenarioArg = Annotated[Path, typer.Argument(help="A scenario file (YAML).", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", metavar="PATH=VALUE",
+                 help="Change the scenario: functions.NAME.memory_mb=2048, vpc.subnets.ID.cidr=10.0.1.0/26, "
+                      "platform=hyperplane. Repeatable."),
+]
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``; values are read as YAML scalars/lists."""
+    import yaml
+
+    changes: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UserError(f"--set {item!r}: expected PATH=VALUE, e.g. functions.checkout.memory_mb=2048")
+        path, _, text = item.partition("=")
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            value = text
+        changes[path.strip()] = value
+    return changes
+
+
+def load_with_changes(path: Path, sets: list[str] | None, seed: int | None = None) -> Scenario:
+    sc = load_scenario(path)
+    changes = parse_sets(sets)
+    if seed is not None:
+        changes["seed"] = seed
+    return sc.with_changes(changes) if changes else sc
+
+
+def _num(v: Any, digits: int = 0) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "∞"
+        return f"{v:,.{digits}f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+# --------------------------------------------------------------------------------------------------- validate
+
+
+@app.command()
+def validate(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario files.", show_default=False)],
+    strict: Annotated[bool, typer.Option("--strict", help="Lint warnings fail too (exit 2).")] = False,
+) -> None:
+    """Check scenario files: the schema, cross-references and the lint rules of the capacity calculator."""
+    from .capacity import capacity
+
+    bad = 0
+    warned = 0
+    for path in scenarios:
+        try:
+            sc = load_scenario(path)
+        except ScenarioError as exc:
+            for p in exc.problems:
+                err.print(str(p), markup=False)
+            bad += 1
+            continue
+        findings = capacity(sc)["lint"]
+        warnings = [f for f in findings if f["level"] == "warning"]
+        warned += bool(warnings)
+        status = "ok" if not warnings else f"ok, {len(warnings)} warning{'s' * (len(warnings) != 1)}"
+        out.print(f"{path}: {status}", markup=False)
+        for f in findings:
+            who = f" {f['function']}:" if f["function"] else ""
+            out.print(f"  {f['level']} [{f['rule']}]{who} {f['message']}", markup=False)
+    if bad or (strict and warned):
+        raise typer.Exit(2)
+
+
+# --------------------------------------------------------------------------------------------------- capacity
+
+
+def capacity_tables(cap: dict[str, Any]) -> list[Table]:
+    """The capacity figures as rich tables (also used by `run`)."""
+    fns = Table(title=f"Capacity of {cap['scenario']} — concurrent executions each limit allows", title_justify="left")
+    for col, justify in [("function", "left"), ("memory MB", "right"), ("env/ENI", "right"),
+                         ("projected peak", "right"), ("ENIs (doc formula)", "right"), ("ENIs (packed)", "right"),
+                         ("concurrency", "right"), ("subnet IPs", "right"), ("ENI quota", "right"),
+                         ("N-1 AZ", "right"), ("scaling s", "right"), ("binding", "left")]:
+        fns.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for name, f in cap["functions"].items():
+        c = f["ceilings"]
+        binding = f["binding"]
+        cells = {k: _num(c[k]) for k in ("concurrency", "subnet_ips", "eni_quota")}
+        cells[binding] = f"[bold]{cells[binding]}[/bold]"
+        fits = f["projected_peak"] <= c[binding]
+        fns.add_row(name, _num(f["memory_mb"]), _num(f["slots_per_eni"]), _num(f["projected_peak"]),
+                    _num(f["enis_formula"]), _num(f["enis_packed"]), cells["concurrency"], cells["subnet_ips"],
+                    cells["eni_quota"], _num(c["n_minus_1"]), _num(c["scaling_s"], 1),
+                    f"{binding}" + ("" if fits else " [red](peak above)[/red]"))
+    tables = [fns]
+    if cap["subnets"]:
+        sub = Table(title="Subnets at the projected peaks", title_justify="left")
+        for col in ("subnet", "AZ", "usable IPs", "free IPs", "projected ENIs", "fits"):
+            sub.add_column(col, justify="left" if col in ("subnet", "AZ", "fits") else "right")
+        for sid, s in cap["subnets"].items():
+            ok = s["projected_enis"] <= s["free_ips"]
+            sub.add_row(sid, s["az"], _num(s["usable_ips"]), _num(s["free_ips"]), _num(s["projected_enis"]),
+                        "yes" if ok else "[red]no[/red]")
+        tables.append(sub)
+    return tables
+
+
+def print_lint(findings: list[dict]) -> None:
+    if not findings:
+        out.print("Lint: no findings.")
+        return
+    out.print("Lint:")
+    for f in findings:
+        colour = "yellow" if f["level"] == "warning" else "cyan"
+        who = f" {f['function']}:" if f["function"] else ""
+        out.print(f"  [{colour}]{f['level']}[/{colour}] {escape('[' + f['rule'] + ']')}{escape(who)} ", end="")
+        out.print(f["message"], markup=False)
+
+
+@app.command(name="capacity")
+def capacity_cmd(
+    scenario: ScenarioArg,
+    as_json: JsonOpt = False,
+    sets: SetOpt = None,
+) -> None:
+    """The closed-form figures (no simulation): the doc's ENI formula, packing, ceilings, N-1 and lint."""
+    from .capacity import capacity
+
+    with user_errors():
+        sc = load_with_changes(scenario, sets)
+        cap = capacity(sc)
+    if as_json:
+        typer.echo(json.dumps(cap, indent=2, default=_json_default))
+        return
+    for t in capacity_tables(cap):
+        out.print(t)
+    tot = cap["total"]
+    if tot["enis_packed"] is not None:
+        out.print(f"All functions at their projected peaks: {tot['projected_peak']:,} concurrent executions, "
+                  f"{tot['enis_packed']:,} ENIs packed ({tot['enis_formula']:,} by the doc's formula), "
+                  f"{tot['eni_quota_free']:,} free under the ENI quota; scaling needs "
+                  f"{format_duration(tot['scaling_s']) if math.isfinite(tot['scaling_s']) else 'forever'}.")
+    print_lint(cap["lint"])
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if hasattr(v, "item"):
+        return v.item()
+    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+
+
+# --------------------------------------------------------------------------------------------------- run
+
+# Lambda's own names for the failure causes (DOMAIN §5), shown beside ours.
+LAMBDA_ERRORS = {
+    "success": "",
+    "throttled_concurrency": "429 TooManyRequestsException (ConcurrentInvocationLimitExceeded)",
+    "throttled_reserved": "429 TooManyRequestsException (ReservedFunctionConcurrentInvocationLimitExceeded)",
+    "throttled_scaling": "429 TooManyRequestsException (scaling rate)",
+    "eni_limit": "502 ENILimitReachedException",
+    "subnet_ips": "502 SubnetIPAddressLimitReachedException",
+    "ec2_throttled": "502 EC2ThrottledException",
+    "az_outage": "the environment's Availability Zone failed",
+    "timeout": "Task timed out",
+    "dropped": "async event older than max_event_age",
+}
+
+
+def _pct(v: float | None) -> str:
+    if v is None:
+        return "-"
+    if v == 0:
+        return "0"
+    return f"{v:.3%}" if v < 0.001 else f"{v:.2%}"
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:,.1f}")
+
+
+def _when(t: float | None) -> str:
+    return "-" if t is None else f"{format_duration(round(t, 1))}"
+
+
+def verdict(summary: dict[str, Any]) -> str:
+    """One sentence: does it fit, and if not, where it breaks first."""
+    inv = summary["invocations"]
+    if not inv:
+        return "No invocations were counted (check the arrivals and the warm-up)."
+    first = summary["first_outcome_s"]
+    bad = {k: v for k, v in first.items() if k != "success"}
+    if not bad:
+        return f"Fits: all {inv:,} invocations succeeded."
+    cause, at = next(iter(bad.items()))
+    return (f"Does not fit: {summary['failed'] + summary['throttled']:,} of {inv:,} invocations failed or were "
+            f"throttled ({_pct(summary['error_rate'])}); the first was {cause} at {_when(at)}.")
+
+
+def print_summary(s: dict[str, Any]) -> None:
+    """The run's summary as a few tables an architect can paste into a design review."""
+    head = (f"[bold]{escape(s['scenario'])}[/bold]  platform {s['platform']}, seed {s['seed']}, "
+            f"{format_duration(s['simulated_s'])} simulated in {s['wall_s']:.1f} s")
+    out.print(head)
+    colour = "green" if s["error_rate"] == 0 else "red"
+    out.print(f"[{colour}]{escape(verdict(s))}[/{colour}]")
+
+    t = Table(title="Outcomes", title_justify="left")
+    t.add_column("outcome")
+    t.add_column("invocations", justify="right")
+    t.add_column("share", justify="right")
+    t.add_column("first at", justify="right")
+    t.add_column("Lambda error")
+    inv = s["invocations"] or 0
+    for cause, n in s["outcomes"].items():
+        if n or cause == "success":
+            t.add_row(cause, f"{n:,}", _pct(n / inv if inv else None), _when(s["first_outcome_s"].get(cause)),
+                      LAMBDA_ERRORS[cause])
+    out.print(t)
+
+    lat = Table(title="Latency of successful invocations (ms)", title_justify="left")
+    for col in ("", "p50", "p95", "p99", "max", "mean"):
+        lat.add_column(col, justify="left" if not col else "right")
+    for label, key in (("end to end", "latency_ms"), ("cold start (ENI wait + init)", "cold_start_ms")):
+        v = s[key]
+        lat.add_row(label, *(_ms(v[q]) for q in ("p50", "p95", "p99", "max", "mean")))
+    out.print(lat)
+    out.print(f"Concurrency: mean {s['mean_concurrency']:.1f}, peak {s['peak_concurrency']:,}.  "
+              f"Environments: mean {s['mean_environments']:.1f}, peak {s['peak_environments']:,}.  "
+              f"Cold starts: {s['cold_starts']:,} ({_pct(s['cold_start_rate'])} of executions)."
+              + (f"  Peak ENIs: {s['peak_enis']:,}." if s["peak_enis"] is not None else ""))
+
+    if s["subnets"]:
+        sub = Table(title="Subnets (addresses)", title_justify="left")
+        for col in ("subnet", "AZ", "usable", "peak used", "min free", "exhausted at", "exhausted for"):
+            sub.add_column(col, justify="left" if col in ("subnet", "AZ") else "right")
+        for sid, v in s["subnets"].items():
+            ex = v["exhausted_s"]
+            sub.add_row(sid, v["az"], f"{v['usable_ips']:,}", f"{v['peak_ips_used']:,}", f"{v['min_free_ips']:,}",
+                        "[red]" + _when(ex) + "[/red]" if ex is not None else "never",
+                        format_duration(round(v["exhausted_for_s"], 1)) if ex is not None else "-")
+        out.print(sub)
+
+    cap = s["capacity"]
+    ceil = Table(title="Ceilings (closed form) and what the run saw", title_justify="left")
+    for col in ("function", "projected peak", "simulated peak", "binding limit", "ceiling", "N-1 AZ",
+                "failure rate", "throttle rate"):
+        ceil.add_column(col, justify="left" if col in ("function", "binding limit") else "right")
+    for name, f in s["functions"].items():
+        c = cap["functions"][name]
+        ceil.add_row(name, f"{c['projected_peak']:,}", f"{f['peak_concurrency']:,}", c["binding"],
+                     f"{c['ceilings'][c['binding']]:,}", _num(c["ceilings"]["n_minus_1"]),
+                     _pct(f["failure_rate"]), _pct(f["throttle_rate"]))
+    out.print(ceil)
+    if s.get("expectations"):
+        print_expectations(s["expectations"])
+
+
+def print_expectations(rows: list[dict[str, Any]]) -> None:
+    t = Table(title="Expectations", title_justify="left")
+    for col in ("metric", "condition", "value", "verdict"):
+        t.add_column(col, justify="right" if col == "value" else "left")
+    for r in rows:
+        ok = r["passed"]
+        t.add_row(r["path"], r["condition"], _num(r["value"], 6) if isinstance(r["value"], float) else _num(r["value"]),
+                  "[green]pass[/green]" if ok else "[red]FAIL[/red]")
+    out.print(t)
+
+
+def _progress_runner(enabled: bool):
+    """A context manager yielding a progress callback (or None): a bar on a terminal, nothing otherwise."""
+    from contextlib import nullcontext
+
+    if not enabled:
+        return nullcontext(None)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextmanager
+    def bar():
+        with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TimeElapsedColumn(), console=err, transient=True) as prog:
+            task = prog.add_task("run", total=1.0)
+            yield lambda frac: prog.update(task, completed=frac)
+
+    return bar()
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write summary.json, timeseries.csv, scenario.yaml "
+                                                               "(and the report) into this folder.")] = None,
+    as_json: JsonOpt = False,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the scenario's seed.")] = None,
+    sets: SetOpt = None,
+    record: Annotated[bool, typer.Option("--record-invocations",
+                                         help="Keep one row per invocation (invocations.csv with --out).")] = False,
+) -> None:
+    """Simulate a scenario and report outcomes, latency, peaks, subnet addresses and ceilings."""
+    from .output import to_json, write_run
+    from .results import simulate
+
+    with user_errors():
+        sc = load_with_changes(scenario, sets, seed)
+    show_bar = not as_json and err.is_terminal
+    with _progress_runner(show_bar) as progress:
+        result = simulate(sc, record_invocations=record, progress=progress)
+    if out_dir is not None:
+        with user_errors():
+            try:
+                write_run(result, out_dir)
+            except OSError as exc:
+                raise UserError(f"--out {out_dir}: cannot write: {exc.strerror or exc}") from None
+    if as_json:
+        typer.echo(to_json(result.summary), nl=False)
+    else:
+        print_summary(result.summary)
+        if out_dir is not None:
+            out.print(f"Results written to {escape(str(out_dir))}/")
+    exps = result.summary.get("expectations") or []
+    if any(not e["passed"] for e in exps):
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------------------------------- schema
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the scenario file."""
+    from .scenario import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+# --------------------------------------------------------------------------------------------------- entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``vpcsim`` command. Returns the exit code (0, 1 or 2)."""
+    try:
+        rv = app(args=argv, prog_name="vpcsim", standalone_mode=False)
+    except typer.TyperException as exc:  # typer's (click's) usage errors: a bad option, a missing argument
+        message = exc.format_message()
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            out.print(message, markup=False)
+            return 0
+        ctx = getattr(exc, "ctx", None)
+        where = f"{ctx.command_path}: " if ctx is not None else ""
+        err.print(f"vpcsim: error: {where}{message}", markup=False)
+        return 2 if getattr(exc, "exit_code", 2) == 2 else int(exc.exit_code)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("vpcsim: interrupted", markup=False)
+        return 130
+    except ScenarioError as exc:  # only when a command forgot user_errors(); still no traceback
+        for p in exc.problems:
+            err.print(str(p), markup=False)
+        return 2
+    except UserError as exc:
+        err.print(f"vpcsim: error: {exc}", markup=False)
+        return 2
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+__all__ = ["app", "main", "Problem"]

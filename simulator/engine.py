@@ -1,0 +1,695 @@
+"""The discrete-event model of SPEC §3 on SimPy: admission, environments, ENIs, events, retries.
+
+Design for speed (the engine is the product's heart; see ``benchmarks/``):
+
+- No SimPy Process per invocation. Work is put on SimPy's queue as :class:`_Call` events whose single callback
+  is a bound method; an invocation costs one arrival event and one end event. A cold start needs no extra event:
+  the ENI's ready time and the init time are known when the environment is created, so the end is scheduled at
+  ``arrival + ENI wait + init + duration`` directly.
+- Timers are lazy: an idle environment has at most one keep-alive timer pending; when it fires early (the
+  environment was reused and went idle again) it re-arms itself for the new expiry instead of one timer per idle
+  period. ENIs do the same for their idle release.
+- Idle environments sit in a dict used as an ordered set: ``popitem()`` gives the most recently used one in O(1),
+  ``del`` reclaims any one in O(1). No scan of all environments or ENIs happens per event.
+- Random numbers come in numpy blocks through per-stream samplers; arrival times come in blocks too.
+- Measurements stream into counters, per-step lists and a fixed-size latency histogram (memory stays flat).
+
+Every random stream has its own ``SeedSequence`` child keyed by the stream's *name* (``arrivals/checkout/0``,
+``duration/checkout``, ``eni_attach``, ``placement``...), so adding a function does not reshuffle the others and the
+same seed gives the same results on any machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import simpy
+from simpy.events import NORMAL, URGENT, Event
+
+from .distributions import Constant
+from .metrics import FAILURES, OUTCOMES, THROTTLES, LatencyHistogram
+from .network import AzState, Eni, FnNet, make_network
+from .scenario import AzOutage, Function, IpsReleased, IpsTaken, Scenario
+
+__all__ = ["simulate_once", "stream", "Engine"]
+
+log = logging.getLogger(__name__)
+
+_OUT = {name: i for i, name in enumerate(OUTCOMES)}
+SUCCESS, TIMEOUT, DROPPED, AZ_OUTAGE = _OUT["success"], _OUT["timeout"], _OUT["dropped"], _OUT["az_outage"]
+assert SUCCESS == 0  # the success path indexes the per-step counts directly
+THR_CONC, THR_RES, THR_SCALE = _OUT["throttled_concurrency"], _OUT["throttled_reserved"], _OUT["throttled_scaling"]
+_THROTTLE_IDX = frozenset(_OUT[c] for c in THROTTLES)
+_FAILURE_IDX = frozenset(_OUT[c] for c in FAILURES)
+# What a client or Lambda's async queue retries: throttles (429) and the 5xx errors of the VPC (DOMAIN §4, §5).
+# A timeout is a function error: the SDK does not retry it; the async queue retries it twice (SPEC §3.7).
+_RETRYABLE = frozenset(_OUT[c] for c in (*THROTTLES, "eni_limit", "subnet_ips", "ec2_throttled", "az_outage"))
+_ASYNC_BACKOFF_CAP_S = 300.0  # DOMAIN §4: async retries of throttles back off from 1 s up to 5 minutes
+_ASYNC_ERROR_RETRIES = (60.0, 120.0)  # DOMAIN §4: on function errors, 2 more attempts after 1 and 2 minutes
+_BLOCK = 4096
+
+
+def stream(seed: int, replication: int, *names: str) -> np.random.Generator:
+    """The generator of one named random stream (SPEC §3: one ``SeedSequence`` child per stream)."""
+    key = [replication] + [int.from_bytes(hashlib.blake2b(n.encode(), digest_size=8).digest(), "little")
+                           for n in names]
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=tuple(key)))
+
+
+def sampler(dist: Any, rng: np.random.Generator) -> Callable[[], float]:
+    """A zero-argument function that returns the next draw, drawing ``_BLOCK`` values at a time."""
+    if isinstance(dist, Constant):
+        value = dist.value
+        return lambda: value
+    buf: list[float] = []
+
+    def draw() -> float:
+        if not buf:
+            block = dist.sample(rng, _BLOCK).tolist()
+            block.reverse()
+            buf.extend(block)
+        return buf.pop()
+
+    return draw
+
+
+class _Call(Event):
+    """A SimPy event with one callback and a payload: the cheapest way to put work on SimPy's queue."""
+
+    def __init__(self, env: simpy.Environment, callback: Callable[[Event], None], value: Any):
+        self.env = env
+        self.callbacks = [callback]
+        self._ok = True
+        self._value = value
+
+
+class _Env:
+    """An execution environment and, while busy, the invocation it runs."""
+
+    __slots__ = ("fn", "eni", "az", "provisioned", "busy", "lost", "expire", "timer", "timer_at",
+                 "arr", "t0", "attempt", "cold", "start", "wait", "end", "timed_out", "counted")
+
+    def __init__(self, fn: _Fn, eni: Eni | None, az: AzState | None, provisioned: bool):
+        self.fn = fn
+        self.eni = eni
+        self.az = az
+        self.provisioned = provisioned
+        self.busy = False
+        self.lost = False
+        self.expire = 0.0
+        self.timer: Event | None = None
+        self.timer_at = math.inf
+
+
+class _Fn:
+    """A function's live state and counters."""
+
+    __slots__ = ("idx", "spec", "name", "reserved", "in_flight", "idle", "idle_prov", "envs", "net",
+                 "duration", "init", "keep_alive", "keep_alive_const", "timeout", "retry", "async_", "max_age",
+                 "rng_retry", "bucket", "invocations", "attempts", "outcomes", "cold", "starts", "peak_conc",
+                 "peak_envs", "peak_enis")
+
+    def __init__(self, idx: int, spec: Function):
+        self.idx = idx
+        self.spec = spec
+        self.name = spec.name
+        self.reserved = spec.reserved_concurrency
+        self.in_flight = 0
+        self.idle: dict[_Env, None] = {}
+        self.idle_prov: list[_Env] = []
+        self.envs = 0
+        self.net: FnNet | None = None
+        self.timeout = spec.timeout
+        self.retry = spec.client_retry if spec.invocation == "sync" else None
+        self.async_ = spec.invocation == "async"
+        self.max_age = spec.max_event_age
+        self.bucket: _Bucket | None = None
+        self.invocations = 0
+        self.attempts = 0
+        self.outcomes = [0] * len(OUTCOMES)
+        self.cold = 0
+        self.starts = 0
+        self.peak_conc = 0
+        self.peak_envs = 0
+        self.peak_enis = 0
+
+
+class _Bucket:
+    """Scaling credit (SPEC §3.3): a token bucket refilled continuously, read lazily."""
+
+    __slots__ = ("size", "rate", "tokens", "last")
+
+    def __init__(self, size: float, per_s: float):
+        self.size = size
+        self.rate = per_s
+        self.tokens = size
+        self.last = 0.0
+
+    def take(self, now: float) -> bool:
+        tokens = self.tokens + (now - self.last) * self.rate
+        if tokens > self.size:
+            tokens = self.size
+        self.last = now
+        if tokens >= 1.0:
+            self.tokens = tokens - 1.0
+            return True
+        self.tokens = tokens
+        return False
+
+    def refund(self) -> None:
+        self.tokens = min(self.size, self.tokens + 1.0)
+
+
+class _Source:
+    __slots__ = ("fn", "blocks", "times", "i", "event")
+
+    def __init__(self, fn: _Fn, blocks: Iterator[np.ndarray]):
+        self.fn = fn
+        self.blocks = blocks
+        self.times: list[float] = []
+        self.i = 0
+        self.event: _Call | None = None
+
+    def refill(self) -> bool:
+        for block in self.blocks:
+            if len(block):
+                self.times = block.tolist()
+                self.i = 0
+                return True
+        return False
+
+
+class Engine:
+    """One run of one scenario with one seed (and replication index). Use :func:`simulate_once`."""
+
+    def __init__(self, scenario: Scenario, seed: int, replication: int = 0, record_invocations: bool = False):
+        self.sc = scenario
+        self.seed = seed
+        self.rep = replication
+        self.env = simpy.Environment()
+        self.horizon = scenario.duration
+        self.warmup = scenario.warmup
+        self.step = scenario.timestep
+        self.nsteps = max(1, math.ceil(self.horizon / self.step - 1e-9))
+        self.inv_step = 1.0 / self.step
+        self.record = record_invocations
+        self.rows: list[tuple] = []
+
+        fns = [_Fn(i, f) for i, f in enumerate(scenario.functions)]
+        self.fns = fns
+        self.attach = sampler(scenario.vpc.eni_attach, self._rng("eni_attach"))
+        self.net = make_network(scenario, self._schedule_plain, lambda: self.env.now, self._rng("placement"),
+                                self.attach)
+        for f in fns:
+            spec = f.spec
+            f.duration = sampler(spec.duration, self._rng("duration", f.name))
+            f.init = sampler(spec.init, self._rng("init", f.name))
+            f.keep_alive = sampler(spec.keep_alive, self._rng("keep_alive", f.name))
+            f.rng_retry = self._rng("retry", f.name)
+            if spec.in_vpc:
+                f.net = self.net.fn_net(spec)
+
+        scaling = scenario.region.scaling
+        if scaling.model == "burst":
+            shared = _Bucket(scaling.burst, scaling.per_minute / 60.0)
+            for f in fns:
+                f.bucket = shared
+        elif scaling.model == "per-function":
+            for f in fns:
+                f.bucket = _Bucket(scaling.burst, scaling.per_minute / 60.0)
+
+        self.pool_limit = scenario.region.concurrency_limit - sum(f.reserved or 0 for f in fns)
+        self.pool_in_flight = 0
+        self.conc = 0
+        self.area = 0.0
+        self.last_t = 0.0
+        self.peak_conc = 0
+        self.step_max = 0
+        self.envs_total = 0
+        self.env_area = 0.0
+        self.env_last = 0.0
+        self.peak_envs = 0
+        self.pending = 0  # retries waiting to arrive
+        self.first_failure: float | None = None
+        self.first_outcome: dict[str, float] = {}
+        self.lat = LatencyHistogram(len(fns))
+        self.cold_lat = LatencyHistogram(len(fns), buffer=1 << 15)
+
+        n = self.nsteps
+        self.ts_arrivals = [0] * n
+        self.ts_out = [0] * (n * len(OUTCOMES))
+        self.ts_cold = [0] * n
+        self.ts_conc_mean = np.zeros(n)
+        self.ts_conc_max = np.zeros(n, dtype=np.int64)
+        self.ts_busy = np.zeros(n, dtype=np.int64)
+        self.ts_idle = np.zeros(n, dtype=np.int64)
+        self.ts_ready = np.zeros(n, dtype=np.int64)
+        self.ts_attaching = np.zeros(n, dtype=np.int64)
+        self.ts_deleting = np.zeros(n, dtype=np.int64)
+        self.subnet_list = list(self.net.subnets.values())
+        self.ts_used = np.zeros((len(self.subnet_list), n), dtype=np.int64)
+        self.ts_free = np.zeros((len(self.subnet_list), n), dtype=np.int64)
+        self.tick_area = 0.0
+        self.warm_area = 0.0
+        self.warm_env_area = 0.0
+        self.horizon_stats: dict[str, Any] = {}
+        self.done = False
+
+        self._sources = []
+        for f in fns:
+            for k, proc in enumerate(f.spec.arrivals):
+                self._sources.append(_Source(f, proc.blocks(self._rng("arrivals", f.name, str(k)), self.horizon)))
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+    def _rng(self, *names: str) -> np.random.Generator:
+        return stream(self.seed, self.rep, *names)
+
+    def _at(self, t: float, callback: Callable[[Event], None], value: Any, priority: int = NORMAL) -> _Call:
+        ev = _Call(self.env, callback, value)
+        self.env.schedule(ev, priority, t - self.env._now)
+        return ev
+
+    def _schedule_plain(self, t: float, fn: Callable[[Any], None], arg: Any) -> None:
+        """The network's timers: ``fn(arg)`` at time ``t``."""
+        self._at(max(t, self.env._now), lambda ev: fn(ev._value), arg)
+
+    # -- set-up ---------------------------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        for f in self.fns:
+            for _ in range(f.spec.provisioned_concurrency):
+                eni, az = None, None
+                if f.net is not None:
+                    eni, cause = self.net.acquire(f.net, 0.0, initial=True)
+                    if eni is None:
+                        log.warning("function %s: only %d of %d provisioned environments could get an ENI (%s)",
+                                    f.name, f.envs, f.spec.provisioned_concurrency, cause)
+                        break
+                    az = eni.az
+                env = _Env(f, eni, az, provisioned=True)
+                if az is not None:
+                    az.envs[env] = None
+                f.idle_prov.append(env)
+                f.envs += 1
+                self.envs_total += 1
+        self.peak_envs = self.envs_total
+        for f in self.fns:
+            f.peak_envs = f.envs
+            f.peak_enis = f.net.enis if f.net is not None else 0
+        for src in self._sources:
+            if src.refill():
+                src.event = self._at(src.times[0], self._on_arrival, src)
+        for k in range(1, self.nsteps + 1):
+            self._at(min(k * self.step, self.horizon), self._on_tick, k - 1, URGENT)
+        if self.warmup > 0:
+            self._at(self.warmup, self._on_warmup, None, URGENT)
+        for i, ev in enumerate(self.sc.events):
+            self._at(ev.at, self._on_event, i, URGENT)
+
+    # -- arrivals ------------------------------------------------------------------------------------------------
+    def _on_arrival(self, ev: Event) -> None:
+        """Arrivals of one source. While the source's next arrival comes before everything on SimPy's queue, it
+        is handled here at once (the clock moved to it) instead of going through the queue: the same order of
+        events, without a heap push and pop per arrival."""
+        src: _Source = ev._value
+        env = self.env
+        queue = env._queue
+        arrive = self._arrive
+        f = src.fn
+        times = src.times
+        i = src.i
+        t = times[i]
+        while True:
+            arrive(f, t, t, 1)
+            i += 1
+            if i >= len(times):
+                if not src.refill():
+                    return
+                times = src.times
+                i = 0
+            tn = times[i]
+            if queue and queue[0][0] <= tn:
+                break
+            env._now = t = tn
+        src.i = i
+        # Re-arm the same event object for the next arrival of this source.
+        ev.callbacks = [self._on_arrival]
+        env.schedule(ev, NORMAL, tn - t)
+
+    def _on_retry(self, ev: Event) -> None:
+        f, t0, attempt = ev._value
+        self.pending -= 1
+        self._arrive(f, self.env._now, t0, attempt)
+
+    def _arrive(self, f: _Fn, t: float, t0: float, attempt: int) -> None:
+        """SPEC §3 rules 1-6 for one attempt arriving at ``t`` (``t0``: the invocation's first arrival)."""
+        k = int(t * self.inv_step)
+        if k < self.nsteps:
+            self.ts_arrivals[k] += 1
+        if t0 >= self.warmup:
+            f.attempts += 1
+            if attempt == 1:
+                f.invocations += 1
+        # 1. Concurrency.
+        reserved = f.reserved
+        if reserved is not None:
+            if f.in_flight >= reserved:
+                self._failed(f, t, t0, attempt, THR_RES)
+                return
+        elif self.pool_in_flight >= self.pool_limit:
+            self._failed(f, t, t0, attempt, THR_CONC)
+            return
+        # 2. Warm start on the most recently used idle environment (provisioned ones first).
+        if f.idle_prov:
+            env = f.idle_prov.pop()
+            start = t
+            cold = False
+            wait = 0.0
+        elif f.idle:
+            env = f.idle.popitem()[0]
+            start = t
+            cold = False
+            wait = 0.0
+        else:
+            # 3. Scaling credit.
+            bucket = f.bucket
+            if bucket is not None and not bucket.take(t):
+                self._failed(f, t, t0, attempt, THR_SCALE)
+                return
+            # 4. A slot on an ENI.
+            eni = None
+            az = None
+            wait = 0.0
+            if f.net is not None:
+                eni, cause = self.net.acquire(f.net, t)
+                if eni is None:
+                    if bucket is not None:
+                        bucket.refund()  # no environment was created
+                    self._failed(f, t, t0, attempt, _OUT[cause])
+                    return
+                az = eni.az
+                if eni.ready_at > t:
+                    wait = eni.ready_at - t
+            env = _Env(f, eni, az, False)
+            if az is not None:
+                az.envs[env] = None
+            # 5. Cold start: wait for the ENI, then init.
+            start = t + wait + f.init()
+            cold = True
+            self.env_area += self.envs_total * (t - self.env_last)
+            self.env_last = t
+            self.envs_total += 1
+            f.envs += 1
+            if self.envs_total > self.peak_envs:
+                self.peak_envs = self.envs_total
+            if f.envs > f.peak_envs:
+                f.peak_envs = f.envs
+            if f.net is not None and f.net.enis > f.peak_enis:
+                f.peak_enis = f.net.enis
+            if k < self.nsteps:
+                self.ts_cold[k] += 1
+        # 6. Run.
+        d = f.duration()
+        timed_out = d > f.timeout
+        if timed_out:
+            d = f.timeout
+        env.busy = True
+        env.arr = t
+        env.t0 = t0
+        env.attempt = attempt
+        env.cold = cold
+        env.start = start
+        env.wait = wait
+        env.timed_out = timed_out
+        env.end = start + d
+        counted = t0 >= self.warmup
+        env.counted = counted
+        if counted:
+            f.starts += 1
+            if cold:
+                f.cold += 1
+        f.in_flight += 1
+        if reserved is None:
+            self.pool_in_flight += 1
+        self.area += self.conc * (t - self.last_t)
+        self.last_t = t
+        c = self.conc + 1
+        self.conc = c
+        if c > self.peak_conc:
+            self.peak_conc = c
+        if c > self.step_max:
+            self.step_max = c
+        if f.in_flight > f.peak_conc:
+            f.peak_conc = f.in_flight
+        self.env.schedule(_Call(self.env, self._on_end, env), URGENT, env.end - t)
+
+    # -- endings -------------------------------------------------------------------------------------------------
+    def _on_end(self, ev: Event) -> None:
+        env: _Env = ev._value
+        if env.lost:
+            return  # its AZ went down; the invocation already failed
+        t = self.env._now
+        f = env.fn
+        # Leave (inlined: this is the hottest path).
+        f.in_flight -= 1
+        if f.reserved is None:
+            self.pool_in_flight -= 1
+        self.area += self.conc * (t - self.last_t)
+        self.last_t = t
+        self.conc -= 1
+        env.busy = False
+        if env.timed_out:
+            self._failed(f, t, env.t0, env.attempt, TIMEOUT, env)
+        else:
+            self._succeeded(f, t, env)
+        # The environment is idle now: it serves the next invocation or is reclaimed after keep_alive.
+        if env.provisioned:
+            f.idle_prov.append(env)
+            return
+        f.idle[env] = None
+        expire = t + f.keep_alive()
+        env.expire = expire
+        if expire < env.timer_at:
+            env.timer_at = expire
+            env.timer = self._at(expire, self._on_keep_alive, env)
+
+    def _leave(self, f: _Fn) -> None:
+        t = self.env._now
+        f.in_flight -= 1
+        if f.reserved is None:
+            self.pool_in_flight -= 1
+        self.area += self.conc * (t - self.last_t)
+        self.last_t = t
+        self.conc -= 1
+
+    def _succeeded(self, f: _Fn, t: float, env: _Env) -> None:
+        k = int(t * self.inv_step)
+        if k < self.nsteps:
+            self.ts_out[k] += 1  # SUCCESS is outcome 0: its counts come first
+        if env.counted:
+            f.outcomes[0] += 1
+            lat = self.lat
+            lat.keys.append(f.idx)
+            lat.values.append(t - env.t0)
+            if len(lat.values) >= lat.buffer:
+                lat.fold()
+            if env.cold:
+                self.cold_lat.add(f.idx, env.start - env.arr)
+        if self.record:
+            self._row(f, env.arr, env.start, t, SUCCESS, env)
+
+    def _failed(self, f: _Fn, t: float, t0: float, attempt: int, cause: int, env: _Env | None = None) -> None:
+        """An attempt failed with ``cause``: retry it (SPEC §3.7) or count the invocation's final outcome."""
+        if self.record:
+            self._row(f, env.arr if env else t, env.start if env else None, t if env else None, cause, env,
+                      attempt=attempt)
+        if f.async_:
+            if cause in _RETRYABLE:
+                delay = min(_ASYNC_BACKOFF_CAP_S, 2.0 ** (attempt - 1))
+                if t + delay - t0 <= f.max_age:
+                    self._retry(f, t + delay, t0, attempt + 1)
+                    return
+                cause = DROPPED
+            elif cause == TIMEOUT and attempt <= len(_ASYNC_ERROR_RETRIES):
+                self._retry(f, t + _ASYNC_ERROR_RETRIES[attempt - 1], t0, attempt + 1)
+                return
+        elif f.retry is not None and cause in _RETRYABLE and attempt < f.retry.attempts:
+            # The SDK's full-jitter backoff: uniform(0, min(cap, base * 2^(attempt-1))).
+            backoff = min(f.retry.cap, f.retry.base * 2.0 ** (attempt - 1))
+            self._retry(f, t + float(f.rng_retry.random()) * backoff, t0, attempt + 1)
+            return
+        k = int(t * self.inv_step)
+        if k < self.nsteps:
+            self.ts_out[cause * self.nsteps + k] += 1
+        if t0 >= self.warmup:
+            f.outcomes[cause] += 1
+            name = OUTCOMES[cause]
+            if name not in self.first_outcome:
+                self.first_outcome[name] = t
+            if cause in _FAILURE_IDX and self.first_failure is None:
+                self.first_failure = t
+
+    def _retry(self, f: _Fn, at: float, t0: float, attempt: int) -> None:
+        self.pending += 1
+        self._at(at, self._on_retry, (f, t0, attempt))
+
+    def _row(self, f: _Fn, arr: float, start: float | None, end: float | None, cause: int, env: _Env | None,
+             attempt: int | None = None) -> None:
+        eni = env.eni if env is not None else None
+        self.rows.append((
+            f.name, arr, start, end, OUTCOMES[cause], bool(env.cold) if env is not None else False,
+            env.wait if env is not None else 0.0,
+            eni.subnet.id if eni is not None else None, env.az.name if env is not None and env.az else None,
+            attempt if attempt is not None else env.attempt,  # type: ignore[union-attr]
+        ))
+
+    # -- keep-alive and environment loss ----------------------------------------------------------------------------
+    def _on_keep_alive(self, ev: Event) -> None:
+        env: _Env = ev._value
+        if env.timer is not ev:
+            return  # superseded by an earlier expiry
+        env.timer = None
+        env.timer_at = math.inf
+        if env.busy or env.lost:
+            return  # re-armed when it goes idle again
+        t = self.env._now
+        if t < env.expire:
+            env.timer_at = env.expire
+            env.timer = self._at(env.expire, self._on_keep_alive, env)
+            return
+        f = env.fn
+        del f.idle[env]
+        self._drop(env, t)
+
+    def _drop(self, env: _Env, t: float) -> None:
+        """The environment is gone (reclaimed or lost): release its ENI slot."""
+        f = env.fn
+        if env.az is not None:
+            env.az.envs.pop(env, None)
+        self.env_area += self.envs_total * (t - self.env_last)
+        self.env_last = t
+        self.envs_total -= 1
+        f.envs -= 1
+        if env.eni is not None:
+            self.net.release(env.eni, t, f.net)
+
+    # -- scenario events -------------------------------------------------------------------------------------------
+    def _on_event(self, ev: Event) -> None:
+        spec = self.sc.events[ev._value]
+        t = self.env._now
+        if isinstance(spec, AzOutage):
+            az = self.net.azs[spec.az]
+            self.net.az_down(az, t)
+            for env in list(az.envs):
+                self._lose(env, t)
+            self._at(t + spec.for_, self._on_az_back, az, URGENT)
+        elif isinstance(spec, IpsTaken):
+            got = self.net.take_ips(spec.subnet, spec.count, t)
+            if got < spec.count:
+                log.info("ips_taken at %gs: subnet %s had only %d free addresses", t, spec.subnet, got)
+        elif isinstance(spec, IpsReleased):
+            self.net.release_ips(spec.subnet, spec.count, t)
+
+    def _on_az_back(self, ev: Event) -> None:
+        self.net.az_up(ev._value, self.env._now)
+
+    def _lose(self, env: _Env, t: float) -> None:
+        f = env.fn
+        env.lost = True
+        if env.busy:
+            env.busy = False
+            self._leave(f)
+            self._failed(f, t, env.t0, env.attempt, AZ_OUTAGE, env)
+        elif env.provisioned:
+            f.idle_prov.remove(env)
+        else:
+            del f.idle[env]
+        self._drop(env, t)
+
+    # -- measurement ---------------------------------------------------------------------------------------------
+    def _on_tick(self, ev: Event) -> None:
+        k = ev._value
+        t = self.env._now
+        self.area += self.conc * (t - self.last_t)
+        self.last_t = t
+        width = min(self.step, self.horizon - k * self.step)
+        self.ts_conc_mean[k] = (self.area - self.tick_area) / width if width > 0 else self.conc
+        self.tick_area = self.area
+        self.ts_conc_max[k] = self.step_max
+        self.step_max = self.conc
+        self.ts_busy[k] = self.conc
+        self.ts_idle[k] = self.envs_total - self.conc
+        net = self.net
+        self.ts_ready[k] = net.enis_ready
+        self.ts_attaching[k] = net.enis_attaching
+        self.ts_deleting[k] = net.enis_deleting
+        for j, s in enumerate(self.subnet_list):
+            self.ts_used[j, k] = s.step_max_used
+            self.ts_free[j, k] = s.step_min_free
+            s.step_min_free = s.free
+            s.step_max_used = s.used
+        if k == self.nsteps - 1:
+            self._on_horizon(t)
+
+    def _on_warmup(self, ev: Event) -> None:
+        t = self.env._now
+        self.area += self.conc * (t - self.last_t)
+        self.last_t = t
+        self.env_area += self.envs_total * (t - self.env_last)
+        self.env_last = t
+        self.warm_area = self.area
+        self.warm_env_area = self.env_area
+        self.peak_conc = self.conc
+        self.peak_envs = self.envs_total
+        self.net.peak_enis = self.net.n_enis
+        for f in self.fns:
+            f.peak_conc = f.in_flight
+            f.peak_envs = f.envs
+            f.peak_enis = f.net.enis if f.net is not None else 0
+        for s in self.subnet_list:
+            s.reset_stats(t)
+
+    def _on_horizon(self, t: float) -> None:
+        self.env_area += self.envs_total * (t - self.env_last)
+        self.env_last = t
+        span = self.horizon - self.warmup
+        self.horizon_stats = {
+            "mean_concurrency": (self.area - self.warm_area) / span,
+            "mean_environments": (self.env_area - self.warm_env_area) / span,
+            "exhausted_for": {s.id: s.exhausted_for(t) for s in self.subnet_list},
+        }
+
+    # -- run -----------------------------------------------------------------------------------------------------
+    def run(self, progress: Callable[[float], None] | None = None) -> Engine:
+        """Simulate to the horizon, then let what is in flight (and pending retries) finish."""
+        started = time.perf_counter()
+        self._setup()
+        env = self.env
+        chunks = 100 if progress is not None else 1
+        for i in range(1, chunks + 1):
+            env.run(until=self.horizon * i / chunks)
+            if progress is not None:
+                progress(i / chunks)
+        # The tick at the horizon is URGENT at t=horizon, which run(until=horizon) processes first... unless
+        # SimPy stopped before it: process what is left at exactly the horizon.
+        while not self.horizon_stats and env._queue:
+            env.step()
+        queue = env._queue
+        while (self.conc or self.pending) and queue:
+            env.step()
+        self.wall_s = time.perf_counter() - started
+        self.done = True
+        return self
+
+
+def simulate_once(scenario: Scenario, seed: int | None = None, replication: int = 0,
+                  record_invocations: bool = False, progress: Callable[[float], None] | None = None) -> Engine:
+    """Run the model once and return the finished engine (``results.build_result`` turns it into a Result)."""
+    engine = Engine(scenario, scenario.seed if seed is None else seed, replication, record_invocations)
+    return engine.run(progress)
+

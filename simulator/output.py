@@ -1,0 +1,83 @@
+"""Writing a results folder, whole or not at all (SPEC §6 ``run --out DIR``).
+
+Files are written into a hidden temporary folder beside the target, which replaces the target only when every file
+is complete; an error or Ctrl-C leaves the previous folder (or nothing) in place, never half a result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .results import Result
+
+__all__ = ["atomic_dir", "atomic_file", "write_run", "to_json"]
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if hasattr(v, "item"):  # numpy scalars
+        return v.item()
+    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+
+
+def to_json(data: Any) -> str:
+    """JSON text of a summary (numpy scalars as numbers, infinities as null)."""
+    return json.dumps(data, indent=2, default=_plain, allow_nan=False) + "\n"
+
+
+@contextmanager
+def atomic_dir(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder; on success it becomes ``target`` (replacing it), on failure it disappears."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+            old.rmdir()
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@contextmanager
+def atomic_file(target: str | Path, mode: str = "w") -> Iterator[Any]:
+    """Open a temporary file beside ``target``; it replaces ``target`` only when closed without error."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            yield fh
+        os.replace(name, target)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+def write_run(result: Result, out_dir: str | Path) -> Path:
+    """Write ``summary.json``, ``timeseries.csv``, ``scenario.yaml`` (the resolved scenario, which reproduces the
+    run) and ``invocations.csv`` when recorded."""
+    with atomic_dir(out_dir) as tmp:
+        (tmp / "summary.json").write_text(to_json(result.summary), encoding="utf-8")
+        result.timeseries.to_csv(tmp / "timeseries.csv", index=False, float_format="%.6g")
+        resolved = result.scenario.with_changes({"seed": result.summary["seed"]})
+        (tmp / "scenario.yaml").write_text(resolved.to_yaml(), encoding="utf-8")
+        if result.invocations is not None:
+            result.invocations.to_csv(tmp / "invocations.csv", index=False, float_format="%.9g")
+    return Path(out_dir)

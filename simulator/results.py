@@ -1,0 +1,181 @@
+"""Results of a run (SPEC §4): the summary dict, the time series and the optional per-invocation table.
+
+``simulate(scenario)`` runs the engine and returns a :class:`Result`. The summary's keys are a contract (tests, CI
+expectations and other tools read them): every key is always present, ``None`` where it does not apply.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .capacity import capacity
+from .engine import Engine, simulate_once
+from .metrics import FAILURES, OUTCOMES, THROTTLES
+from .scenario import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+__all__ = ["Result", "simulate", "build_result", "INVOCATION_COLUMNS", "SUMMARY_KEYS"]
+
+INVOCATION_COLUMNS = ["function", "arrival_s", "start_s", "end_s", "outcome", "cold", "wait_s", "subnet", "az",
+                      "attempt"]
+
+SUMMARY_KEYS = (
+    "scenario", "platform", "seed", "simulated_s", "invocations", "attempts", "succeeded", "throttled", "failed",
+    "outcomes", "failure_rate", "throttle_rate", "error_rate", "cold_starts", "cold_start_rate", "latency_ms",
+    "cold_start_ms", "mean_concurrency", "peak_concurrency", "mean_environments", "peak_environments", "peak_enis",
+    "first_failure_s", "first_outcome_s", "subnets", "functions", "capacity", "expectations", "wall_s",
+)
+
+
+@dataclass
+class Result:
+    """What one run produced. ``summary`` (dict), ``timeseries`` (DataFrame, one row per timestep),
+    ``invocations`` (DataFrame, only with ``record_invocations=True``)."""
+
+    scenario: Scenario
+    summary: dict[str, Any]
+    timeseries: pd.DataFrame
+    invocations: pd.DataFrame | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def plot(self) -> Figure:
+        """A dashboard figure of the run (timeline, network, latency, capacity)."""
+        from .plots import dashboard
+
+        return dashboard(self)
+
+    def __repr__(self) -> str:
+        s = self.summary
+        rate = s["failure_rate"]
+        return (f"<Result {s['scenario']!r} {s['platform']} seed={s['seed']}: {s['invocations']:,} invocations, "
+                f"failure rate {rate:.4%}, peak concurrency {s['peak_concurrency']}>" if rate is not None else
+                f"<Result {s['scenario']!r}: no invocations>")
+
+
+def _rate(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def _counts(outcomes: list[int], invocations: int, attempts: int, cold: int, starts: int) -> dict[str, Any]:
+    by = dict(zip(OUTCOMES, (int(x) for x in outcomes), strict=True))
+    throttled = sum(by[c] for c in THROTTLES)
+    failed = sum(by[c] for c in FAILURES)
+    return {
+        "invocations": invocations,
+        "attempts": attempts,
+        "succeeded": by["success"],
+        "throttled": throttled,
+        "failed": failed,
+        "outcomes": by,
+        "failure_rate": _rate(failed, invocations),
+        "throttle_rate": _rate(throttled, invocations),
+        "error_rate": _rate(failed + throttled, invocations),
+        "cold_starts": cold,
+        "cold_start_rate": _rate(cold, starts),
+    }
+
+
+def build_result(engine: Engine) -> Result:
+    """Turn a finished engine into a :class:`Result`."""
+    sc = engine.sc
+    fns = engine.fns
+    n_out = len(OUTCOMES)
+    total_out = [sum(f.outcomes[i] for f in fns) for i in range(n_out)]
+    totals = _counts(total_out, sum(f.invocations for f in fns), sum(f.attempts for f in fns),
+                     sum(f.cold for f in fns), sum(f.starts for f in fns))
+    hs = engine.horizon_stats
+    subnets = {}
+    for s in engine.subnet_list:
+        subnets[s.id] = {
+            "az": s.az.name,
+            "usable_ips": s.usable,
+            "peak_ips_used": int(s.peak_used),
+            "min_free_ips": int(s.min_free),
+            "exhausted_s": s.exhausted_at,
+            "exhausted_for_s": hs["exhausted_for"][s.id],
+        }
+    functions = {}
+    for f in fns:
+        entry = _counts(f.outcomes, f.invocations, f.attempts, f.cold, f.starts)
+        entry["latency_ms"] = engine.lat.summary(f.idx)
+        entry["cold_start_ms"] = engine.cold_lat.summary(f.idx)
+        entry["peak_concurrency"] = f.peak_conc
+        entry["peak_environments"] = f.peak_envs
+        entry["peak_enis"] = f.peak_enis if f.net is not None else None
+        functions[f.name] = entry
+    summary: dict[str, Any] = {
+        "scenario": sc.name,
+        "platform": sc.platform,
+        "seed": engine.seed,
+        "simulated_s": sc.duration,
+        **totals,
+        "latency_ms": engine.lat.summary(),
+        "cold_start_ms": engine.cold_lat.summary(),
+        "mean_concurrency": hs["mean_concurrency"],
+        "peak_concurrency": engine.peak_conc,
+        "mean_environments": hs["mean_environments"],
+        "peak_environments": engine.peak_envs,
+        "peak_enis": engine.net.peak_enis if any(f.net is not None for f in fns) else None,
+        "first_failure_s": engine.first_failure,
+        "first_outcome_s": dict(sorted(engine.first_outcome.items(), key=lambda kv: kv[1])),
+        "subnets": subnets,
+        "functions": functions,
+        "capacity": capacity(sc),
+        "expectations": None,
+        "wall_s": engine.wall_s,
+    }
+    summary = {k: summary[k] for k in SUMMARY_KEYS}
+    invocations = None
+    if engine.record:
+        invocations = pd.DataFrame.from_records(engine.rows, columns=INVOCATION_COLUMNS)
+        invocations = invocations.astype({"arrival_s": float, "start_s": float, "end_s": float, "wait_s": float,
+                                          "cold": bool, "attempt": int})
+    return Result(sc, summary, timeseries(engine), invocations)
+
+
+def timeseries(engine: Engine) -> pd.DataFrame:
+    """One row per timestep: arrivals, outcomes, concurrency, environments, ENIs, per-subnet addresses."""
+    n = engine.nsteps
+    t = np.arange(n) * engine.step
+    cols: dict[str, Any] = {"t_s": t, "arrivals": np.asarray(engine.ts_arrivals, dtype=np.int64)}
+    out = np.asarray(engine.ts_out, dtype=np.int64).reshape(len(OUTCOMES), n)
+    for i, name in enumerate(OUTCOMES):
+        cols[name] = out[i]
+    cols["cold_starts"] = np.asarray(engine.ts_cold, dtype=np.int64)
+    cols["concurrency_mean"] = engine.ts_conc_mean
+    cols["concurrency_max"] = engine.ts_conc_max
+    cols["environments_busy"] = engine.ts_busy
+    cols["environments_idle"] = engine.ts_idle
+    cols["enis_ready"] = engine.ts_ready
+    cols["enis_attaching"] = engine.ts_attaching
+    cols["enis_deleting"] = engine.ts_deleting
+    for j, s in enumerate(engine.subnet_list):
+        cols[f"ips_used.{s.id}"] = engine.ts_used[j]
+        cols[f"free_ips.{s.id}"] = engine.ts_free[j]
+    return pd.DataFrame(cols)
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int | None = None,
+    record_invocations: bool = False,
+    *,
+    replication: int = 0,
+    progress: Callable[[float], None] | None = None,
+) -> Result:
+    """Run ``scenario`` once (SPEC §7). ``seed`` overrides the scenario's seed; the same scenario and seed give
+    the same summary (but ``wall_s``) and time series, on any machine."""
+    engine = simulate_once(scenario, seed, replication, record_invocations, progress)
+    return build_result(engine)
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x

@@ -1,0 +1,123 @@
+"""Value forms of SPEC §1: durations ("250ms", "1h30m"), rates ("6000/min") and their human formatting.
+
+Everything inside the simulator is a float: seconds for time, events per second for rates. These parsers are the
+only place where the written forms are understood; they raise ``ValueError`` with a message that quotes the bad
+input, which the scenario loader turns into a ``FILE:LINE: path: message`` line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
+
+__all__ = [
+    "parse_duration", "parse_rate", "format_duration", "format_rate", "Duration", "PositiveDuration", "Rate",
+]
+
+_DURATION_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_PART = re.compile(rf"({_NUMBER})\s*(us|ms|s|m|h|d)")
+_DURATION = re.compile(rf"^\s*(?:{_NUMBER}\s*(?:us|ms|s|m|h|d)\s*)+$")
+_PLAIN = re.compile(rf"^\s*[+-]?{_NUMBER}\s*$")
+
+_RATE_UNITS = {
+    "s": 1.0, "sec": 1.0, "second": 1.0,
+    "m": 60.0, "min": 60.0, "minute": 60.0,
+    "h": 3600.0, "hr": 3600.0, "hour": 3600.0,
+    "d": 86400.0, "day": 86400.0,
+}
+_RATE = re.compile(rf"^\s*({_NUMBER})\s*/\s*([a-z]+)\s*$")
+
+DURATION_HINT = "a number of seconds or a string like '250ms', '30s', '10m', '2h', '1h30m'"
+RATE_HINT = "a number per second or a string like '100/s', '6000/min', '2/h'"
+
+
+def _finite(x: float, what: str, raw: object) -> float:
+    if not math.isfinite(x):
+        raise ValueError(f"not a finite {what}: {raw!r}")
+    return x
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number (seconds) or a string of number+unit parts: ``"1h30m"`` → 5400.0.
+
+    Units: ``us``, ``ms``, ``s``, ``m`` (minutes), ``h``, ``d``. A bare numeric string counts as seconds.
+    """
+    if isinstance(value, bool):  # YAML `yes`/`no` would otherwise become 1/0 seconds
+        raise ValueError(f"not a duration: {value!r} (use {DURATION_HINT})")
+    if isinstance(value, int | float):
+        return _finite(float(value), "duration", value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if _PLAIN.match(text):
+            return _finite(float(text), "duration", value)
+        if text.startswith("-") and _DURATION.match(text[1:]):  # parsed, so that the range check can say "< 0"
+            return -parse_duration(text[1:])
+        if _DURATION.match(text):
+            total = 0.0
+            for number, unit in _PART.findall(text):
+                total += float(number) * _DURATION_UNITS[unit]
+            return _finite(total, "duration", value)
+    raise ValueError(f"not a duration: {value!r} (use {DURATION_HINT})")
+
+
+def parse_rate(value: object) -> float:
+    """Events per second from a number (per second) or ``"N/unit"``: ``"6000/min"`` → 100.0."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a rate: {value!r} (use {RATE_HINT})")
+    if isinstance(value, int | float):
+        return _finite(float(value), "rate", value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if _PLAIN.match(text):
+            return _finite(float(text), "rate", value)
+        m = _RATE.match(text)
+        if m and m.group(2) in _RATE_UNITS:
+            return _finite(float(m.group(1)) / _RATE_UNITS[m.group(2)], "rate", value)
+    raise ValueError(f"not a rate: {value!r} (use {RATE_HINT})")
+
+
+def format_duration(seconds: float) -> str:
+    """A short human form: 0.25 → "250ms", 5400 → "1h30m", 42.5 → "42.5s". Round-trips through parse_duration
+    to within 0.1% (sub-second values keep 4 significant digits)."""
+    if seconds == 0:
+        return "0s"
+    sign = "-" if seconds < 0 else ""
+    s = abs(seconds)
+    if s < 1e-3:
+        return f"{sign}{s * 1e6:.4g}us"
+    if s < 1:
+        return f"{sign}{s * 1e3:.4g}ms"
+    if s < 60:
+        return f"{sign}{s:.4g}s"
+    whole = round(s)
+    if abs(s - whole) > 1e-9 * s:  # not a whole number of seconds: stay exact-ish in seconds
+        return f"{sign}{s:.6g}s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        n, whole = divmod(whole, size)
+        if n:
+            parts.append(f"{n}{unit}")
+    return sign + "".join(parts)
+
+
+def format_rate(per_second: float) -> str:
+    """A human rate: 100 → "100/s", 0.5 → "30/min", 1/3600 → "1/h"."""
+    if per_second == 0 or per_second >= 1:
+        return f"{per_second:.4g}/s"
+    if per_second * 60 >= 1:
+        return f"{per_second * 60:.4g}/min"
+    return f"{per_second * 3600:.4g}/h"
+
+
+# Pydantic field types for the scenario models: the written forms are parsed before validation, so the models hold
+# plain floats (seconds, per second) and dump back as numbers that load to equal values.
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+"""A duration in seconds, >= 0, written as a number or a string like "250ms"."""
+PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+"""A duration in seconds, > 0."""
+Rate = Annotated[float, BeforeValidator(parse_rate), Field(ge=0)]
+"""A rate per second, >= 0, written as a number or a string like "6000/min"."""

@@ -1,0 +1,65 @@
+"""Shared fixtures: tiny scenarios built from dicts, paths to the shipped scenarios and the shared traces."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import simulator as vs
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+SHARED = ROOT.parent / "shared"
+TRACES = SHARED / "traces"
+
+BASE: dict[str, Any] = {
+    "version": 1,
+    "name": "tiny",
+    "duration": 10,
+    "timestep": 1,
+    "region": {"concurrency_limit": 1000, "scaling": {"model": "unlimited"}, "eni_quota": 350},
+    "vpc": {
+        "eni_attach": 2.0,
+        "eni_idle_release": 5.0,
+        "eni_delete": 1.0,
+        "subnets": [
+            {"id": "a", "az": "az-a", "cidr": "10.0.1.0/28"},
+            {"id": "b", "az": "az-b", "cidr": "10.0.2.0/28"},
+        ],
+    },
+    "functions": [
+        {
+            "name": "f",
+            "memory_mb": 1024,
+            "subnets": ["a", "b"],
+            "timeout": 60,
+            "duration": 1.0,
+            "init": 0.5,
+            "keep_alive": 3.0,
+            "arrivals": {"process": "constant", "rate": 1},
+        }
+    ],
+}
+
+
+def deep_merge(base: dict, changes: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in changes.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def tiny(**changes: Any) -> vs.Scenario:
+    """A small deterministic scenario; keyword arguments deep-merge into BASE (lists replace)."""
+    return vs.scenario_from_dict(deep_merge(BASE, changes))
+
+
+@pytest.fixture
+def tiny_scenario():
+    return tiny
