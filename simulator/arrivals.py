@@ -177,33 +177,46 @@ class PoissonProcess(_Process):
 
 
 class ConstantProcess(_Process):
-    """Evenly spaced arrivals: ``start``, ``start + 1/rate``, ... (deterministic; the exact-trace tests use it)."""
+    """Evenly spaced arrivals ``start``, ``start + 1/rate``, ... before ``end`` (deterministic; the exact-trace
+    tests use it)."""
 
     process: Literal["constant"] = "constant"
     rate: Rate
     start: Duration = 0.0
+    end: Duration | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> ConstantProcess:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"end must be after start (got start={self.start:g}s, end={self.end:g}s)")
+        return self
+
+    def _stop(self, horizon: float) -> float:
+        return horizon if self.end is None else min(self.end, horizon)
 
     def rate_at(self, t: np.ndarray, horizon: float) -> np.ndarray:
         t = np.asarray(t, dtype=float)
-        return np.where(t >= self.start, self.rate, 0.0)
+        return np.where((t >= self.start) & (t < self._stop(np.inf)), self.rate, 0.0)
 
     def breakpoints(self, horizon: float) -> np.ndarray:
-        return np.array([0.0, self.start])
+        return np.array([0.0, self.start] + ([self.end, max(self.end - 1e-9, 0.0)] if self.end is not None else []))
 
     def expected_count(self, horizon: float) -> float:
-        if self.rate <= 0 or self.start >= horizon:
+        stop = self._stop(horizon)
+        if self.rate <= 0 or self.start >= stop:
             return 0.0
-        return float(math.ceil((horizon - self.start) * self.rate - 1e-9))
+        return float(math.ceil((stop - self.start) * self.rate - 1e-9))
 
     def blocks(self, rng: np.random.Generator, horizon: float) -> Iterator[np.ndarray]:
+        stop = self._stop(horizon)
         if self.rate <= 0:
             return
         k = 0
         while True:
             times = self.start + np.arange(k, k + BLOCK) / self.rate
             k += BLOCK
-            if times[-1] >= horizon:
-                kept = times[times < horizon]
+            if times[-1] >= stop:
+                kept = times[times < stop]
                 if len(kept):
                     yield kept
                 return

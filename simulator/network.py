@@ -345,8 +345,7 @@ class LegacyNetwork(_Base):
         f = eni.fn
         assert f is not None
         eni.deleting = True
-        f.az_count[eni.az.name] -= 1
-        f.enis -= 1
+        f.az_count[eni.az.name] -= 1  # placement counts the ENIs that stay; f.enis counts until the address is free
         if eni.ready:
             self.enis_ready -= 1
         else:
@@ -357,6 +356,7 @@ class LegacyNetwork(_Base):
     def _on_deleted(self, eni: Eni) -> None:
         self.enis_deleting -= 1
         self.region_enis -= 1
+        eni.fn.enis -= 1  # type: ignore[union-attr]
         s = eni.subnet
         s.enis -= 1
         s.changed(self.clock())

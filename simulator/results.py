@@ -138,6 +138,8 @@ def build_result(engine: Engine) -> Result:
         invocations = pd.DataFrame.from_records(engine.rows, columns=INVOCATION_COLUMNS)
         invocations = invocations.astype({"arrival_s": float, "start_s": float, "end_s": float, "wait_s": float,
                                           "cold": bool, "attempt": int})
+        # Rows are recorded when an attempt ends; readers expect them in arrival order.
+        invocations = invocations.sort_values(["arrival_s", "attempt"], kind="stable", ignore_index=True)
     return Result(sc, summary, timeseries(engine), invocations)
 
 
