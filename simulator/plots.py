@@ -1,0 +1,739 @@
+"""Figures of a run (SPEC §4, §6): the timeline, the network, latency, the capacity chart and a dashboard of all four.
+
+Every function takes results (a :class:`~simulator.results.Result`, or the capacity dict) and returns a
+:class:`matplotlib.figure.Figure` built without pyplot, so no GUI backend is needed and nothing is shown; callers save
+it (:func:`png_bytes`) or let Jupyter display it. Each accepts ``fig=`` (a Figure or SubFigure) to draw into, which is
+how :func:`dashboard` and the comparison figures compose them. Colours are the Okabe-Ito palette (safe for the common
+colour-vision deficiencies); throttles are also hatched, so causes stay apart in greyscale.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure, SubFigure
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+from .metrics import OUTCOMES
+from .scenario import AzOutage, IpsReleased, IpsTaken, Scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from .results import Result
+
+__all__ = [
+    "OKABE_ITO", "OUTCOME_STYLE", "timeline", "network", "latency", "capacity_chart", "dashboard", "figures",
+    "png_bytes", "compare_timeline", "compare_network", "compare_latency", "time_unit", "coarsen",
+]
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with protanopia, deuteranopia and tritanopia.
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+}
+GREY = "#8C8C8C"
+LIGHT = "#E8E8E8"
+_CYCLE = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "purple", "sky", "black", "yellow")]
+
+# Colour and hatch per failure cause. Throttles (429s: the caller can retry) are hatched; VPC failures (5xx) solid.
+OUTCOME_STYLE: dict[str, tuple[str, str | None]] = {
+    "throttled_concurrency": (OKABE_ITO["orange"], "//"),
+    "throttled_reserved": (OKABE_ITO["yellow"], "//"),
+    "throttled_scaling": (OKABE_ITO["sky"], "//"),
+    "eni_limit": (OKABE_ITO["purple"], None),
+    "subnet_ips": (OKABE_ITO["vermillion"], None),
+    "ec2_throttled": (OKABE_ITO["blue"], None),
+    "az_outage": ("#505050", "xx"),
+    "timeout": (OKABE_ITO["green"], None),
+    "dropped": (GREY, ".."),
+}
+_NOT_SUCCESS = [o for o in OUTCOMES if o != "success"]
+_MAX_POINTS = 720  # beyond this many timesteps, time series are aggregated into coarser bins (a readable line)
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+
+
+def time_unit(horizon_s: float) -> tuple[float, str]:
+    """The divisor and label of a readable time axis for a run of ``horizon_s`` seconds."""
+    if horizon_s <= 180:
+        return 1.0, "s"
+    if horizon_s <= 3 * 3600:
+        return 60.0, "min"
+    if horizon_s <= 3 * 86400:
+        return 3600.0, "h"
+    return 86400.0, "days"
+
+
+def coarsen(ts: pd.DataFrame, max_points: int = _MAX_POINTS) -> tuple[pd.DataFrame, int]:
+    """Aggregate a time series into at most ``max_points`` rows: counts are summed, maxima kept as maxima, minima
+    (free addresses) as minima, means averaged. Returns the frame and the number of timesteps per row."""
+    n = len(ts)
+    factor = max(1, math.ceil(n / max_points))
+    if factor == 1:
+        return ts, 1
+    group = np.arange(n) // factor
+    how: dict[str, str] = {}
+    for col in ts.columns:
+        if col == "t_s":
+            how[col] = "first"
+        elif col in OUTCOMES or col in ("arrivals", "cold_starts"):
+            how[col] = "sum"
+        elif col.startswith("free_ips."):
+            how[col] = "min"
+        elif col == "concurrency_mean":
+            how[col] = "mean"
+        else:  # concurrency_max, environments, ENIs, ips_used: the step's peak
+            how[col] = "max"
+    return ts.groupby(group).agg(how).reset_index(drop=True), factor
+
+
+def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes (what the report embeds and ``figures/*.png`` holds)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    return buf.getvalue()
+
+
+def _new(fig: Figure | SubFigure | None, size: tuple[float, float]) -> Figure | SubFigure:
+    return fig if fig is not None else Figure(figsize=size, layout="constrained")
+
+
+def _thousands(ax: Axes, axis: str = "y") -> None:
+    fmt = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == int(v) else f"{v:,.1f}")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def _num(v: float) -> str:
+    if v >= 1e6:
+        return f"{v / 1e6:,.1f}M"
+    return f"{v:,.0f}"
+
+
+def _title(fig: Figure | SubFigure, text: str, result: Result | None = None) -> None:
+    if result is not None:
+        s = result.summary
+        text = f"{text} — {s['scenario']} ({s['platform']}, seed {s['seed']})"
+    fig.suptitle(text, fontsize=13, fontweight="bold", x=0.01, ha="left")
+
+
+def _events(sc: Scenario) -> tuple[list[tuple[float, float, str]], list[tuple[float, str, str]]]:
+    """AZ outage spans ``(start, end, az)`` and address events ``(at, subnet, label)`` of a scenario."""
+    spans, marks = [], []
+    for ev in sc.events:
+        if isinstance(ev, AzOutage):
+            spans.append((ev.at, min(ev.at + ev.for_, sc.duration), ev.az))
+        elif isinstance(ev, IpsTaken):
+            marks.append((ev.at, ev.subnet, f"{ev.count} IPs taken ({ev.subnet})"))
+        elif isinstance(ev, IpsReleased):
+            marks.append((ev.at, ev.subnet, f"{ev.count} IPs released ({ev.subnet})"))
+    return spans, marks
+
+
+def _shade(ax: Axes, sc: Scenario, div: float, *, label: bool, az: str | None = None,
+           subnet_ids: Sequence[str] | None = None) -> None:
+    """Warm-up, AZ outages (only ``az``'s when given) and address events (only ``subnet_ids``' when given)."""
+    if sc.warmup > 0:
+        ax.axvspan(0, sc.warmup / div, color=LIGHT, zorder=0, lw=0)
+        if label:
+            if sc.warmup / sc.duration >= 0.09:
+                ax.text(sc.warmup / div / 2, 0.97, "warm-up\n(not counted)", transform=ax.get_xaxis_transform(),
+                        ha="center", va="top", fontsize=7.5, color="#555555")
+            else:  # a narrow band: write along it
+                ax.text(sc.warmup / div / 2, 0.5, "warm-up", transform=ax.get_xaxis_transform(), rotation=90,
+                        ha="center", va="center", fontsize=7.5, color="#555555")
+    spans, marks = _events(sc)
+    for start, end, lost in spans:
+        if az is not None and lost != az:
+            continue
+        ax.axvspan(start / div, end / div, facecolor="#F4F4F4", edgecolor="#C4C4C4", hatch="\\", lw=0, zorder=0)
+        if label:
+            ax.text((start + end) / 2 / div, 0.97, f"{lost} down", transform=ax.get_xaxis_transform(),
+                    ha="center", va="top", fontsize=8, color="#303030",
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
+    for at, sid, text in marks:
+        if subnet_ids is not None and sid not in subnet_ids:
+            continue
+        ax.axvline(at / div, color="#303030", lw=1, ls=(0, (1, 1.5)), zorder=1)
+        if label:
+            ax.text(at / div, 0.03, " " + text, transform=ax.get_xaxis_transform(), rotation=90, ha="right",
+                    va="bottom", fontsize=7.5, color="#303030")
+
+
+def _vpc_slots(sc: Scenario) -> int | None:
+    """Environments per ENI when every function is in the VPC with the same value; else None (no single ceiling
+    in executions exists for the total)."""
+    from .capacity import slots_per_eni
+
+    if not all(f.in_vpc for f in sc.functions):
+        return None
+    slots = {slots_per_eni(sc, f) for f in sc.functions}
+    return slots.pop() if len(slots) == 1 else None
+
+
+def _concurrency_ceiling(sc: Scenario) -> tuple[int, str]:
+    reserved = [f.reserved_concurrency for f in sc.functions if f.reserved_concurrency is not None]
+    pool = sc.region.concurrency_limit - sum(reserved)
+    if len(reserved) == len(sc.functions):
+        return sum(reserved), "reserved concurrency"
+    return min(sc.region.concurrency_limit, sum(reserved) + pool), "account concurrency limit"
+
+
+def _address_ceiling(sc: Scenario, slots: int, t: np.ndarray) -> np.ndarray:
+    """Executions the VPC functions' subnets can hold at each time ``t``: free addresses (after other workloads'
+    takes and releases) of the subnets whose AZ is up, times environments per ENI."""
+    used = {sid for f in sc.functions for sid in f.subnets}
+    subnets = [s for s in sc.vpc.subnets if s.id in used]
+    total = np.zeros_like(t, dtype=float)
+    for s in subnets:
+        free = np.full_like(t, float(s.free_ips), dtype=float)
+        for ev in sc.events:
+            if isinstance(ev, IpsTaken) and ev.subnet == s.id:
+                free -= np.where(t >= ev.at, ev.count, 0)
+            elif isinstance(ev, IpsReleased) and ev.subnet == s.id:
+                free += np.where(t >= ev.at, ev.count, 0)
+            elif isinstance(ev, AzOutage) and ev.az == s.az:
+                free = np.where((t >= ev.at) & (t < ev.at + ev.for_), 0, free)
+        total += np.clip(free, 0, s.usable_ips)
+    return total * slots
+
+
+# --------------------------------------------------------------------------------------------------- timeline
+
+
+def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+    """Arrivals; concurrency and environments against the ceilings; failures stacked by cause; events shaded."""
+    sc, s = result.scenario, result.summary
+    fig = _new(fig, (11, 7.5))
+    ts, factor = coarsen(result.timeseries)
+    div, unit = time_unit(sc.duration)
+    width_s = sc.timestep * factor
+    t = ts["t_s"].to_numpy(dtype=float)
+    x = np.append(t, min(t[-1] + width_s, sc.duration)) / div if len(t) else np.array([0.0])
+    ax_a, ax_c, ax_o = fig.subplots(3, 1, sharex=True, height_ratios=[1, 2, 1.3])
+    _title(fig, "Timeline", result)
+
+    def steps(ax: Axes, y: np.ndarray, **kw: Any) -> None:
+        ax.stairs(y, x, baseline=None, **kw)
+
+    # Arrivals.
+    steps(ax_a, ts["arrivals"].to_numpy() / width_s, color=OKABE_ITO["blue"], lw=1.4, label="arrivals")
+    ax_a.set_ylabel("arrivals\n(invocations/s)")
+    ax_a.set_ylim(bottom=0)
+    _thousands(ax_a)
+    _shade(ax_a, sc, div, label=True)
+
+    # Concurrency and environments against the ceilings.
+    steps(ax_c, ts["concurrency_max"].to_numpy(dtype=float), color=OKABE_ITO["blue"], lw=1.6,
+          label="concurrent executions (peak in step)")
+    envs = (ts["environments_busy"] + ts["environments_idle"]).to_numpy(dtype=float)
+    steps(ax_c, envs, color=OKABE_ITO["sky"], lw=1.4, ls="--", label="environments (busy + idle)")
+    data_top = max(float(np.max(envs, initial=0)), float(ts["concurrency_max"].max() if len(ts) else 0), 1.0)
+    cap = s["capacity"]
+    projected = cap["total"]["projected_peak"]
+    limits: list[tuple[str, np.ndarray | float, str, Any]] = []
+    conc, conc_label = _concurrency_ceiling(sc)
+    limits.append((conc_label, float(conc), OKABE_ITO["black"], (0, (6, 3))))
+    slots = _vpc_slots(sc)
+    if slots is not None:
+        grid = np.append(t, x[-1] * div)
+        limits.append(("address ceiling (free IPs × envs/ENI)", _address_ceiling(sc, slots, grid),
+                       OKABE_ITO["vermillion"], "-"))
+        if sc.platform == "legacy":
+            quota = max(0, sc.region.eni_quota - sc.region.enis_in_use) * slots
+            limits.append((f"ENI quota ({sc.region.eni_quota} - {sc.region.enis_in_use} in use) × envs/ENI",
+                           float(quota), OKABE_ITO["purple"], (0, (1, 1.5))))
+        else:
+            quota = sc.vpc.hyperplane.eni_quota_per_vpc * slots
+            limits.append(("Hyperplane ENI quota × connections/ENI", float(quota), OKABE_ITO["purple"], (0, (1, 1.5))))
+    # Show a ceiling when it is near the data (within 1.8x); farther ones would flatten the data: name them instead.
+    reach = max(data_top, projected)
+    shown = reach
+    for _, value, _, _ in limits:
+        low = float(np.min(value))
+        if low <= reach * 1.8:
+            shown = max(shown, min(float(np.max(value)), reach * 2.5))
+    top = shown * 1.3  # headroom for the legend
+    off_scale = []
+    for label, value, colour, ls in limits:
+        if isinstance(value, np.ndarray):
+            if float(np.min(value)) > top:
+                off_scale.append(f"{label.split(' (')[0]} {_num(float(np.min(value)))}")
+                continue
+            ax_c.stairs(value[:-1], x, baseline=None, color=colour, lw=2.2, ls=ls, label=label)
+        elif value > top:
+            off_scale.append(f"{label.split(' (')[0]} {_num(value)}")
+        else:
+            ax_c.axhline(value, color=colour, lw=2.2, ls=ls, label=label)
+    if projected:
+        ax_c.axhline(projected, color=GREY, lw=1.2, ls=(0, (3, 2)), label=f"projected peak (Little's law) {projected:,}")
+    if slots is None and any(f.in_vpc for f in sc.functions):
+        off_scale.append("address and ENI ceilings differ per function: see the capacity chart")
+    if off_scale:
+        ax_c.text(0.995, 0.985, "above the plot: " + " · ".join(off_scale), transform=ax_c.transAxes, ha="right",
+                  va="top", fontsize=8, color="#303030",
+                  bbox={"facecolor": "white", "edgecolor": "#C0C0C0", "alpha": 0.9, "pad": 2})
+    ax_c.set_ylim(0, top)
+    ax_c.set_ylabel("executions")
+    _thousands(ax_c)
+    ax_c.legend(loc="upper left", fontsize=8, ncols=2, framealpha=0.95)
+    _shade(ax_c, sc, div, label=False)
+
+    # Failures and throttles by cause.
+    present = [o for o in _NOT_SUCCESS if o in ts and ts[o].sum() > 0]
+    if present:
+        bottom = np.zeros(len(ts))
+        for o in present:
+            y = ts[o].to_numpy(dtype=float) / width_s
+            colour, hatch = OUTCOME_STYLE[o]
+            ax_o.stairs(bottom + y, x, baseline=bottom, fill=True, facecolor=colour, hatch=hatch,
+                        edgecolor="white" if hatch else "none", lw=0, label=o)
+            bottom = bottom + y
+        ax_o.legend(loc="upper left", fontsize=8, ncols=min(3, len(present)), framealpha=0.9)
+        ax_o.set_ylim(0, max(bottom.max(), 1e-9) * 1.25)
+    else:
+        ax_o.text(0.5, 0.5, "no failures and no throttles", transform=ax_o.transAxes, ha="center", va="center",
+                  fontsize=10, color="#303030")
+        ax_o.set_ylim(0, 1)
+        ax_o.yaxis.set_major_locator(MaxNLocator(1))
+    ax_o.set_ylabel("failed or throttled\n(invocations/s)")
+    _thousands(ax_o)
+    _shade(ax_o, sc, div, label=False)
+    ax_o.set_xlabel(f"simulated time ({unit})")
+    ax_o.set_xlim(0, sc.duration / div)
+    for ax in (ax_a, ax_c, ax_o):
+        ax.grid(axis="y", color="#DDDDDD", lw=0.6)
+        ax.set_axisbelow(True)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------- network
+
+
+def network(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+    """ENIs (ready, attaching, deleting) over time, then free addresses per subnet, one panel per AZ, with each
+    subnet's exhaustion marked."""
+    sc, s = result.scenario, result.summary
+    ts, factor = coarsen(result.timeseries)
+    div, unit = time_unit(sc.duration)
+    azs = sc.azs
+    fig = _new(fig, (11, 2.4 + 1.9 * max(1, len(azs))))
+    _title(fig, "Network", result)
+    if not sc.vpc.subnets:
+        ax = fig.subplots()
+        ax.text(0.5, 0.5, "no VPC subnets: the functions are not in a VPC", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    width_s = sc.timestep * factor
+    t = ts["t_s"].to_numpy(dtype=float)
+    x = np.append(t, min(t[-1] + width_s, sc.duration)) / div
+    axes = fig.subplots(1 + len(azs), 1, sharex=True, height_ratios=[1.3] + [1] * len(azs), squeeze=False)[:, 0]
+
+    ax = axes[0]
+    bottom = np.zeros(len(ts))
+    for col, colour, hatch, label in (("enis_ready", OKABE_ITO["blue"], None, "ready"),
+                                      ("enis_attaching", OKABE_ITO["orange"], "//", "attaching (cold starts wait)"),
+                                      ("enis_deleting", GREY, "..", "deleting (address still held)")):
+        y = ts[col].to_numpy(dtype=float)
+        ax.stairs(bottom + y, x, baseline=bottom, fill=True, facecolor=colour, hatch=hatch,
+                  edgecolor="white" if hatch else colour, lw=0, label=label)
+        bottom = bottom + y
+    top = max(float(bottom.max(initial=0)), 1.0) * 1.25
+    if sc.platform == "legacy":
+        quota = sc.region.eni_quota - sc.region.enis_in_use
+        what = f"regional ENI quota free for Lambda ({sc.region.eni_quota} - {sc.region.enis_in_use})"
+    else:
+        quota = sc.vpc.hyperplane.eni_quota_per_vpc
+        what = "Hyperplane ENIs per VPC quota"
+    if quota <= top * 1.6:
+        ax.axhline(quota, color=OKABE_ITO["purple"], lw=2, ls=(0, (1, 1.5)), label=what)
+        top = max(top, quota * 1.12)
+    else:
+        ax.text(0.995, 0.96, f"above the plot: {what} {quota:,}", transform=ax.transAxes, ha="right", va="top",
+                fontsize=8, bbox={"facecolor": "white", "edgecolor": "#C0C0C0", "alpha": 0.9, "pad": 2})
+    ax.set_ylim(0, top)
+    ax.set_ylabel("Lambda ENIs")
+    ax.legend(loc="upper left", fontsize=8, ncols=2, framealpha=0.9)
+    _shade(ax, sc, div, label=False)  # the AZ panels below carry the labels; the legend sits here
+
+    colours = {sub.id: _CYCLE[i % len(_CYCLE)] for i, sub in enumerate(sc.vpc.subnets)}
+    markers = ["o", "s", "^", "D", "v", "P"]
+    for ax, az in zip(axes[1:], azs, strict=True):
+        subs = [sub for sub in sc.vpc.subnets if sub.az == az]
+        top = 1.0
+        for i, sub in enumerate(subs):
+            col = f"free_ips.{sub.id}"
+            if col not in ts:
+                continue
+            y = ts[col].to_numpy(dtype=float)
+            top = max(top, float(y.max(initial=0)), float(sub.usable_ips - sub.ips_in_use))
+            colour = colours[sub.id]
+            ax.stairs(y, x, baseline=None, color=colour, lw=1.8, label=f"{sub.id} ({sub.cidr}, {sub.usable_ips} usable)")
+            # Steps in which the subnet had no free address at some point.
+            empty = y <= 0
+            if empty.any():
+                edges = np.append(empty, empty[-1])
+                ax.fill_between(x, 0, 1, where=edges, step="post", transform=ax.get_xaxis_transform(),
+                                facecolor=colour, alpha=0.16, lw=0, label=f"{sub.id}: no free address")
+            info = s["subnets"].get(sub.id, {})
+            ex = info.get("exhausted_s")
+            if ex is not None:
+                ax.plot([ex / div], [0], marker=markers[i % len(markers)], ms=9, color=colour, mec="black",
+                        clip_on=False, zorder=5, ls="none")
+                # The summary counts from the end of the warm-up: exhaustion "at" the warm-up's end began earlier.
+                when = (f"already at the end of the warm-up ({_clock(ex)})" if sc.warmup and abs(ex - sc.warmup) < 1e-6
+                        else f"at {_clock(ex)}")
+                ax.annotate(f"{sub.id} out of addresses {when}", (ex / div, 0), xytext=(8, 12 + 13 * i),
+                            textcoords="offset points", fontsize=8, color="#202020",
+                            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1},
+                            arrowprops={"arrowstyle": "-", "color": "#606060", "lw": 0.8})
+        ax.set_ylim(-top * 0.04, top * 1.25)  # below zero a little, so a subnet at 0 free stays visible
+        ax.set_ylabel("free addresses")
+        ax.set_title(az, loc="left", fontsize=10, pad=2)
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
+        _shade(ax, sc, div, label=True, az=az, subnet_ids=[sub.id for sub in subs])
+        _thousands(ax)
+    for ax in axes:
+        ax.grid(axis="y", color="#DDDDDD", lw=0.6)
+        ax.set_axisbelow(True)
+    axes[-1].set_xlabel(f"simulated time ({unit})")
+    axes[-1].set_xlim(0, sc.duration / div)
+    return fig
+
+
+def _clock(t: float) -> str:
+    from .units import format_duration
+
+    return format_duration(round(t) if t >= 60 else round(t, 1))
+
+
+# --------------------------------------------------------------------------------------------------- latency
+
+_QUANTILES = (("p50", "-", OKABE_ITO["blue"]), ("p95", "--", OKABE_ITO["orange"]), ("p99", ":", OKABE_ITO["vermillion"]))
+
+
+def latency(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+    """End-to-end latency of successful invocations and cold-start time (ENI wait + init), with p50/p95/p99.
+
+    With per-invocation records (``record_invocations=True``) the panels are histograms; otherwise they show the
+    percentiles the summary holds (the engine keeps a fixed-size histogram, not the values)."""
+    inv = result.invocations
+    detailed = inv is not None and len(inv) > 0
+    rows = 1 + len(result.summary["functions"]) if len(result.summary["functions"]) > 1 else 1
+    fig = _new(fig, (11, 4.2 if detailed else 2.6 + 0.6 * rows))
+    _title(fig, "Latency", result)
+    axes = fig.subplots(1, 2)
+    if detailed:
+        _latency_histograms(result, axes)
+    else:
+        _latency_ladder(result, axes)
+    return fig
+
+
+def _log_ms(ax: Axes, lo: float, hi: float) -> None:
+    """Plain numbers on a logarithmic millisecond axis (not 10^3, 2x10^3...): at 1-2-5 steps over a short range,
+    at powers of ten over a long one."""
+    decades = math.log10(max(hi, 1e-9) / max(lo, 1e-9))
+    subs = (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:.2g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _latency_histograms(result: Result, axes: Sequence[Axes]) -> None:
+    inv = result.invocations
+    sc, s = result.scenario, result.summary
+    ok = inv[(inv["outcome"] == "success") & (inv["arrival_s"] >= sc.warmup)]
+    # A retried invocation's rows each start at their own attempt; latency here is per successful attempt.
+    e2e_ms = ((ok["end_s"] - ok["arrival_s"]) * 1000).to_numpy()
+    cold = ok[ok["cold"]]
+    cold_ms = ((cold["start_s"] - cold["arrival_s"]) * 1000).to_numpy()
+    for ax, values, key, what in ((axes[0], e2e_ms, "latency_ms", "end-to-end latency"),
+                                  (axes[1], cold_ms, "cold_start_ms", "cold start (ENI wait + init)")):
+        values = values[np.isfinite(values) & (values > 0)]
+        if not len(values):
+            ax.text(0.5, 0.5, "none", transform=ax.transAxes, ha="center", va="center")
+            ax.set_title(what, loc="left", fontsize=10)
+            ax.set_xlabel(f"{what} (ms, log scale)")
+            continue
+        lo, hi = float(values.min()), float(values.max())
+        nbins = int(np.clip(2 * np.sqrt(len(values)), 8, 60))
+        bins = np.geomspace(max(lo, 1e-3), max(hi, lo * 1.01, 1e-3 * 1.01), nbins + 1)
+        counts, _, _ = ax.hist(values, bins=bins, color=OKABE_ITO["sky"], edgecolor=OKABE_ITO["blue"], lw=0.4)
+        ax.set_xscale("log")
+        _log_ms(ax, bins[0], bins[-1])
+        if counts.max() > 100 * max(1, counts[counts > 0].min()):  # tails matter: a log count axis shows them
+            ax.set_yscale("log")
+            ax.set_ylabel("invocations (log scale)")
+        else:
+            ax.set_ylabel("invocations")
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        _thousands(ax)
+        for q, ls, colour in _QUANTILES:
+            v = s[key][q]
+            if v is not None:
+                ax.axvline(v, color=colour, ls=ls, lw=1.8, label=f"{q} {v:,.0f} ms")
+        ax.legend(fontsize=8, loc="best", framealpha=0.9)
+        count = f"{len(values):,} " + ("successful invocations" if key == "latency_ms" else "cold starts")
+        ax.set_title(f"{what}: {count}", loc="left", fontsize=10)
+        ax.set_xlabel(f"{what} (ms, log scale)")
+        ax.grid(axis="y", color="#DDDDDD", lw=0.6)
+
+
+def _latency_ladder(result: Result, axes: Sequence[Axes]) -> None:
+    s = result.summary
+    fns = s["functions"]
+    rows = ([("all functions", s)] + list(fns.items())) if len(fns) > 1 else [(next(iter(fns)), s)]
+    markers = {"p50": "o", "p95": "s", "p99": "D"}
+    for ax, key, what in ((axes[0], "latency_ms", "end-to-end latency"),
+                          (axes[1], "cold_start_ms", "cold start (ENI wait + init)")):
+        lo, hi = math.inf, 0.0
+        for i, (_, entry) in enumerate(rows):
+            p = entry[key]
+            if p["p50"] is None:
+                continue
+            y = len(rows) - 1 - i
+            lo, hi = min(lo, p["p50"], p["mean"]), max(hi, p["max"])
+            ax.plot([p["p50"], p["max"]], [y, y], color="#B0B0B0", lw=2, zorder=1)
+            for k, (q, _, colour) in enumerate(_QUANTILES):
+                ax.plot([p[q]], [y], marker=markers[q], ms=9, color=colour, mec="black", ls="none", zorder=3,
+                        label=q)
+                # Alternate labels above and below, so close percentiles do not print over each other.
+                ax.annotate(f"{p[q]:,.0f}", (p[q], y), xytext=(0, 10 if k % 2 == 0 else -10),
+                            textcoords="offset points", ha="center", va="center", fontsize=8)
+            ax.plot([p["max"]], [y], marker="|", ms=16, mew=2, color="black", ls="none", zorder=3, label="max")
+            ax.annotate(f"{p['max']:,.0f}", (p["max"], y), xytext=(0, 12), textcoords="offset points",
+                        ha="center", va="center", fontsize=8)
+            ax.plot([p["mean"]], [y], marker="x", ms=8, mew=2, color=OKABE_ITO["purple"], ls="none", zorder=4,
+                    label="mean")
+        ax.set_yticks(range(len(rows)), [name for name, _ in reversed(rows)])
+        ax.set_ylim(-1.4, len(rows) - 0.4)  # room below the rows for the legend
+        ax.set_title(what, loc="left", fontsize=10)
+        if hi > 0:
+            ax.set_xscale("log")
+            ax.set_xlim(lo / 1.8, hi * 1.8)
+            _log_ms(ax, lo / 1.8, hi * 1.8)
+            handles, labels = ax.get_legend_handles_labels()
+            unique = dict(zip(labels, handles, strict=False))
+            ax.legend(unique.values(), unique.keys(), fontsize=8, loc="lower center", ncols=5, framealpha=0.9)
+        else:
+            ax.text(0.5, 0.5, "none in this run", transform=ax.transAxes, ha="center", va="center")
+            ax.set_xticks([])
+        ax.set_xlabel(f"{what} (ms, log scale)")
+        ax.grid(axis="x", color="#DDDDDD", lw=0.6, which="both")
+    axes[1].text(1.0, 1.09, "percentiles from the run's summary (record invocations for the full distribution)",
+                 transform=axes[1].transAxes, ha="right", fontsize=7.5, color="#505050")
+
+# --------------------------------------------------------------------------------------------------- capacity
+
+_CEILINGS = (("concurrency", "concurrency (account / reserved)"), ("subnet_ips", "subnet addresses"),
+             ("eni_quota", "ENI quota"), ("n_minus_1", "N-1: largest AZ lost"))
+
+
+def capacity_chart(data: Result | Mapping[str, Any], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+    """Each function's ceilings as bars (the binding one highlighted), the projected peak as a line, the N-1
+    ceiling shown; with a Result, the simulated peak too. ``data`` is a Result or ``capacity(scenario)``."""
+    if isinstance(data, Mapping):
+        cap, summary, result = data, None, None
+    else:
+        cap, summary, result = data.summary["capacity"], data.summary, data
+    fns = cap["functions"]
+    n = len(fns)
+    fig = _new(fig, (11, 1.0 + 1.9 * n))
+    _title(fig, "Capacity: concurrent executions each limit allows", result)
+    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
+    for ax, (name, f) in zip(axes, fns.items(), strict=True):
+        c = f["ceilings"]
+        rows = [(key, label, c[key]) for key, label in _CEILINGS if c.get(key) is not None]
+        peak = f["projected_peak"]
+        sim = summary["functions"][name]["peak_concurrency"] if summary and name in summary["functions"] else None
+        binding_value = c[f["binding"]]
+        scale = max(v for v in (peak, sim or 0, binding_value, c.get("n_minus_1") or 0, 1) if v is not None) * 1.45
+        for i, (key, _, value) in enumerate(rows):
+            y = len(rows) - 1 - i
+            shown = min(value, scale)
+            is_binding = key == f["binding"]
+            colour = OKABE_ITO["vermillion"] if is_binding else (OKABE_ITO["sky"] if key != "n_minus_1" else LIGHT)
+            ax.barh(y, shown, color=colour, edgecolor="black" if is_binding else "#606060",
+                    lw=1.6 if is_binding else 0.6, hatch="//" if key == "n_minus_1" else None, height=0.7)
+            if value > scale:  # a broken bar: two white slashes near its end
+                for dx in (0.05, 0.035):
+                    ax.plot([shown - scale * (dx + 0.006), shown - scale * (dx - 0.006)], [y - 0.42, y + 0.42],
+                            color="white", lw=2.5, solid_capstyle="butt", zorder=3)
+            text = f"{value:,}" + ("  ◀ binding" if is_binding else "") + ("  (off scale)" if value > scale else "")
+            inside = shown > scale * 0.8
+            # Inside a long bar, right-aligned (left of the break marks of an off-scale bar); else after its end.
+            tx = shown - scale * (0.075 if value > scale else 0.015) if inside else shown + scale * 0.01
+            ax.text(tx, y, text,
+                    ha="right" if inside else "left", va="center", fontsize=8.5,
+                    fontweight="bold" if is_binding else "normal", color="white" if inside and is_binding else "black")
+        ax.set_yticks(range(len(rows)), [label for _, label, _ in reversed(rows)], fontsize=9)
+        ax.axvline(peak, color="black", lw=2, ls=(0, (5, 2)), label=f"projected peak {peak:,}")
+        if sim is not None:
+            ax.axvline(sim, color=OKABE_ITO["blue"], lw=2, ls=(0, (1, 1)), label=f"simulated peak {sim:,}")
+        ax.set_xlim(0, scale * 1.02)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        slots = f.get("slots_per_eni")
+        extra = (f", {slots:,} environment{'s' * (slots != 1)} per ENI" if slots else ", not in a VPC")
+        scaling = c.get("scaling_s")
+        if scaling:
+            extra += f", scaling needs {_clock(scaling) if math.isfinite(scaling) else 'forever'} to the peak"
+        if peak > binding_value:
+            verdict = f"projected peak ABOVE the {f['binding']} ceiling"
+        elif c.get("n_minus_1") is not None and peak > c["n_minus_1"]:
+            verdict = "fits, but NOT with its largest AZ lost (N-1)"
+        else:
+            verdict = "fits, also with its largest AZ lost (N-1)"
+        ax.set_title(f"{name}: {f['memory_mb']:,} MB{extra} — {verdict}", loc="left", fontsize=10)
+        ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+        ax.set_xlabel("concurrent executions")
+        _thousands(ax, "x")
+        ax.grid(axis="x", color="#DDDDDD", lw=0.6)
+        ax.set_axisbelow(True)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------- dashboard
+
+
+def dashboard(result: Result) -> Figure:
+    """All four figures on one page (what ``Result.plot()`` returns)."""
+    n_az = max(1, len(result.scenario.azs))
+    n_fn = len(result.summary["capacity"]["functions"])
+    fig = Figure(figsize=(20, max(13.0, 4.5 + 1.9 * max(n_az + 1, n_fn + 1))), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.6, 1])
+    left, right = top.subfigures(1, 2, width_ratios=[1.15, 1])
+    timeline(result, fig=left)
+    network(result, fig=right)
+    lo_left, lo_right = bottom.subfigures(1, 2, width_ratios=[1.15, 1])
+    latency(result, fig=lo_left)
+    capacity_chart(result, fig=lo_right)
+    return fig
+
+
+def figures(result: Result) -> dict[str, Figure]:
+    """The report's figures by file stem: timeline, network, latency, capacity."""
+    return {
+        "timeline": timeline(result),
+        "network": network(result),
+        "latency": latency(result),
+        "capacity": capacity_chart(result),
+    }
+
+
+# --------------------------------------------------------------------------------------------------- comparison
+
+
+def _series(result: Result) -> tuple[np.ndarray, pd.DataFrame, float]:
+    ts, factor = coarsen(result.timeseries)
+    width_s = result.scenario.timestep * factor
+    t = ts["t_s"].to_numpy(dtype=float)
+    x = np.append(t, min(t[-1] + width_s, result.scenario.duration)) if len(t) else np.array([0.0])
+    return x, ts, width_s
+
+
+_RUN_STYLE = ((OKABE_ITO["blue"], "-"), (OKABE_ITO["vermillion"], "--"), (OKABE_ITO["green"], "-."),
+              (OKABE_ITO["purple"], ":"))
+
+
+def compare_timeline(results: Mapping[str, Result], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+    """Runs overlaid: arrivals, concurrent executions, environments and failed-or-throttled invocations per second."""
+    fig = _new(fig, (11, 7))
+    horizon = max(r.scenario.duration for r in results.values())
+    div, unit = time_unit(horizon)
+    _title(fig, "Timeline, overlaid")
+    ax_a, ax_c, ax_o = fig.subplots(3, 1, sharex=True, height_ratios=[1, 1.6, 1.3])
+    first = next(iter(results.values())).scenario
+    for (label, r), (colour, ls) in zip(results.items(), _RUN_STYLE, strict=False):
+        x, ts, width = _series(r)
+        ax_a.stairs(ts["arrivals"].to_numpy() / width, x / div, baseline=None, color=colour, ls=ls, lw=1.4, label=label)
+        ax_c.stairs(ts["concurrency_max"].to_numpy(dtype=float), x / div, baseline=None, color=colour, ls=ls, lw=1.6,
+                    label=f"{label}: executions")
+        envs = (ts["environments_busy"] + ts["environments_idle"]).to_numpy(dtype=float)
+        ax_c.stairs(envs, x / div, baseline=None, color=colour, ls=ls, lw=0.9, alpha=0.55,
+                    label=f"{label}: environments")
+        bad = ts[[o for o in _NOT_SUCCESS if o in ts]].sum(axis=1).to_numpy(dtype=float) / width
+        ax_o.stairs(bad, x / div, baseline=None, color=colour, ls=ls, lw=1.6, label=label)
+    _shade(ax_a, first, div, label=True)
+    for ax in (ax_c, ax_o):
+        _shade(ax, first, div, label=False)
+    ax_a.set_ylabel("arrivals\n(invocations/s)")
+    ax_c.set_ylabel("executions")
+    ax_o.set_ylabel("failed or throttled\n(invocations/s)")
+    ax_o.set_xlabel(f"simulated time ({unit})")
+    ax_o.set_xlim(0, horizon / div)
+    for ax in (ax_a, ax_c, ax_o):
+        ax.set_ylim(bottom=0)
+        ax.legend(loc="upper left", fontsize=8, framealpha=0.9, ncols=2)
+        ax.grid(axis="y", color="#DDDDDD", lw=0.6)
+        ax.set_axisbelow(True)
+        _thousands(ax)
+    return fig
+
+
+def compare_network(results: Mapping[str, Result], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+    """Runs overlaid: Lambda ENIs (ready + attaching) and free addresses summed over each run's subnets."""
+    fig = _new(fig, (11, 5))
+    horizon = max(r.scenario.duration for r in results.values())
+    div, unit = time_unit(horizon)
+    _title(fig, "Network, overlaid")
+    ax_e, ax_f = fig.subplots(2, 1, sharex=True)
+    for (label, r), (colour, ls) in zip(results.items(), _RUN_STYLE, strict=False):
+        x, ts, _ = _series(r)
+        ax_e.stairs((ts["enis_ready"] + ts["enis_attaching"]).to_numpy(dtype=float), x / div, baseline=None,
+                    color=colour, ls=ls, lw=1.6, label=label)
+        free_cols = [c for c in ts.columns if c.startswith("free_ips.")]
+        if free_cols:
+            ax_f.stairs(ts[free_cols].sum(axis=1).to_numpy(dtype=float), x / div, baseline=None, color=colour,
+                        ls=ls, lw=1.6, label=f"{label} ({len(free_cols)} subnets)")
+    ax_e.set_ylabel("Lambda ENIs\n(ready + attaching)")
+    ax_f.set_ylabel("free addresses\n(all subnets)")
+    ax_f.set_xlabel(f"simulated time ({unit})")
+    ax_f.set_xlim(0, horizon / div)
+    for ax in (ax_e, ax_f):
+        ax.set_ylim(bottom=0)
+        ax.set_ylim(top=max(ax.get_ylim()[1] * 1.15, 1))
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+        ax.grid(axis="y", color="#DDDDDD", lw=0.6)
+        _thousands(ax)
+    return fig
+
+
+def compare_latency(results: Mapping[str, Result], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+    """Runs side by side: p50/p95/p99 of end-to-end latency and of cold starts (grouped bars, log scale)."""
+    fig = _new(fig, (11, 4))
+    _title(fig, "Latency percentiles")
+    axes = fig.subplots(1, 2)
+    labels = list(results)
+    qs = [q for q, _, _ in _QUANTILES]
+    width = 0.8 / max(1, len(labels))
+    for ax, key, what in ((axes[0], "latency_ms", "end-to-end latency"),
+                          (axes[1], "cold_start_ms", "cold start (ENI wait + init)")):
+        any_value = False
+        for j, ((label, r), (colour, _)) in enumerate(zip(results.items(), _RUN_STYLE, strict=False)):
+            vals = [r.summary[key][q] for q in qs]
+            xs = np.arange(len(qs)) + (j - (len(labels) - 1) / 2) * width
+            heights = [v if v is not None else 0 for v in vals]
+            any_value |= any(v is not None for v in vals)
+            bars = ax.bar(xs, heights, width=width * 0.95, color=colour, label=label,
+                          hatch=None if j % 2 == 0 else "//", edgecolor="white" if j % 2 else colour)
+            for b, v in zip(bars, vals, strict=True):
+                ax.annotate("-" if v is None else f"{v:,.0f}", (b.get_x() + b.get_width() / 2, max(b.get_height(), 1)),
+                            xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=7.5)
+        ax.set_xticks(range(len(qs)), qs)
+        if any_value:
+            ax.set_yscale("log")
+        ax.set_ylabel(f"{what} (ms, log scale)")
+        ax.set_title(what, loc="left", fontsize=10)
+        ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
+        ax.grid(axis="y", color="#DDDDDD", lw=0.6, which="both")
+        ax.set_axisbelow(True)
+    return fig

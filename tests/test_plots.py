@@ -1,0 +1,228 @@
+"""Figures (simulator.plots): what each one draws matches the results it was given, on tiny scenarios."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.patches import StepPatch
+from PIL import Image
+
+import simulator as vs
+from simulator import plots
+
+from .conftest import BASE, tiny
+
+
+def stressed(**changes) -> vs.Scenario:
+    """One 3072 MB function (one environment per ENI) at 30/s x 1 s in two /28 subnets (22 addresses): it runs
+    out of addresses; an AZ outage and an address grab happen during the run."""
+    fn = {**BASE["functions"][0], "memory_mb": 3072, "arrivals": {"process": "constant", "rate": 30}}
+    spec = {"name": "stressed", "duration": 60, "warmup": 5, "functions": [fn],
+            "events": [{"at": 30, "kind": "az_outage", "az": "az-a", "for": 10},
+                       {"at": 20, "kind": "ips_taken", "subnet": "b", "count": 3}]}
+    spec.update(changes)
+    return tiny(**spec)
+
+
+def calm() -> vs.Scenario:
+    fn = {**BASE["functions"][0], "arrivals": {"process": "constant", "rate": 2}}
+    return tiny(name="calm", functions=[fn])
+
+
+@pytest.fixture(scope="module")
+def bad_run() -> vs.Result:
+    return vs.simulate(stressed(), record_invocations=True)
+
+
+@pytest.fixture(scope="module")
+def good_run() -> vs.Result:
+    return vs.simulate(calm())
+
+
+def _labels(ax) -> list[str]:
+    return [t for t in ax.get_legend_handles_labels()[1]]
+
+
+def _patch(ax, label_start: str) -> StepPatch:
+    found = [p for p in ax.patches if isinstance(p, StepPatch) and p.get_label().startswith(label_start)]
+    assert found, f"no step patch labelled {label_start!r} in {[p.get_label() for p in ax.patches]}"
+    return found[0]
+
+
+# --------------------------------------------------------------------------------------------------- timeline
+
+
+def test_timeline_has_three_labelled_panels_with_units(bad_run):
+    fig = plots.timeline(bad_run)
+    assert isinstance(fig, Figure)
+    ax_a, ax_c, ax_o = fig.axes
+    assert "invocations/s" in ax_a.get_ylabel()
+    assert ax_c.get_ylabel() == "executions"
+    assert "invocations/s" in ax_o.get_ylabel()
+    assert ax_o.get_xlabel() == "simulated time (s)"  # a one-minute run reads in seconds
+
+
+def test_timeline_arrivals_are_the_time_series_per_second(bad_run):
+    ax_a = plots.timeline(bad_run).axes[0]
+    arrivals = _patch(ax_a, "arrivals")
+    np.testing.assert_allclose(arrivals.get_data().values, bad_run.timeseries["arrivals"].to_numpy() / 1.0)
+
+
+def test_timeline_address_ceiling_follows_events(bad_run):
+    """22 free addresses x 1 environment per ENI; 3 taken from b at 20 s; az-a (11) lost from 30 s to 40 s."""
+    ax_c = plots.timeline(bad_run).axes[1]
+    ceiling = _patch(ax_c, "address ceiling")
+    values, edges = ceiling.get_data().values, ceiling.get_data().edges
+    at = {t: values[np.searchsorted(edges, t, side="right") - 1] for t in (10, 25, 35, 45)}
+    assert bad_run.summary["capacity"]["functions"]["f"]["ceilings"]["subnet_ips"] == 22
+    assert at == {10: 22, 25: 19, 35: 8, 45: 19}
+
+
+def test_timeline_stacks_the_failure_causes_that_happened(bad_run, good_run):
+    ax_o = plots.timeline(bad_run).axes[2]
+    causes = {o for o, n in bad_run.summary["outcomes"].items() if n and o != "success"}
+    assert causes == {"subnet_ips", "az_outage"}
+    assert set(_labels(ax_o)) == causes
+    layers = [p for p in ax_o.patches if isinstance(p, StepPatch) and p.get_label() in causes]
+    for p in layers:  # each layer is its cause's count per second, on top of the layers below
+        data = p.get_data()
+        np.testing.assert_allclose(data.values - data.baseline, bad_run.timeseries[p.get_label()].to_numpy())
+    np.testing.assert_allclose(layers[-1].get_data().values, bad_run.timeseries[sorted(causes)].sum(axis=1))
+    calm_o = plots.timeline(good_run).axes[2]
+    assert "no failures" in " ".join(t.get_text() for t in calm_o.texts)
+
+
+def test_timeline_names_ceilings_too_far_above_the_data(good_run):
+    ax_c = plots.timeline(good_run).axes[1]
+    note = " ".join(t.get_text() for t in ax_c.texts)
+    assert "account concurrency limit 1,000" in note  # 1,000 is far above a peak of a few executions
+    assert ax_c.get_ylim()[1] < 100
+
+
+def test_timeline_uses_minutes_and_hours_for_long_runs():
+    assert plots.time_unit(60) == (1.0, "s")
+    assert plots.time_unit(15 * 60) == (60.0, "min")
+    assert plots.time_unit(24 * 3600) == (3600.0, "h")
+
+
+# --------------------------------------------------------------------------------------------------- network
+
+
+def test_network_has_one_panel_per_az_and_marks_exhaustion(bad_run):
+    fig = plots.network(bad_run)
+    axes = fig.axes
+    assert len(axes) == 1 + len(bad_run.scenario.azs)
+    assert [ax.get_title(loc="left") for ax in axes[1:]] == ["az-a", "az-b"]
+    assert axes[0].get_ylabel() == "Lambda ENIs"
+    for ax, sid in zip(axes[1:], ("a", "b"), strict=True):
+        assert ax.get_ylabel() == "free addresses"
+        free = _patch(ax, f"{sid} (")
+        np.testing.assert_array_equal(free.get_data().values, bad_run.timeseries[f"free_ips.{sid}"].to_numpy())
+        notes = " ".join(t.get_text() for t in ax.texts)
+        assert f"{sid} out of addresses" in notes  # both subnets ran out (summary: exhausted_s is set)
+    # The outage is shaded (and named) only in its own AZ's panel.
+    assert "az-a down" in " ".join(t.get_text() for t in axes[1].texts)
+    assert "az-a down" not in " ".join(t.get_text() for t in axes[2].texts)
+
+
+def test_network_without_exhaustion_marks_nothing(good_run):
+    fig = plots.network(good_run)
+    assert all("out of addresses" not in t.get_text() for ax in fig.axes for t in ax.texts)
+
+
+# --------------------------------------------------------------------------------------------------- latency
+
+
+def test_latency_histograms_mark_the_summary_percentiles(bad_run):
+    fig = plots.latency(bad_run)
+    ax_e2e, ax_cold = fig.axes
+    for ax, key in ((ax_e2e, "latency_ms"), (ax_cold, "cold_start_ms")):
+        assert "ms" in ax.get_xlabel()
+        marked = {line.get_label().split()[0]: line.get_xdata()[0] for line in ax.lines}
+        for q in ("p50", "p95", "p99"):
+            assert marked[q] == pytest.approx(bad_run.summary[key][q])
+        assert sum(p.get_height() for p in ax.patches) > 0  # a real histogram
+
+
+def test_latency_without_records_shows_the_summary_percentiles(good_run):
+    fig = plots.latency(good_run)
+    ax = fig.axes[0]
+    xs = sorted(x for line in ax.lines for x in line.get_xdata() if line.get_label() in ("p50", "p95", "p99"))
+    want = sorted(good_run.summary["latency_ms"][q] for q in ("p50", "p95", "p99"))
+    assert xs == pytest.approx(want)
+
+
+# --------------------------------------------------------------------------------------------------- capacity
+
+
+def test_capacity_chart_highlights_the_binding_ceiling(bad_run):
+    fig = plots.capacity_chart(bad_run)
+    ax = fig.axes[0]
+    cap = bad_run.summary["capacity"]["functions"]["f"]
+    bars = {ax.get_yticklabels()[len(ax.patches) - 1 - i].get_text(): p for i, p in enumerate(ax.patches)}
+    assert bars["subnet addresses"].get_width() == cap["ceilings"]["subnet_ips"]
+    assert bars["N-1: largest AZ lost"].get_width() == cap["ceilings"]["n_minus_1"]
+    binding = [label for label, p in bars.items() if p.get_linewidth() > 1]
+    assert binding == ["subnet addresses"]
+    assert "ABOVE" in ax.get_title(loc="left")  # projected 30 > ceiling 22
+    lines = {line.get_label(): line.get_xdata()[0] for line in ax.lines if not line.get_label().startswith("_")}
+    assert lines["projected peak 30"] == 30
+    assert f"simulated peak {bad_run.summary['functions']['f']['peak_concurrency']}" in lines
+
+
+def test_capacity_chart_takes_the_capacity_dict_alone():
+    fig = plots.capacity_chart(vs.capacity(calm()))
+    assert "fits" in fig.axes[0].get_title(loc="left")
+
+
+# --------------------------------------------------------------------------------------------------- output
+
+
+def test_figures_encode_as_readable_pngs(bad_run):
+    for stem, fig in plots.figures(bad_run).items():
+        png = plots.png_bytes(fig)
+        assert png[:8] == b"\x89PNG\r\n\x1a\n", stem
+        with Image.open(io.BytesIO(png)) as im:
+            w, h = im.size
+        assert 900 <= w <= 2000 and 300 <= h <= 1600, (stem, w, h)
+
+
+def test_dashboard_is_what_result_plot_returns(bad_run):
+    fig = bad_run.plot()
+    assert isinstance(fig, Figure)
+    assert len(fig.subfigs) == 2
+    titles = [sf._suptitle.get_text() for top in fig.subfigs for sf in top.subfigs]
+    assert [t.split(" —")[0] for t in titles] == ["Timeline", "Network", "Latency",
+                                                    "Capacity: concurrent executions each limit allows"]
+
+
+def test_coarsen_keeps_totals_peaks_and_lows():
+    n = 5000
+    rng = np.random.default_rng(0)
+    ts = pd.DataFrame({"t_s": np.arange(n, dtype=float), "arrivals": rng.integers(0, 9, n),
+                       "concurrency_max": rng.integers(0, 50, n), "free_ips.a": rng.integers(0, 20, n),
+                       "concurrency_mean": rng.random(n)})
+    out, factor = plots.coarsen(ts, max_points=500)
+    assert factor == 10 and len(out) == 500
+    assert out["arrivals"].sum() == ts["arrivals"].sum()
+    assert out["concurrency_max"].max() == ts["concurrency_max"].max()
+    assert out["free_ips.a"].min() == ts["free_ips.a"].min()
+    assert out["concurrency_max"].iloc[3] == ts["concurrency_max"].iloc[30:40].max()
+    assert out["t_s"].iloc[3] == 30.0
+
+
+def test_plots_need_no_gui_backend():
+    code = ("import sys; import simulator as vs; from simulator import plots;"
+            "from tests.conftest import tiny;"
+            "plots.png_bytes(vs.simulate(tiny()).plot(), dpi=40);"
+            "print('matplotlib.pyplot' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
