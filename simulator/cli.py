@@ -213,7 +213,16 @@ def capacity_cmd(
         sc = load_with_changes(scenario, sets)
         cap = capacity(sc)
     if as_json:
-        typer.echo(json.dumps(cap, indent=2, default=_json_default))
+        # json.dumps writes inf as `Infinity`, which is not JSON: a scaling rate that never reaches the peak
+        # (per_minute 0) prints `"scaling_s": null`.
+        def finite(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {k: finite(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [finite(x) for x in v]
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+
+        typer.echo(json.dumps(finite(cap), indent=2, default=_json_default, allow_nan=False))
         return
     for t in capacity_tables(cap):
         out.print(t)
@@ -251,6 +260,14 @@ LAMBDA_ERRORS = {
 }
 
 
+# The outcomes that show a ceiling was reached.
+BINDING_CAUSES = {
+    "concurrency": ("throttled_concurrency", "throttled_reserved"),
+    "subnet_ips": ("subnet_ips",),
+    "eni_quota": ("eni_limit",),
+}
+
+
 def _pct(v: float | None) -> str:
     if v is None:
         return "-"
@@ -264,7 +281,14 @@ def _ms(v: float | None) -> str:
 
 
 def _when(t: float | None) -> str:
-    return "-" if t is None else f"{format_duration(round(t, 1))}"
+    """A simulated time for people: 42.5s, 20m00.5s, 1h02m03s."""
+    if t is None:
+        return "-"
+    if t < 60:
+        return f"{t:.1f}s"
+    h, rest = divmod(t, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{int(h)}h{int(m):02d}m{sec:02.0f}s" if h else f"{int(m)}m{sec:04.1f}s"
 
 
 def verdict(summary: dict[str, Any]) -> str:
@@ -327,28 +351,40 @@ def print_summary(s: dict[str, Any]) -> None:
 
     cap = s["capacity"]
     ceil = Table(title="Ceilings (closed form) and what the run saw", title_justify="left")
-    for col in ("function", "projected peak", "simulated peak", "binding limit", "ceiling", "N-1 AZ",
+    for col in ("function", "projected peak", "simulated peak", "binding limit", "ceiling", "hit at", "N-1 AZ",
                 "failure rate", "throttle rate"):
         ceil.add_column(col, justify="left" if col in ("function", "binding limit") else "right")
     for name, f in s["functions"].items():
         c = cap["functions"][name]
+        hit = [f["first_outcome_s"][cause] for cause in BINDING_CAUSES[c["binding"]] if cause in f["first_outcome_s"]]
         ceil.add_row(name, f"{c['projected_peak']:,}", f"{f['peak_concurrency']:,}", c["binding"],
-                     f"{c['ceilings'][c['binding']]:,}", _num(c["ceilings"]["n_minus_1"]),
-                     _pct(f["failure_rate"]), _pct(f["throttle_rate"]))
+                     f"{c['ceilings'][c['binding']]:,}", _when(min(hit)) if hit else "not hit",
+                     _num(c["ceilings"]["n_minus_1"]), _pct(f["failure_rate"]), _pct(f["throttle_rate"]))
     out.print(ceil)
     if s.get("expectations"):
         print_expectations(s["expectations"])
 
 
 def print_expectations(rows: list[dict[str, Any]]) -> None:
+    """The expectations table (value in the metric's unit; with replications the mean and its 95% interval),
+    then one sentence per failed expectation."""
+    from .expectations import format_value
+
     t = Table(title="Expectations", title_justify="left")
     for col in ("metric", "condition", "value", "verdict"):
         t.add_column(col, justify="right" if col == "value" else "left")
     for r in rows:
-        ok = r["passed"]
-        t.add_row(r["path"], r["condition"], _num(r["value"], 6) if isinstance(r["value"], float) else _num(r["value"]),
-                  "[green]pass[/green]" if ok else "[red]FAIL[/red]")
+        kind = r.get("kind", "number")
+        value = format_value(r["value"], kind)
+        if r.get("ci"):
+            value += f" ({format_value(r['ci'][0], kind)} .. {format_value(r['ci'][1], kind)})"
+        end = " (interval end)" if r.get("checked_as") in ("ci_low", "ci_high") else ""
+        t.add_row(escape(r["path"]), escape(r["condition"]), escape(value),
+                  ("[green]pass[/green]" if r["passed"] else "[red]FAIL[/red]") + end)
     out.print(t)
+    for r in rows:
+        if not r["passed"] and r.get("message"):
+            out.print(f"[red]FAIL[/red] {escape(r['message'])}")
 
 
 def _progress_runner(enabled: bool):
@@ -379,6 +415,13 @@ def run(
     sets: SetOpt = None,
     record: Annotated[bool, typer.Option("--record-invocations",
                                          help="Keep one row per invocation (invocations.csv with --out).")] = False,
+    replications: Annotated[int | None, typer.Option(
+        "--replications", min=1, help="Independent replications; the summary holds means and 95% intervals "
+                                      "(default: the scenario's `replications`, else 1).")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Worker processes for replications "
+                                                                  "(0: one per CPU).")] = 1,
+    strict: Annotated[bool, typer.Option("--strict", help="With replications, expectations check the unfavourable "
+                                                          "end of the 95% interval, not the mean.")] = False,
 ) -> None:
     """Simulate a scenario and report outcomes, latency, peaks, subnet addresses and ceilings."""
     from .output import to_json, write_run
@@ -387,8 +430,17 @@ def run(
     with user_errors():
         sc = load_with_changes(scenario, sets, seed)
     show_bar = not as_json and err.is_terminal
-    with _progress_runner(show_bar) as progress:
-        result = simulate(sc, record_invocations=record, progress=progress)
+    n_reps = replications if replications is not None else sc.replications
+    if n_reps > 1:  # replications (simulator.sweep): means, intervals; time series of replication 0
+        from .cli_check import _progress, _sweep_errors
+        from .sweep import run_replications
+
+        with _sweep_errors(), _progress(f"{n_reps} replications", show_bar) as done:
+            result = run_replications(sc, n_reps, workers=workers, strict=strict, record_invocations=record,
+                                      progress=done)
+    else:
+        with _progress_runner(show_bar) as progress:
+            result = simulate(sc, record_invocations=record, progress=progress)
     if out_dir is not None:
         with user_errors():
             try:
@@ -399,6 +451,10 @@ def run(
         typer.echo(to_json(result.summary), nl=False)
     else:
         print_summary(result.summary)
+        if result.summary.get("replications"):
+            from .cli_check import print_replications
+
+            print_replications(result.summary)
         if out_dir is not None:
             out.print(f"Results written to {escape(str(out_dir))}/")
     exps = result.summary.get("expectations") or []
@@ -447,6 +503,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     return rv if isinstance(rv, int) else 0
 
+
+from . import cli_check  # noqa: E402,F401,I001  (registers check, sweep)
+from . import cli_import  # noqa: E402,F401
+from . import cli_report  # noqa: E402,F401  (registers report, compare)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

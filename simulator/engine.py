@@ -114,7 +114,7 @@ class _Fn:
     __slots__ = ("idx", "spec", "name", "reserved", "in_flight", "idle", "idle_prov", "envs", "net",
                  "duration", "init", "keep_alive", "keep_alive_const", "timeout", "retry", "async_", "max_age",
                  "rng_retry", "bucket", "invocations", "attempts", "outcomes", "cold", "starts", "peak_conc",
-                 "peak_envs", "peak_enis")
+                 "peak_envs", "peak_enis", "first_outcome")
 
     def __init__(self, idx: int, spec: Function):
         self.idx = idx
@@ -139,6 +139,7 @@ class _Fn:
         self.peak_conc = 0
         self.peak_envs = 0
         self.peak_enis = 0
+        self.first_outcome: dict[str, float] = {}
 
 
 class _Bucket:
@@ -532,8 +533,10 @@ class Engine:
         if t0 >= self.warmup:
             f.outcomes[cause] += 1
             name = OUTCOMES[cause]
-            if name not in self.first_outcome:
-                self.first_outcome[name] = t
+            if name not in f.first_outcome:
+                f.first_outcome[name] = t
+                if name not in self.first_outcome or t < self.first_outcome[name]:
+                    self.first_outcome[name] = t
             if cause in _FAILURE_IDX and self.first_failure is None:
                 self.first_failure = t
 

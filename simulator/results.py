@@ -110,6 +110,7 @@ def build_result(engine: Engine) -> Result:
         entry["peak_concurrency"] = f.peak_conc
         entry["peak_environments"] = f.peak_envs
         entry["peak_enis"] = f.peak_enis if f.net is not None else None
+        entry["first_outcome_s"] = dict(sorted(f.first_outcome.items(), key=lambda kv: kv[1]))
         functions[f.name] = entry
     summary: dict[str, Any] = {
         "scenario": sc.name,
@@ -176,7 +177,12 @@ def simulate(
     """Run ``scenario`` once (SPEC §7). ``seed`` overrides the scenario's seed; the same scenario and seed give
     the same summary (but ``wall_s``) and time series, on any machine."""
     engine = simulate_once(scenario, seed, replication, record_invocations, progress)
-    return build_result(engine)
+    result = build_result(engine)
+    if scenario.expect:  # SPEC §2: checked against this run (a replicated run checks the means: simulator.sweep)
+        from .expectations import evaluate
+
+        result.summary["expectations"] = evaluate(scenario, result.summary)
+    return result
 
 
 def _finite(x: float | None) -> float | None:
