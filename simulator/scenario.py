@@ -735,6 +735,9 @@ def scenario_from_dict(
     sc._raw = copy.deepcopy(data)
     sc._marks = dict(marks)
     found = _cross_check(sc)
+    from .expectations import expect_problems  # here: expectations imports this module
+
+    found += expect_problems(sc, check_capacity=not found)  # capacity figures need a consistent scenario
     if found:
         problems = []
         for path, msg in found:

@@ -1,0 +1,402 @@
+"""The ``check`` and ``sweep`` commands (SPEC §6): sizing assumptions in CI, and parameter grids.
+
+``vpcsim check PATH...`` finds the scenarios that have ``expect`` (files, or folders searched recursively), runs each
+(with its ``replications``), prints one table of every expectation with its measured value and verdict, and exits 0
+when all hold, 1 when any fails, 2 when a file is invalid (or nothing was found to check). ``--junit FILE`` writes
+JUnit XML, one testsuite per scenario and one testcase per expectation, written whole or not at all.
+
+``vpcsim sweep SCENARIO --vary PATH=V1,V2,...`` runs the full grid × replications and prints the means per point;
+``--out DIR`` writes ``sweep.csv`` (tidy: one row per point and replication), ``sweep_means.csv`` and ``sweep.png``.
+
+Registered on the main app by one import at the bottom of ``cli.py``; like ``cli.py``, this module prints.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import xml.etree.ElementTree as ET
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .cli import (
+    JsonOpt,
+    SetOpt,
+    UserError,
+    app,
+    err,
+    load_with_changes,
+    out,
+    parse_sets,
+    user_errors,
+)
+from .expectations import ExpectationError, _percent, find_scenario_files, format_value, key_figures
+from .scenario import Scenario, ScenarioError, load_scenario
+
+__all__ = ["check", "sweep_command", "junit_xml", "parse_vary", "print_replications"]
+
+
+WorkersOpt = Annotated[int, typer.Option("--workers", min=0, help="Worker processes for replications "
+                                                                  "(0: one per CPU).")]
+ReplicationsOpt = Annotated[int | None, typer.Option("--replications", min=1, help="Independent replications "
+                                                     "(default: the scenario's `replications`, else 1).")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="With replications, check the unfavourable end of the "
+                                                          "95% interval instead of the mean.")]
+
+
+@contextmanager
+def _progress(label: str, enabled: bool):
+    """A progress callback ``(done, total)`` on a terminal, ``None`` otherwise (CI logs stay clean)."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    # auto_refresh=False: no refresh thread in this process while worker processes are being forked.
+    with Progress(TextColumn(escape(label)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, auto_refresh=False) as prog:
+        task = prog.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            prog.update(task, completed=done, total=total, refresh=True)
+
+        yield update
+
+
+def _sweep_errors():
+    """SweepError (bad --workers, no Dask, unreachable scheduler) → one line, exit 2, like other user errors."""
+    from .sweep import SweepError
+
+    @contextmanager
+    def handler():
+        with user_errors():
+            try:
+                yield
+            except SweepError as exc:
+                raise UserError(str(exc)) from None
+
+    return handler()
+
+
+def print_replications(summary: dict[str, Any]) -> None:
+    """The key metrics of a replicated run: mean and 95% interval."""
+    reps = summary.get("replications")
+    if not reps:
+        return
+    from .expectations import MS, NUMBER, RATE
+
+    t = Table(title=f"Across {reps['n']} replications (mean and 95% Student-t interval of the mean)",
+              title_justify="left")
+    for col in ("metric", "mean", "95% interval", "replications with a value"):
+        t.add_column(col, justify="left" if col == "metric" else "right")
+    rows = [("failure_rate", RATE), ("throttle_rate", RATE), ("error_rate", RATE), ("latency_ms.p50", MS),
+            ("latency_ms.p99", MS), ("peak_concurrency", NUMBER), ("peak_environments", NUMBER),
+            ("peak_enis", NUMBER)]
+    rows += [(f"subnets.{sid}.min_free_ips", NUMBER) for sid in summary["subnets"]]
+    for path, kind in rows:
+        m = reps["metrics"].get(path)
+        if m is None or m["mean"] is None:
+            continue
+        ci = "-" if m["ci_low"] is None else f"{format_value(m['ci_low'], kind)} .. {format_value(m['ci_high'], kind)}"
+        t.add_row(path, format_value(m["mean"], kind), ci, f"{m['n']}/{reps['n']}")
+    out.print(t)
+
+
+# --------------------------------------------------------------------------------------------------- check
+
+
+def _line(sc: Scenario, row: dict[str, Any]) -> int | None:
+    marks = getattr(sc, "_marks", {}) or {}
+    key = ("expect", row["key"])
+    if row.get("index") is not None and key + (row["index"],) in marks:
+        return marks[key + (row["index"],)]
+    return marks.get(key)
+
+
+def _value_cell(row: dict[str, Any]) -> str:
+    text = format_value(row["value"], row["kind"])
+    if row.get("ci"):
+        lo, hi = row["ci"]
+        text += f" ({format_value(lo, row['kind'])} .. {format_value(hi, row['kind'])})"
+    return text
+
+
+def junit_xml(suites: list[dict[str, Any]]) -> bytes:
+    """JUnit XML for ``check``: a testsuite per scenario file, a testcase per expectation; a failure's message says
+    which assumption broke and with which value, its text adds the run's key figures. An invalid file is a suite
+    with one errored testcase carrying every problem."""
+    root = ET.Element("testsuites", name="vpcsim check")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "time": 0.0}
+    for suite in suites:
+        rows = suite.get("rows") or []
+        failures = sum(not r["passed"] for r in rows)
+        errors = 1 if suite.get("problems") else 0
+        tests = len(rows) + errors
+        el = ET.SubElement(root, "testsuite", name=suite["name"], file=str(suite["file"]), tests=str(tests),
+                           failures=str(failures), errors=str(errors), skipped="0", time=f"{suite['time']:.3f}",
+                           hostname=socket.gethostname())
+        totals["tests"] += tests
+        totals["failures"] += failures
+        totals["errors"] += errors
+        totals["time"] += suite["time"]
+        if suite.get("properties"):
+            props = ET.SubElement(el, "properties")
+            for k, v in suite["properties"].items():
+                ET.SubElement(props, "property", name=k, value=str(v))
+        classname = f"vpcsim.{suite['name']}"
+        if errors:
+            case = ET.SubElement(el, "testcase", classname=classname, name="scenario file is valid",
+                                 file=str(suite["file"]), time="0")
+            lines = [str(p) for p in suite["problems"]]
+            e = ET.SubElement(case, "error", message=lines[0], type="ScenarioError")
+            e.text = "\n".join(lines)
+        for r in rows:
+            attrs = {"classname": classname, "name": f"{r['path']} {r['condition']}", "file": str(suite["file"]),
+                     "time": "0"}
+            if r.get("line") is not None:
+                attrs["line"] = str(r["line"])
+            case = ET.SubElement(el, "testcase", **attrs)
+            if not r["passed"]:
+                f = ET.SubElement(case, "failure", message=f"{suite['name']}: {r['message']}",
+                                  type="ExpectationFailed")
+                f.text = f"{r['message']}\n\nThe run's key figures:\n{suite['figures']}"
+            else:
+                ET.SubElement(case, "system-out").text = r["message"]
+    for k, v in totals.items():
+        root.set(k, f"{v:.3f}" if k == "time" else str(v))
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+@app.command()
+def check(
+    paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders (searched recursively for YAML "
+                                                     "scenarios that have `expect`).", show_default=False)],
+    junit: Annotated[Path | None, typer.Option("--junit", metavar="FILE",
+                                               help="Write JUnit XML (one testcase per expectation).")] = None,
+    replications: ReplicationsOpt = None,
+    workers: WorkersOpt = 1,
+    strict: StrictOpt = False,
+) -> None:
+    """Run every scenario that has `expect` and check its sizing assumptions: exit 0 when all hold, 1 when one
+    fails, 2 when a file is invalid."""
+    from .sweep import run_replications
+
+    with user_errors():
+        try:
+            files, skipped = find_scenario_files(paths)
+        except ExpectationError as exc:
+            raise UserError(str(exc)) from None
+    if not files:
+        where = ", ".join(str(p) for p in paths)
+        raise_msg = f"no scenario with an `expect:` section found in {where}"
+        if skipped:
+            raise_msg += f" ({len(skipped)} YAML file{'s' * (len(skipped) != 1)} without one)"
+        err.print(f"vpcsim: error: {raise_msg}", markup=False)
+        raise typer.Exit(2)
+    suites: list[dict[str, Any]] = []
+    table = Table(title="Expectations", title_justify="left")
+    for col in ("scenario", "metric", "condition", "value", "verdict"):
+        table.add_column(col, justify="right" if col == "value" else "left")
+    explained: list[str] = []
+    invalid = 0
+    for file in files:
+        started = time.perf_counter()
+        try:
+            sc = load_scenario(file)
+        except ScenarioError as exc:
+            invalid += 1
+            for p in exc.problems:
+                err.print(str(p), markup=False)
+            suites.append({"name": str(file), "file": file, "time": 0.0, "problems": exc.problems})
+            continue
+        n = replications if replications is not None else sc.replications
+        label = f"{file} ({n} replication{'s' * (n != 1)})"
+        with _sweep_errors(), _progress(f"checking {label}", err.is_terminal) as progress:
+            result = run_replications(sc, n, workers=workers, strict=strict, progress=progress)
+        rows = [dict(r, line=_line(sc, r)) for r in result.summary["expectations"] or []]
+        suites.append({
+            "name": sc.name, "file": file, "time": time.perf_counter() - started, "rows": rows,
+            "figures": key_figures(result.summary),
+            "properties": {"seed": sc.seed, "replications": n, "strict": strict, "platform": sc.platform},
+        })
+        for r in rows:
+            table.add_row(escape(sc.name), escape(r["path"]), escape(r["condition"]), escape(_value_cell(r)),
+                          "[green]pass[/green]" if r["passed"] else "[red]FAIL[/red]")
+        failed = [r for r in rows if not r["passed"]]
+        if failed:
+            where = f"{file}:{failed[0]['line']}" if failed[0].get("line") else str(file)
+            text = [f"[red]FAIL[/red] {escape(sc.name)} ({escape(where)}):"]
+            text += [f"  {escape(r['message'])}" for r in failed]
+            text += ["  The run's key figures:"] + [f"    {escape(line)}" for line in key_figures(result.summary)
+                                                     .splitlines()]
+            explained.append("\n".join(text))
+    if table.row_count:
+        out.print(table)
+    for block in explained:
+        out.print(block)
+    rows_all = [r for s in suites for r in s.get("rows", [])]
+    n_failed = sum(not r["passed"] for r in rows_all)
+    checked = sum(1 for s in suites if "rows" in s)
+    plural = {True: "s", False: ""}
+    out.print((f"{len(rows_all)} expectation{plural[len(rows_all) != 1]} in {checked} scenario"
+               f"{plural[checked != 1]}: {len(rows_all) - n_failed} held, {n_failed} failed" if checked else
+               "Nothing was checked")
+              + (f"; {invalid} invalid file{plural[invalid != 1]} (exit 2)" if invalid else "")
+              + (f"; {len(skipped)} YAML file{'s' * (len(skipped) != 1)} without expect: skipped" if skipped else "")
+              + ("; strict: the unfavourable end of each 95% interval was checked" if strict else "") + ".")
+    if junit is not None:
+        from .output import atomic_file
+
+        with user_errors():
+            try:
+                with atomic_file(junit, "wb") as fh:
+                    fh.write(junit_xml(suites))
+            except OSError as exc:
+                raise UserError(f"--junit {junit}: cannot write: {exc.strerror or exc}") from None
+        out.print(f"JUnit report written to {escape(str(junit))}")
+    if invalid:
+        raise typer.Exit(2)
+    if n_failed:
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------------------------------- sweep
+
+
+def _split_values(text: str) -> list[str]:
+    """``"512,1024"`` → ``["512", "1024"]``; commas inside brackets or quotes stay (``[a,b],[c]``)."""
+    items, depth, quote, cur = [], 0, "", []
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    items.append("".join(cur))
+    return [i.strip() for i in items]
+
+
+def parse_vary(items: list[str] | None) -> dict[str, list[Any]]:
+    """``["functions.f.memory_mb=512,1024"]`` → ``{"functions.f.memory_mb": [512, 1024]}`` (values read as YAML
+    scalars, like ``--set``)."""
+    vary: dict[str, list[Any]] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UserError(f"--vary {item!r}: expected PATH=V1,V2,..., e.g. functions.checkout.memory_mb=512,1024")
+        path, _, text = item.partition("=")
+        path = path.strip()
+        if not path:
+            raise UserError(f"--vary {item!r}: the path before '=' is empty")
+        if path in vary:
+            raise UserError(f"--vary {path}: given twice; list all its values in one --vary")
+        values = _split_values(text)
+        if not text.strip() or any(v == "" for v in values):
+            raise UserError(f"--vary {item!r}: an empty value; write PATH=V1,V2,...")
+        parsed = [parse_sets([f"x={v}"])["x"] for v in values]
+        if len({repr(v) for v in parsed}) != len(parsed):
+            raise UserError(f"--vary {path}: a value is listed twice (got {text})")
+        vary[path] = parsed
+    return vary
+
+
+def _means_table(means, vary: list[str], title: str) -> Table:
+    from .expectations import MS, NUMBER, RATE
+
+    t = Table(title=title, title_justify="left")
+    for p in vary:  # the tail of the path: functions.NAME. and vpc.subnets. are clear from the value
+        t.add_column(p.removeprefix("functions.").removeprefix("vpc.subnets."))
+    cols = [("n", "runs", NUMBER), ("error_rate", "failed or throttled", RATE),
+            ("latency_p99_ms", "p99 latency", MS), ("peak_concurrency", "peak concurrency", NUMBER),
+            ("peak_enis", "peak ENIs", NUMBER), ("min_free_ips", "fewest free IPs", NUMBER)]
+    cols = [c for c in cols if c[0] in means.columns and means[c[0]].notna().any()]
+    for _, header, _ in cols:
+        t.add_column(header, justify="right")
+    if "expectations_passed" in means.columns:
+        t.add_column("expect held", justify="right")
+    for _, row in means.iterrows():
+        cells = [escape(str(row[p])) for p in vary]
+        for col, _, kind in cols:
+            v = row[col]
+            if v is None or v != v:  # NaN
+                cells.append("-")
+                continue
+            text = format_value(float(v), kind) if kind == RATE else format_value(v, kind)
+            if kind == RATE and f"{col}_ci_high" in row and row[f"{col}_ci_high"] == row[f"{col}_ci_high"]:
+                half = (row[f"{col}_ci_high"] - row[f"{col}_ci_low"]) / 2
+                text = "0" if v == 0 and half == 0 else f"{_percent(v)} ± {_percent(half)}"
+            cells.append(text)
+        if "expectations_passed" in means.columns:
+            share = row["expectations_passed"]
+            cells.append("-" if share != share or share is None else f"{share:.0%}")
+        t.add_row(*cells)
+    return t
+
+
+@app.command("sweep")
+def sweep_command(
+    scenario: Annotated[Path, typer.Argument(help="A scenario file (YAML).", show_default=False)],
+    vary: Annotated[list[str], typer.Option("--vary", metavar="PATH=V1,V2,...",
+                                            help="A parameter and its values (the paths of --set). Repeat it for "
+                                                 "a grid: every combination is run.")],
+    replications: ReplicationsOpt = None,
+    workers: WorkersOpt = 1,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS",
+                                                  help="Run on a Dask cluster (needs the dask extra), e.g. "
+                                                       "tcp://10.0.0.5:8786.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write sweep.csv, sweep_means.csv and sweep.png "
+                                                               "into this folder.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the scenario's seed.")] = None,
+    sets: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a grid of scenario variants × replications; print the means per grid point (tidy CSV with --out)."""
+    from .sweep import plot_sweep, sweep, sweep_means
+
+    with user_errors():
+        sc = load_with_changes(scenario, sets, seed)
+        grid = parse_vary(vary)
+    with _sweep_errors():
+        n = replications if replications is not None else sc.replications
+        points = 1
+        for values in grid.values():
+            points *= len(values)
+        show = err.is_terminal and not as_json
+        with _progress(f"sweep: {points} points x {n} replications", show) as progress:
+            df = sweep(sc, grid, replications=n, workers=workers, scheduler=scheduler, progress=progress)
+    paths = list(grid)
+    means = sweep_means(df, paths)
+    if out_dir is not None:
+        from .output import atomic_dir
+
+        with user_errors():
+            try:
+                with atomic_dir(out_dir) as tmp:
+                    df.to_csv(tmp / "sweep.csv", index=False, float_format="%.6g")
+                    means.to_csv(tmp / "sweep_means.csv", index=False, float_format="%.6g")
+                    fig = plot_sweep(df, paths, title=sc.name)
+                    fig.savefig(tmp / "sweep.png", dpi=120)
+            except OSError as exc:
+                raise UserError(f"--out {out_dir}: cannot write: {exc.strerror or exc}") from None
+    if as_json:
+        typer.echo(df.to_json(orient="records", indent=2))
+        return
+    title = (f"Sweep of {sc.name}: {len(means)} points x {n} replication{'s' * (n != 1)}"
+             + (" (means; ± is the 95% interval)" if n > 1 else ""))
+    out.print(_means_table(means, paths, title))
+    if out_dir is not None:
+        out.print(f"Sweep written to {escape(str(out_dir))}/ (sweep.csv, sweep_means.csv, sweep.png)")
+

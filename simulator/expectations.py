@@ -1,0 +1,559 @@
+"""Expectations (SPEC §2 ``expect``, §6): sizing assumptions a scenario states about its own results.
+
+``expect`` maps a dotted path into the summary (``failure_rate``, ``latency_ms.p99``,
+``subnets.private-a.min_free_ips``, ``capacity.functions.checkout.binding``) to a condition ``"OP VALUE"`` or a list
+of them, OP one of ``< <= > >= == !=``. The summary's shape is known from the scenario alone (its function and subnet
+names; the capacity figures are closed forms), so a path that does not exist, a malformed condition or a unit that
+does not fit the metric is reported when the file is loaded, with the line of the ``expect`` key — never a silent
+pass. After a run, :func:`evaluate` turns the conditions into rows ``{path, condition, value, passed, ...}``.
+
+Units: a metric whose name ends in ``_ms`` takes durations converted to milliseconds (``"< 3s"`` is 3000), one ending
+in ``_s`` takes durations in seconds, a ``_rate`` takes a fraction or a percentage (``"<= 0.1%"``). A bare number is
+in the metric's own unit. Times of a first occurrence (``first_failure_s``, ``first_outcome_s.CAUSE``,
+``subnets.ID.exhausted_s``) are null when the thing never happened; a condition reads that as "never" (later than
+any time), and ``"== never"`` is allowed. A bare number instead of a condition string means ``== number``.
+
+With replications the value checked is the mean across replications; with ``strict`` it is the unfavourable end of
+the 95% confidence interval (the high end for ``<``/``<=``, the low end for ``>``/``>=``; equality checks the mean).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .metrics import OUTCOMES
+from .scenario import Scenario
+from .units import format_duration, parse_duration
+
+__all__ = [
+    "Condition", "ExpectationError", "compile_expectations", "expect_problems", "evaluate", "metric_kind",
+    "lookup", "format_value", "key_figures", "explain", "parse_condition", "summary_shape", "FIRST_TIME",
+    "has_expectations", "find_scenario_files",
+]
+
+OPS = ("<=", ">=", "==", "!=", "<", ">")
+_COND = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(.*?)\s*$")
+_PLAIN = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+
+# Kinds of summary leaves: what a condition's value may be written as.
+COUNT = "count"  # a whole number of things (plain numbers only)
+NUMBER = "number"  # a plain number (means of counts, sizes)
+RATE = "rate"  # a fraction 0..1; accepts "0.1%"
+MS = "ms"  # milliseconds; accepts durations
+SECONDS = "s"  # seconds; accepts durations
+FIRST_TIME = "first"  # seconds of a first occurrence; null means "never"
+TEXT = "text"  # a string: == and != only
+BOOL = "bool"
+
+_QUANTILES = ("p50", "p95", "p99", "max", "mean")
+_COUNTS = {k: COUNT for k in ("invocations", "attempts", "succeeded", "throttled", "failed")}
+_RATES = {k: RATE for k in ("failure_rate", "throttle_rate", "error_rate")}
+
+
+def _per_run_shape() -> dict[str, Any]:
+    """The counts and rates a run has for the whole scenario and for each function alike."""
+    return {
+        **_COUNTS,
+        "outcomes": dict.fromkeys(OUTCOMES, COUNT),
+        **_RATES,
+        "cold_starts": COUNT,
+        "cold_start_rate": RATE,
+        "latency_ms": dict.fromkeys(_QUANTILES, MS),
+        "cold_start_ms": dict.fromkeys(_QUANTILES, MS),
+    }
+
+
+# Why a leaf is null in every run of this scenario: such a path can never be checked, so it is a load-time error.
+_NO_VPC = "no function of this scenario is in a VPC, so it has no ENIs"
+
+
+def summary_shape(scenario: Scenario) -> dict[str, Any]:
+    """The summary of SPEC §4 as a tree whose leaves are kinds (without ``capacity``, which :func:`_capacity_shape`
+    derives from the closed forms). Kept in step with ``results.build_result`` by a test over real runs."""
+    functions = {}
+    for fn in scenario.functions:
+        entry = _per_run_shape()
+        entry["peak_concurrency"] = COUNT
+        entry["peak_environments"] = COUNT
+        entry["peak_enis"] = COUNT if fn.in_vpc else f"null: function {fn.name} is not in a VPC, so it has no ENIs"
+        functions[fn.name] = entry
+    subnets = {
+        s.id: {"az": TEXT, "usable_ips": COUNT, "peak_ips_used": COUNT, "min_free_ips": COUNT,
+               "exhausted_s": FIRST_TIME, "exhausted_for_s": SECONDS}
+        for s in scenario.vpc.subnets
+    }
+    any_vpc = any(fn.in_vpc for fn in scenario.functions)
+    shape: dict[str, Any] = {
+        "scenario": TEXT,
+        "platform": TEXT,
+        "seed": COUNT,
+        "simulated_s": SECONDS,
+        **_per_run_shape(),
+        "mean_concurrency": NUMBER,
+        "peak_concurrency": COUNT,
+        "mean_environments": NUMBER,
+        "peak_environments": COUNT,
+        "peak_enis": COUNT if any_vpc else f"null: {_NO_VPC}",
+        "first_failure_s": FIRST_TIME,
+        "first_outcome_s": dict.fromkeys(OUTCOMES, FIRST_TIME),
+        "subnets": subnets,
+        "functions": functions,
+        "capacity": None,  # filled lazily: computing it costs a little and most expectations do not need it
+        "wall_s": SECONDS,
+    }
+    return shape
+
+
+def _capacity_shape(value: Any, key: str = "") -> Any:
+    """Kinds of the capacity figures, from their values (they are closed forms of the scenario, known at load)."""
+    if isinstance(value, dict):
+        return {k: _capacity_shape(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return "a list (of findings), not one value"
+    if value is None:
+        return "null: this figure does not apply to this scenario"
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, str):
+        return TEXT
+    if key.endswith("_ms"):
+        return MS
+    if key.endswith("_s"):
+        return SECONDS
+    return NUMBER
+
+
+class ExpectationError(ValueError):
+    """A path or condition of ``expect`` that cannot be checked; the message says why (one line)."""
+
+
+def _suggest(name: str, options: list[str], what: str) -> str:
+    hint = difflib.get_close_matches(name, options, n=1)
+    if hint:
+        return f"did you mean {hint[0]!r}?"
+    shown = ", ".join(options[:12]) + (", ..." if len(options) > 12 else "")
+    return f"{what}: {shown}" if options else f"it has no {what}"
+
+
+_GROUP_WORDS = {"functions": "functions", "subnets": "subnets", "outcomes": "outcomes",
+                "first_outcome_s": "outcomes"}
+
+
+def metric_kind(scenario: Scenario, path: str, *, capacity_figures: dict | None = None,
+                check_capacity: bool = True) -> str:
+    """The kind of the summary leaf at ``path`` (one of the kinds above); raises :class:`ExpectationError` when the
+    summary of this scenario has no such value. ``capacity_figures`` saves recomputing ``capacity(scenario)``."""
+    parts = path.split(".")
+    if not path or any(not p for p in parts):
+        raise ExpectationError(f"not a metric path: {path!r} (use dots: latency_ms.p99, subnets.ID.min_free_ips)")
+    if parts[0] in ("expectations", "replications"):
+        raise ExpectationError(f"{parts[0]} is not a metric")
+    node: Any = summary_shape(scenario)
+    walked: list[str] = []
+    for part in parts:
+        if not isinstance(node, dict):
+            raise ExpectationError(f"{'.'.join(walked)} is a single value; nothing is below it (got {path!r})")
+        if part not in node:
+            where = ".".join(walked)
+            what = _GROUP_WORDS.get(walked[-1], "keys") if walked else "metrics"
+            if walked in (["functions"], ["subnets"]):
+                noun = "function" if walked == ["functions"] else "subnet"
+                raise ExpectationError(f"no {noun} named {part!r} in this scenario; "
+                                       f"{_suggest(part, list(node), what)}")
+            prefix = f"{where} has no {part!r}" if where else f"no metric {part!r} in the summary"
+            raise ExpectationError(f"{prefix}; {_suggest(part, list(node), what)}")
+        walked.append(part)
+        node = node[part]
+        if walked == ["capacity"]:
+            if not check_capacity:
+                return NUMBER  # other problems stop the load anyway; the capacity figures cannot be trusted yet
+            if capacity_figures is None:
+                from .capacity import capacity  # here: capacity imports the scenario module, like we do
+
+                capacity_figures = capacity(scenario)
+            node = _capacity_shape(capacity_figures)
+    if isinstance(node, dict):
+        raise ExpectationError(f"{path} is a group, not a value; pick one of: {', '.join(list(node)[:12])}")
+    if node is None or node not in (COUNT, NUMBER, RATE, MS, SECONDS, FIRST_TIME, TEXT, BOOL):
+        raise ExpectationError(f"{path} is {node or 'not a value'}")
+    return node
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One parsed condition: ``path OP threshold`` (threshold in the metric's unit)."""
+
+    path: str
+    text: str  # as written in the file
+    op: str
+    threshold: float | str | bool
+    kind: str
+    key: str  # the key under expect:, for line numbers
+    index: int | None  # position in the key's list, if it was a list
+
+    def holds(self, value: float | str | bool | None) -> bool:
+        if value is None:
+            value = math.inf if self.kind == FIRST_TIME else None
+        if value is None:
+            return False  # no value (e.g. no successful invocation): the assumption cannot be confirmed
+        if self.op in ("==", "!="):
+            if isinstance(self.threshold, float) and isinstance(value, int | float) and not isinstance(value, bool):
+                same = value == self.threshold or math.isclose(value, self.threshold, rel_tol=1e-9, abs_tol=1e-12)
+            else:
+                same = value == self.threshold
+            return same if self.op == "==" else not same
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return False
+        th = float(self.threshold)  # type: ignore[arg-type]
+        return {"<": value < th, "<=": value <= th, ">": value > th, ">=": value >= th}[self.op]
+
+
+_UNIT_WORDS = {MS: "milliseconds", SECONDS: "seconds", FIRST_TIME: "seconds"}
+
+
+def _parse_threshold(path: str, kind: str, op: str, text: str) -> float | str | bool:
+    raw = text.strip().strip("'\"")
+    if kind == TEXT:
+        if op not in ("==", "!="):
+            raise ExpectationError(f"{path} is text; only == and != apply (got {op!r})")
+        if not raw:
+            raise ExpectationError(f"{path}: nothing to compare with after {op!r}")
+        return raw
+    if kind == BOOL:
+        if op not in ("==", "!=") or raw.lower() not in ("true", "false"):
+            raise ExpectationError(f"{path} is true or false; write '== true' or '== false' (got {op} {raw})")
+        return raw.lower() == "true"
+    if not raw:
+        raise ExpectationError(f"{path}: a number must follow {op!r}")
+    if kind == FIRST_TIME and raw.lower() == "never":
+        if op not in ("==", "!="):
+            raise ExpectationError(f"{path}: 'never' works with == and != only (got {op!r})")
+        return math.inf
+    if _PLAIN.match(raw):
+        return float(raw)
+    if kind in (MS, SECONDS, FIRST_TIME):
+        try:
+            seconds = parse_duration(raw)
+        except ValueError:
+            raise ExpectationError(f"{path} is in {_UNIT_WORDS[kind]}: write a number or a duration like '3s', "
+                                   f"'250ms', '10m' (got {raw!r})") from None
+        return seconds * 1000.0 if kind == MS else seconds
+    if kind == RATE and raw.endswith("%") and _PLAIN.match(raw[:-1].strip()):
+        return float(raw[:-1].strip()) / 100.0
+    if kind == RATE:
+        raise ExpectationError(f"{path} is a fraction of invocations: write a number like 0.001 or a percentage "
+                               f"like '0.1%' (got {raw!r})")
+    raise ExpectationError(f"{path} has no unit: write a plain number (got {raw!r})")
+
+
+def parse_condition(path: str, kind: str, written: Any, *, key: str = "", index: int | None = None) -> Condition:
+    """``"<= 0.001"`` (or a bare number, meaning ``==``) → :class:`Condition`; raises :class:`ExpectationError`."""
+    if isinstance(written, bool) or written is None:
+        raise ExpectationError(f"not a condition: {written!r}; write OP VALUE with OP one of "
+                               f"{' '.join(sorted(OPS))}, e.g. '<= 0.001'")
+    if isinstance(written, int | float):
+        if kind in (TEXT, BOOL):
+            raise ExpectationError(f"{path} is {'text' if kind == TEXT else 'true or false'}; "
+                                   f"write '== VALUE' (got {written!r})")
+        return Condition(path, f"== {written}", "==", float(written), kind, key or path, index)
+    text = str(written)
+    m = _COND.match(text)
+    if not m:
+        stripped = text.strip()
+        hint = " (use == for equality)" if stripped.startswith("=") or "=<" in stripped or "=>" in stripped else (
+            f" (for equality write '== {stripped}')" if _PLAIN.match(stripped) else "")
+        raise ExpectationError(f"not a condition: {text!r}; write OP VALUE with OP one of < <= > >= == !=, "
+                               f"e.g. '<= 0.001'{hint}")
+    op, rest = m.group(1), m.group(2)
+    if rest.startswith(("=", "<", ">")):
+        raise ExpectationError(f"not a condition: {text!r}; OP is one of < <= > >= == !=")
+    threshold = _parse_threshold(path, kind, op, rest)
+    return Condition(path, " ".join(text.split()), op, threshold, kind, key or path, index)
+
+
+def _text_domain(scenario: Scenario, path: str, figures: dict | None) -> list[str] | None:
+    """The values a text metric can take, where they are known: a typo in ``== subnet_ip`` must not pass silently
+    as a condition that can never hold."""
+    parts = path.split(".")
+    if path == "platform":
+        return ["legacy", "hyperplane"]
+    if path == "scenario":
+        return [scenario.name]
+    if len(parts) == 3 and parts[0] == "subnets" and parts[2] == "az":
+        return scenario.azs
+    if figures is not None and len(parts) == 4 and parts[:2] == ["capacity", "functions"] and parts[3] == "binding":
+        # The ceilings that can bind; n_minus_1 and scaling_s are figures beside them, never "the binding limit".
+        return [k for k in figures["functions"][parts[2]]["ceilings"] if k != "n_minus_1" and not k.endswith("_s")]
+    return None
+
+
+def _expect_items(scenario: Scenario):
+    for key, spec in scenario.expect.items():
+        if isinstance(spec, list):
+            if not spec:
+                yield key, None, None  # an empty list: flagged below
+            for i, item in enumerate(spec):
+                yield key, i, item
+        else:
+            yield key, None, spec
+
+
+def compile_expectations(scenario: Scenario, *, check_capacity: bool = True,
+                         ) -> tuple[list[Condition], list[tuple[tuple, str]]]:
+    """Parse every ``expect`` entry: the conditions, and the problems as (raw path in the file, message)."""
+    conditions: list[Condition] = []
+    problems: list[tuple[tuple, str]] = []
+    figures: dict | None = None
+    if check_capacity and any(k.split(".")[0] == "capacity" for k in scenario.expect):
+        from .capacity import capacity
+
+        figures = capacity(scenario)
+    kinds: dict[str, str] = {}
+    for key, index, spec in _expect_items(scenario):
+        where: tuple = ("expect", key) if index is None else ("expect", key, index)
+        if key not in kinds:
+            try:
+                kinds[key] = metric_kind(scenario, key, capacity_figures=figures, check_capacity=check_capacity)
+            except ExpectationError as exc:
+                problems.append((("expect", key), str(exc)))
+                kinds[key] = ""
+        if not kinds[key]:
+            continue
+        if spec is None:
+            problems.append((where, "an empty list of conditions checks nothing"))
+            continue
+        try:
+            cond = parse_condition(key, kinds[key], spec, key=key, index=index)
+        except ExpectationError as exc:
+            problems.append((where, str(exc)))
+            continue
+        domain = _text_domain(scenario, key, figures) if cond.kind == TEXT else None
+        if domain is not None and cond.threshold not in domain:
+            hint = difflib.get_close_matches(str(cond.threshold), domain, n=1)
+            problems.append((where, f"{key} is one of {', '.join(domain)}; "
+                                    f"{f'did you mean {hint[0]!r}?' if hint else 'no such value'} "
+                                    f"(got {cond.threshold!r})"))
+            continue
+        conditions.append(cond)
+    return conditions, problems
+
+
+def expect_problems(scenario: Scenario, *, check_capacity: bool = True) -> list[tuple[tuple, str]]:
+    """The load-time findings about ``expect`` (for the scenario loader's cross-checks)."""
+    return compile_expectations(scenario, check_capacity=check_capacity)[1]
+
+
+# --------------------------------------------------------------------------------------------------- evaluation
+
+
+def lookup(summary: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path of a summary; a first occurrence that did not happen is ``None``."""
+    node: Any = summary
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            raise KeyError(path)
+        if part not in node:
+            if path.startswith("first_outcome_s."):
+                return None  # first_outcome_s lists only the causes that occurred
+            raise KeyError(path)
+        node = node[part]
+    return node
+
+
+def format_value(value: Any, kind: str) -> str:
+    """A value for people, in the metric's unit: ``0.0523 (5.23%)``, ``1,209 ms``, ``6m41s``, ``never``."""
+    if value is None:
+        return "never" if kind == FIRST_TIME else "none"
+    if isinstance(value, bool | str):
+        return str(value).lower() if isinstance(value, bool) else value
+    if isinstance(value, float) and math.isinf(value):
+        return "never" if kind == FIRST_TIME else ("∞" if value > 0 else "-∞")
+    if kind == RATE:
+        return f"{value:.4g} ({_percent(value)})" if value else "0"
+    if kind == MS:
+        return f"{value:,.1f} ms" if abs(value) < 100 else f"{value:,.0f} ms"
+    if kind in (SECONDS, FIRST_TIME):
+        return format_duration(round(value, 3))
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.1f}"
+
+
+def _percent(fraction: float) -> str:
+    """0.4592 → "45.9%", 0.0012 → "0.12%": three significant digits, the precision a reader compares."""
+    return "0%" if fraction == 0 else f"{fraction * 100:.3g}%"
+
+
+_CHECKED_AS = {"value": "", "mean": "mean ", "ci_high": "upper end of the 95% interval ",
+               "ci_low": "lower end of the 95% interval "}
+
+
+def evaluate(scenario: Scenario, summary: dict[str, Any], *, strict: bool = False) -> list[dict[str, Any]]:
+    """Check the scenario's expectations against a summary (a single run's, or the means of replications).
+
+    One row per condition: ``path, condition, value`` (the run's value, or the mean of the replications),
+    ``passed``, plus ``checked`` (the number compared), ``checked_as`` (``value``, ``mean``, ``ci_high`` or
+    ``ci_low``), ``ci`` (``[low, high]`` or null), ``n`` (replications), ``kind``, ``threshold``, ``key``
+    (the key under ``expect:``) and ``message`` (one sentence for people)."""
+    conditions, problems = compile_expectations(scenario)
+    if problems:  # only for scenarios built around the loader; a loaded scenario was checked already
+        raise ExpectationError("; ".join(f"expect.{p[0][1]}: {p[1]}" for p in problems))
+    reps = summary.get("replications") or None
+    metrics = reps["metrics"] if reps else {}
+    rows = []
+    for c in conditions:
+        value = lookup(summary, c.path)
+        stats = metrics.get(c.path)
+        checked, checked_as = value, ("mean" if reps else "value")
+        ci = None
+        if stats is not None and stats.get("ci_low") is not None:
+            ci = [stats["ci_low"], stats["ci_high"]]
+            if strict and c.op in ("<", "<="):
+                checked, checked_as = stats["ci_high"], "ci_high"
+            elif strict and c.op in (">", ">="):
+                checked, checked_as = stats["ci_low"], "ci_low"
+        passed = c.holds(checked)
+        row = {
+            "path": c.path,
+            "condition": c.text,
+            "value": value,
+            "passed": passed,
+            "checked": checked,
+            "checked_as": checked_as,
+            "ci": ci,
+            "n": reps["n"] if reps else 1,
+            "n_null": stats.get("n_null", 0) if stats else 0,
+            "kind": c.kind,
+            "threshold": "never" if isinstance(c.threshold, float) and math.isinf(c.threshold) else c.threshold,
+            "key": c.key,
+            "index": c.index,
+        }
+        row["message"] = explain(row)
+        rows.append(row)
+    return rows
+
+
+def explain(row: dict[str, Any]) -> str:
+    """One sentence on a checked expectation: the value, how it was taken and what was expected."""
+    kind, n = row["kind"], row["n"]
+    shown = format_value(row["checked"], kind)
+    n_null = row.get("n_null") or 0
+    if kind == FIRST_TIME and n > 1 and row["value"] is None:
+        head = f"{row['path']}: never, in any of {n} replications"
+    elif row["checked_as"] in ("ci_high", "ci_low"):
+        head = (f"{row['path']}: {_CHECKED_AS[row['checked_as']]}{shown} "
+                f"(mean {format_value(row['value'], kind)}, {n} replications)")
+    elif row["checked_as"] == "mean":
+        ci = row.get("ci")
+        interval = f", 95% interval {format_value(ci[0], kind)} .. {format_value(ci[1], kind)}" if ci else ""
+        head = f"{row['path']}: mean {shown} over {n} replications{interval}"
+    else:
+        head = f"{row['path']} = {shown}"
+    if kind == FIRST_TIME and n > 1 and 0 < n_null < n:
+        head += f" (it did not happen in {n_null} of them; counted at the end of the run)"
+    if row["checked"] is None and kind != FIRST_TIME:
+        return f"{head}: no value (e.g. no successful invocation), expected {row['condition']}"
+    return f"{head}: {row['condition']} holds" if row["passed"] else f"{head}, expected {row['condition']}"
+
+
+def key_figures(summary: dict[str, Any]) -> str:
+    """The run's key figures in a few lines, for failure messages (CLI, JUnit, pytest)."""
+    inv = summary.get("invocations") or 0
+    def share(rate: float | None) -> str:
+        return "-" if rate is None else _percent(rate)
+
+    lines = [
+        f"invocations {format_value(inv, NUMBER)}: failed {format_value(summary['failed'], NUMBER)} "
+        f"({share(summary['failure_rate'])}), throttled {format_value(summary['throttled'], NUMBER)} "
+        f"({share(summary['throttle_rate'])})",
+    ]
+    causes = {k: v for k, v in summary["outcomes"].items() if k != "success" and v}
+    if causes:
+        lines.append("failures by cause: " + ", ".join(f"{k} {format_value(v, NUMBER)}" for k, v in causes.items()))
+    lat = summary["latency_ms"]
+    lines.append(f"latency p50 {format_value(lat['p50'], MS)}, p99 {format_value(lat['p99'], MS)}; "
+                 f"peak concurrency {format_value(summary['peak_concurrency'], NUMBER)}"
+                 + (f", peak ENIs {format_value(summary['peak_enis'], NUMBER)}"
+                    if summary.get("peak_enis") is not None else ""))
+    if summary.get("subnets"):
+        parts = []
+        for sid, s in summary["subnets"].items():
+            ex = "" if s["exhausted_s"] is None else f", exhausted at {format_value(s['exhausted_s'], FIRST_TIME)}"
+            parts.append(f"{sid} {format_value(s['min_free_ips'], NUMBER)}/{format_value(s['usable_ips'], NUMBER)}"
+                         f"{ex}")
+        lines.append("fewest free subnet addresses: " + "; ".join(parts))
+    first = {k: v for k, v in (summary.get("first_outcome_s") or {}).items() if k != "success"}
+    if first:
+        cause, at = min(first.items(), key=lambda kv: kv[1])
+        lines.append(f"first failure or throttle: {cause} at {format_value(at, FIRST_TIME)}")
+    reps = summary.get("replications")
+    if reps:
+        lines.append(f"(means of {reps['n']} replications)")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------- discovery
+
+# Folders never searched for scenarios: tools' caches and environments, not the team's files.
+_SKIP_DIRS = frozenset(("node_modules", "venv", "__pycache__", "site-packages", "build", "dist"))
+_EXPECT_KEY = re.compile(r"^expect\s*:", re.MULTILINE)
+
+
+def has_expectations(path: Path) -> tuple[bool, str]:
+    """(check this file, why not). A YAML file is checked when its top level has ``expect``; a file that does not
+    parse is checked (and then reported invalid) when a line starts with ``expect:`` — a broken scenario must not
+    pass silently, while another tool's templated YAML in the same folder is none of our business."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False, "not readable as text"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return bool(_EXPECT_KEY.search(text)), "not YAML"
+    if isinstance(data, dict) and "expect" in data:
+        return True, ""
+    return False, "no expect: section"
+
+
+def find_scenario_files(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The scenario files to check under ``paths`` — files as given (a named file that is not YAML is kept, so
+    that loading it reports what is wrong), folders searched recursively for ``*.yaml``/``*.yml`` in sorted order,
+    skipping hidden folders and tool folders — and the files skipped with the reason. A missing path raises
+    :class:`ExpectationError`."""
+    chosen: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise ExpectationError(f"{path}: no such file or folder")
+        if path.is_file():
+            ok, why = has_expectations(path)
+            if ok or why == "not YAML":
+                chosen.append(path)  # named explicitly: load it, and report what is wrong with it
+            else:
+                skipped.append((path, why))
+            continue
+        for file in sorted(p for ext in ("*.yaml", "*.yml") for p in path.rglob(ext)):
+            rel = file.relative_to(path).parts[:-1]
+            if any(part.startswith(".") or part in _SKIP_DIRS for part in rel):
+                continue
+            ok, why = has_expectations(file)
+            if ok:
+                chosen.append(file)
+            else:
+                skipped.append((file, why))
+    seen: set[Path] = set()
+    unique = []
+    for p in chosen:
+        if p.resolve() not in seen:
+            seen.add(p.resolve())
+            unique.append(p)
+    return unique, skipped

@@ -1,0 +1,482 @@
+"""Replications and parameter grids (SPEC §6 ``run --replications``, ``sweep``; §7 ``simulate.sweep``).
+
+A replication is ``simulate(scenario, replication=i)``: the engine derives every random stream from
+(seed, replication, stream name), so replication *i* is the same run on any machine and in any worker process, and
+replication 0 is the plain single run. Replications run in the calling process (``workers=1``), in local processes
+(``concurrent.futures.ProcessPoolExecutor``) or on a Dask cluster (``scheduler=ADDRESS``, the ``dask`` extra). The
+results are put back in replication order before anything is computed from them, so the number of workers never
+changes a figure.
+
+:func:`aggregate` turns N summaries into one: every numeric metric becomes its mean (the summary keeps its shape),
+and a ``replications`` section gives per metric ``{mean, ci_low, ci_high, sd, n, n_null}`` — a 95% Student-t
+interval of the mean — plus one row of key figures per replication. :func:`sweep` runs a full grid of ``--set``
+style changes × replications and returns a tidy DataFrame, one row per grid point and replication.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import itertools
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .expectations import evaluate, lookup
+from .results import SUMMARY_KEYS, Result, simulate
+from .scenario import Scenario, ScenarioError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "SweepError", "run_replications", "aggregate", "sweep", "sweep_means", "plot_sweep", "mean_ci",
+    "t_quantile", "KEY_METRICS", "CONFIDENCE",
+]
+
+log = logging.getLogger(__name__)
+
+CONFIDENCE = 0.95
+
+# The figures one row of a sweep (or one replication of a run) carries: (column, summary path).
+KEY_METRICS: tuple[tuple[str, str], ...] = (
+    ("invocations", "invocations"),
+    ("succeeded", "succeeded"),
+    ("failed", "failed"),
+    ("throttled", "throttled"),
+    ("failure_rate", "failure_rate"),
+    ("throttle_rate", "throttle_rate"),
+    ("error_rate", "error_rate"),
+    ("cold_start_rate", "cold_start_rate"),
+    ("latency_p50_ms", "latency_ms.p50"),
+    ("latency_p99_ms", "latency_ms.p99"),
+    ("cold_start_p99_ms", "cold_start_ms.p99"),
+    ("peak_concurrency", "peak_concurrency"),
+    ("peak_environments", "peak_environments"),
+    ("peak_enis", "peak_enis"),
+    ("first_failure_s", "first_failure_s"),
+)
+
+# Not averaged: the scenario's identity, closed-form figures (the same in every replication) and bookkeeping.
+_NOT_AVERAGED = frozenset(("scenario", "platform", "seed", "simulated_s", "capacity", "expectations", "wall_s",
+                           "replications"))
+
+
+class SweepError(ValueError):
+    """A problem with how replications or a sweep were asked for (one line for the user)."""
+
+
+# --------------------------------------------------------------------------------------------------- statistics
+
+
+def _t_central(t: float, df: int) -> float:
+    """P(-t < T < t) for Student's t with ``df`` (integer) degrees of freedom: the finite sums of Abramowitz &
+    Stegun 26.7.3/26.7.4, exact to rounding (checked against scipy in the tests; scipy is not a runtime need)."""
+    theta = math.atan(t / math.sqrt(df))
+    s, c = math.sin(theta), math.cos(theta)
+    c2 = c * c
+    if df % 2:
+        if df == 1:
+            return 2 * theta / math.pi
+        term = total = c
+        for k in range(1, (df - 3) // 2 + 1):
+            term *= c2 * (2 * k) / (2 * k + 1)
+            total += term
+        return 2 / math.pi * (theta + s * total)
+    term = total = 1.0
+    for k in range(1, (df - 2) // 2 + 1):
+        term *= c2 * (2 * k - 1) / (2 * k)
+        total += term
+    return s * total
+
+
+@functools.lru_cache(maxsize=256)
+def t_quantile(confidence: float, df: int) -> float:
+    """The two-sided Student-t critical value: ``t`` with P(|T| < t) = ``confidence`` (1.96 as df → ∞)."""
+    if not 0 < confidence < 1 or df < 1:
+        raise ValueError(f"need 0 < confidence < 1 and df >= 1 (got {confidence}, {df})")
+    lo, hi = 0.0, math.pi / 2  # bisection on the angle: P is monotone in it and the bracket is finite
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if _t_central(math.sqrt(df) * math.tan(mid), df) < confidence:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-15:
+            break
+    return math.sqrt(df) * math.tan((lo + hi) / 2)
+
+
+def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> dict[str, Any]:
+    """``{mean, ci_low, ci_high, sd, n}`` of a sample: the Student-t interval of the mean (not clipped to the
+    metric's range). With fewer than two values the interval is unknown (null)."""
+    n = len(values)
+    if n == 0:
+        return {"mean": None, "ci_low": None, "ci_high": None, "sd": None, "n": 0}
+    first = values[0]
+    if all(v == first for v in values):
+        # Identical values (a count that never moves, a deterministic scenario): keep the exact value and type.
+        same = int(first) if isinstance(first, int) and not isinstance(first, bool) else float(first)
+        return {"mean": same, "ci_low": same if n > 1 else None, "ci_high": same if n > 1 else None,
+                "sd": 0.0 if n > 1 else None, "n": n}
+    mean = math.fsum(values) / n
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    half = t_quantile(confidence, n - 1) * sd / math.sqrt(n)
+    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "sd": sd, "n": n}
+
+
+# --------------------------------------------------------------------------------------------------- aggregation
+
+
+def _leaves(node: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    out = []
+    for key, value in node.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out += _leaves(value, path)
+        else:
+            out.append((path, value))
+    return out
+
+
+def _is_first_time(path: str) -> bool:
+    parts = path.split(".")
+    return (path == "first_failure_s" or parts[0] == "first_outcome_s"
+            or (parts[0] == "subnets" and parts[-1] == "exhausted_s"))
+
+
+def _set(summary: dict, path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = summary
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def _key_row(summary: dict[str, Any]) -> dict[str, Any]:
+    row = {col: lookup(summary, path) for col, path in KEY_METRICS}
+    free = [s["min_free_ips"] for s in summary["subnets"].values()]
+    row["min_free_ips"] = min(free) if free else None
+    for sid, s in summary["subnets"].items():
+        row[f"min_free_ips.{sid}"] = s["min_free_ips"]
+    exps = summary.get("expectations")
+    if exps is not None:
+        row["expectations_passed"] = all(e["passed"] for e in exps)
+    return row
+
+
+def aggregate(scenario: Scenario, summaries: Sequence[dict[str, Any]], *, wall_s: float | None = None,
+              strict: bool = False) -> dict[str, Any]:
+    """One summary from the summaries of replications 0..N-1 (in that order).
+
+    Every numeric metric is replaced by its mean; ``capacity`` and the scenario's identity are copied; ``wall_s``
+    is the elapsed time of all replications. Nulls: a time of first occurrence (``first_failure_s``,
+    ``first_outcome_s.*``, ``subnets.*.exhausted_s``) that did not happen in a replication is counted at the end of
+    the run (``simulated_s``; a censored value, so the mean is a lower bound of when it happens) as long as it
+    happened in at least one replication, and stays null (never) otherwise; any other null (e.g. a latency with no
+    successful invocation) is left out of the mean. ``n_null`` counts both. ``replications`` holds ``n``,
+    ``confidence``, ``strict``, ``metrics`` (dotted path → ``{mean, ci_low, ci_high, sd, n, n_null}``) and
+    ``runs`` (the key figures of each replication). ``expectations`` are evaluated on the means (``strict``: on the
+    unfavourable end of each interval)."""
+    if not summaries:
+        raise SweepError("no replications to aggregate")
+    n = len(summaries)
+    end_s = summaries[0]["simulated_s"]
+    paths: dict[str, None] = {}
+    for s in summaries:
+        for path, value in _leaves({k: v for k, v in s.items() if k not in _NOT_AVERAGED}):
+            if not isinstance(value, str):
+                paths.setdefault(path, None)
+    out = copy.deepcopy({k: summaries[0][k] for k in SUMMARY_KEYS})
+    out["first_outcome_s"] = {}
+    metrics: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        raw = [_get(s, path) for s in summaries]
+        first_time = _is_first_time(path)
+        nulls = sum(v is None for v in raw)
+        if first_time and nulls < n:
+            values = [end_s if v is None else v for v in raw]
+        else:
+            values = [v for v in raw if v is not None]
+        stats = mean_ci(values)
+        stats["n_null"] = nulls
+        metrics[path] = stats
+        if not (first_time and path.startswith("first_outcome_s.") and stats["mean"] is None):
+            _set(out, path, stats["mean"])
+    # First outcomes in the order they come (by mean time), as in a single run.
+    out["first_outcome_s"] = dict(sorted(out["first_outcome_s"].items(), key=lambda kv: kv[1]))
+    out["wall_s"] = wall_s if wall_s is not None else math.fsum(s["wall_s"] for s in summaries)
+    out["replications"] = {
+        "n": n,
+        "confidence": CONFIDENCE,
+        "strict": strict,
+        "metrics": metrics,
+        "runs": [{"replication": i, **_key_row(s)} for i, s in enumerate(summaries)],
+    }
+    out["expectations"] = evaluate(scenario, out, strict=strict) if scenario.expect else None
+    return out
+
+
+def _get(summary: dict, path: str) -> Any:
+    try:
+        return lookup(summary, path)
+    except KeyError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------------- execution
+
+
+def _replicate_recording(task: tuple[Scenario, int | None, int, bool]):
+    """One replication, keeping replication 0's invocations (module level: worker processes unpickle it)."""
+    scenario, seed, replication, full = task
+    res = simulate(scenario, seed=seed, record_invocations=full, replication=replication)
+    return (res.summary, res.timeseries, res.invocations) if full else (res.summary, None, None)
+
+
+def _workers(workers: int) -> int:
+    if workers < 0:
+        raise SweepError(f"--workers must be >= 0 (0: one per CPU) (got {workers})")
+    return workers or (os.cpu_count() or 1)
+
+
+def _dask_client(address: str):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SweepError("--scheduler needs Dask: pip install 'vpcsim[dask]'") from None
+    try:
+        return Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SweepError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+def execute(fn: Callable[[Any], Any], tasks: Sequence[Any], *, workers: int = 1, scheduler: str | None = None,
+            progress: Callable[[int, int], None] | None = None) -> list[Any]:
+    """``[fn(t) for t in tasks]``, in the calling process, in local processes or on Dask; results in task order
+    whatever order they finish in. ``progress(done, total)`` is called as tasks finish."""
+    total = len(tasks)
+    results: list[Any] = [None] * total
+    if scheduler:
+        client = _dask_client(scheduler)
+        try:
+            from distributed import as_completed as dask_completed
+
+            futures = client.map(fn, list(tasks), pure=False)
+            where = {f.key: i for i, f in enumerate(futures)}
+            for done, fut in enumerate(dask_completed(futures, loop=client.loop), 1):
+                results[where[fut.key]] = fut.result()
+                if progress:
+                    progress(done, total)
+        finally:
+            client.close()
+        return results
+    n_workers = min(_workers(workers), total)
+    if n_workers <= 1:
+        for i, task in enumerate(tasks):
+            results[i] = fn(task)
+            if progress:
+                progress(i + 1, total)
+        return results
+    pool = ProcessPoolExecutor(max_workers=n_workers)
+    try:
+        pending = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
+        for done, fut in enumerate(as_completed(pending), 1):
+            results[pending[fut]] = fut.result()
+            if progress:
+                progress(done, total)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results
+
+
+def run_replications(
+    scenario: Scenario,
+    replications: int | None = None,
+    *,
+    seed: int | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    strict: bool = False,
+    record_invocations: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Result:
+    """Run ``replications`` (default: the scenario's ``replications``) independent replications and return one
+    :class:`Result` whose summary is :func:`aggregate`'s. Its time series (and invocations, when recorded) are
+    replication 0's — one sample path, the same as the single run; ``result.extra["summaries"]`` holds every
+    replication's own summary. With one replication this is the single run, expectations checked as usual."""
+    n = scenario.replications if replications is None else replications
+    if n < 1:
+        raise SweepError(f"--replications must be >= 1 (got {n})")
+    started = time.perf_counter()
+    tasks = [(scenario, seed, i, i == 0) for i in range(n)]
+    fn = _replicate_recording if record_invocations else _replicate_plain
+    outputs = execute(fn, tasks, workers=workers, scheduler=scheduler, progress=progress)
+    summaries = [o[0] for o in outputs]
+    _, timeseries, invocations = outputs[0]
+    if n == 1:
+        return Result(scenario, summaries[0], timeseries, invocations, extra={"summaries": summaries})
+    summary = aggregate(scenario, summaries, wall_s=time.perf_counter() - started, strict=strict)
+    return Result(scenario, summary, timeseries, invocations, extra={"summaries": summaries})
+
+
+def _replicate_plain(task: tuple[Scenario, int | None, int, bool]):
+    """One replication; only replication 0 sends its time series back (the others' would be dropped anyway)."""
+    scenario, seed, replication, full = task
+    res = simulate(scenario, seed=seed, replication=replication)
+    return (res.summary, res.timeseries, None) if full else (res.summary, None, None)
+
+
+# --------------------------------------------------------------------------------------------------- sweeps
+
+
+def _sweep_task(task: tuple[int, Scenario, int | None, int]) -> dict[str, Any]:
+    _, scenario, seed, replication = task
+    return _key_row(simulate(scenario, seed=seed, replication=replication).summary)
+
+
+def sweep(
+    scenario: Scenario,
+    vary: Mapping[str, Sequence[Any]],
+    replications: int | None = None,
+    *,
+    seed: int | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Run the full grid of ``vary`` (``{path: [values]}``, the paths of ``--set``) × ``replications`` and return a
+    tidy DataFrame: one row per grid point and replication, with a column per varied path (named by the path),
+    ``replication``, ``seed`` and the key figures (``KEY_METRICS``, ``min_free_ips`` overall and per subnet, and
+    ``expectations_passed`` when the scenario has ``expect``). Replication *i* uses the same random streams at every
+    grid point (common random numbers), so differences between points are not noise from reshuffled draws."""
+    if not vary:
+        raise SweepError("nothing to vary: give at least one --vary PATH=V1,V2,...")
+    paths = list(vary)
+    values = []
+    for path in paths:
+        vals = list(vary[path])
+        if not vals:
+            raise SweepError(f"--vary {path}: no values")
+        values.append(vals)
+    n = scenario.replications if replications is None else replications
+    if n < 1:
+        raise SweepError(f"--replications must be >= 1 (got {n})")
+    points = list(itertools.product(*values))
+    # Validate every grid point before running any: a bad value is a user error found in a second, not an hour in.
+    scenarios = [_variant(scenario, dict(zip(paths, point, strict=True))) for point in points]
+    tasks = [(k, sc, seed, r) for k, sc in enumerate(scenarios) for r in range(n)]
+    log.info("sweep of %d points x %d replications", len(points), n)
+    rows = execute(_sweep_task, tasks, workers=workers, scheduler=scheduler, progress=progress)
+    records = []
+    for (k, sc, _, r), row in zip(tasks, rows, strict=True):
+        records.append({**dict(zip(paths, points[k], strict=True)), "replication": r,
+                        "seed": sc.seed if seed is None else seed, **row})
+    df = pd.DataFrame.from_records(records)
+    for col in df.columns:  # a metric that is null in a run (never failed, no VPC) is NaN, not an object None
+        if col not in paths and col != "expectations_passed" and df[col].dtype == object:
+            df[col] = pd.to_numeric(df[col])
+    df.attrs["vary"] = paths
+    return df
+
+
+def _variant(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
+    """``scenario.with_changes(changes)``; a problem caused by one change names it as ``--vary PATH=VALUE``."""
+    try:
+        return scenario.with_changes(changes)
+    except ScenarioError as exc:
+        problems = []
+        for p in exc.problems:
+            path = p.path.removeprefix("--set ")
+            problems.append(p._replace(path=f"--vary {path}={changes[path]}") if path in changes else p)
+        raise ScenarioError(problems) from None
+
+
+def sweep_means(df: pd.DataFrame, vary: Sequence[str] | None = None) -> pd.DataFrame:
+    """Means per grid point: ``n`` replications, and for each metric its mean plus ``METRIC_ci_low`` and
+    ``METRIC_ci_high`` (95% Student t) when there are several replications."""
+    vary = list(vary if vary is not None else df.attrs.get("vary", []))
+    metric_cols = [c for c in df.columns if c not in (*vary, "replication", "seed")]
+    out = []
+    for key, group in df.groupby(vary, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        row: dict[str, Any] = dict(zip(vary, key, strict=True))
+        row["n"] = len(group)
+        for col in metric_cols:
+            vals = [v for v in group[col].tolist() if v is not None and not (isinstance(v, float) and math.isnan(v))]
+            if col == "expectations_passed":
+                row[col] = sum(bool(v) for v in vals) / len(vals) if vals else None
+                continue
+            stats = mean_ci([float(v) for v in vals])
+            row[col] = stats["mean"]
+            if len(group) > 1:
+                row[f"{col}_ci_low"] = stats["ci_low"]
+                row[f"{col}_ci_high"] = stats["ci_high"]
+        out.append(row)
+    return pd.DataFrame.from_records(out)
+
+
+# Okabe & Ito's palette: distinguishable with the common colour-vision deficiencies.
+_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def plot_sweep(df: pd.DataFrame, vary: Sequence[str] | None = None, title: str | None = None) -> Figure:
+    """Three panels against the first varied path: failed or throttled invocations (%), p99 latency (ms) and the
+    fewest free subnet addresses, one line per combination of the other varied paths, with 95% intervals of the
+    mean as error bars when there are several replications. Returns the Figure (never shows it)."""
+    from matplotlib.figure import Figure
+
+    vary = list(vary if vary is not None else df.attrs.get("vary", []))
+    means = sweep_means(df, vary)
+    x_path, others = vary[0], vary[1:]
+    xs = list(dict.fromkeys(means[x_path].tolist()))
+    numeric = all(_is_number(v) for v in xs)
+    pos = {v: (float(v) if numeric else i) for i, v in enumerate(xs)}
+    panels = [("error_rate", "Failed or throttled (% of invocations)", 100.0),
+              ("latency_p99_ms", "p99 latency of successes (ms)", 1.0)]
+    if "min_free_ips" in means and means["min_free_ips"].notna().any():
+        panels.append(("min_free_ips", "Fewest free subnet addresses (IPs)", 1.0))
+    else:
+        panels.append(("peak_concurrency", "Peak concurrency (executions)", 1.0))
+    fig = Figure(figsize=(5.0 * len(panels), 4.2), layout="constrained")
+    axes = fig.subplots(1, len(panels))
+    groups = list(means.groupby(others, sort=False, dropna=False)) if others else [((), means)]
+    for g, (key, grp) in enumerate(groups):
+        key = key if isinstance(key, tuple) else (key,)
+        label = (str(key[0]) if len(others) == 1 else
+                 ", ".join(f"{p.split('.')[-1]}={v}" for p, v in zip(others, key, strict=True))) or None
+        colour, marker = _COLOURS[g % len(_COLOURS)], _MARKERS[g % len(_MARKERS)]
+        x = [pos[v] for v in grp[x_path]]
+        for ax, (col, _, scale) in zip(axes, panels, strict=True):
+            y = grp[col].astype(float) * scale
+            yerr = None
+            if f"{col}_ci_low" in grp:
+                low = (grp[f"{col}_ci_low"].astype(float) * scale).to_numpy()
+                high = (grp[f"{col}_ci_high"].astype(float) * scale).to_numpy()
+                yerr = [(y.to_numpy() - low).clip(min=0), (high - y.to_numpy()).clip(min=0)]
+            ax.errorbar(x, y, yerr=yerr, color=colour, marker=marker, linestyle="-" if g % 2 == 0 else "--",
+                        capsize=3, label=label)
+    reps = int(means["n"].max()) if len(means) else 1
+    for ax, (_, ylabel, _) in zip(axes, panels, strict=True):
+        ax.set_xlabel(x_path)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        if not numeric:
+            ax.set_xticks(range(len(xs)), [str(v) for v in xs])
+        ax.set_ylim(bottom=0)
+    if others:
+        axes[0].legend(title=", ".join(p.split(".")[-1] for p in others), fontsize="small")
+    note = f"means of {reps} replications, bars: 95% interval" if reps > 1 else "one replication per point"
+    fig.suptitle(f"{title or 'Sweep'} — {note}")
+    return fig
