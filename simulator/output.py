@@ -72,7 +72,9 @@ def atomic_file(target: str | Path, mode: str = "w") -> Iterator[Any]:
 
 def write_run(result: Result, out_dir: str | Path) -> Path:
     """Write ``summary.json``, ``timeseries.csv``, ``scenario.yaml`` (the resolved scenario, which reproduces the
-    run) and ``invocations.csv`` when recorded."""
+    run), ``invocations.csv`` when recorded, ``figures/*.png`` and the self-contained ``report.html``."""
+    from .report import write_report_files
+
     with atomic_dir(out_dir) as tmp:
         (tmp / "summary.json").write_text(to_json(result.summary), encoding="utf-8")
         result.timeseries.to_csv(tmp / "timeseries.csv", index=False, float_format="%.6g")
@@ -80,4 +82,6 @@ def write_run(result: Result, out_dir: str | Path) -> Path:
         (tmp / "scenario.yaml").write_text(resolved.to_yaml(), encoding="utf-8")
         if result.invocations is not None:
             result.invocations.to_csv(tmp / "invocations.csv", index=False, float_format="%.9g")
+        # Inside the temporary folder: a failure while drawing leaves no half-written results folder.
+        write_report_files(result, tmp, resolved.to_yaml())
     return Path(out_dir)

@@ -1,0 +1,145 @@
+"""The ``report`` and ``compare`` commands (SPEC §6), registered on the typer app of :mod:`simulator.cli`.
+
+``vpcsim report DIR`` rebuilds the self-contained HTML report of a results folder; ``vpcsim compare`` runs two
+scenarios (or one and the same with ``--set`` changes) with one seed and shows them side by side. Like ``cli.py``,
+this module parses, calls the library and renders; the work is in :mod:`simulator.report` and
+:mod:`simulator.compare`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .cli import JsonOpt, SetOpt, UserError, app, out, parse_sets, user_errors
+from .scenario import load_scenario
+
+__all__ = ["report", "compare"]
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="A results folder written by `vpcsim run --out DIR`.",
+                                           show_default=False)],
+    html: Annotated[Path | None, typer.Option("--out", help="Write the HTML here instead of DIR/report.html "
+                                                            "(the figures are then not rewritten).")] = None,
+) -> None:
+    """Rebuild the self-contained HTML report (and figures/*.png) of a results folder."""
+    from .report import ResultsFolderError, rebuild_report
+
+    with user_errors():
+        try:
+            path = rebuild_report(folder, html)
+        except ResultsFolderError as exc:
+            raise UserError(str(exc)) from None
+        except OSError as exc:
+            raise UserError(f"{html or folder}: cannot write: {exc.strerror or exc}") from None
+    out.print(f"Report written to {escape(str(path))}")
+
+
+def _show(v: Any, kind: str) -> str:
+    from .report import fmt_clock, fmt_ms, fmt_num, fmt_pct
+
+    if v is None:
+        return "-"
+    if kind == "rate":
+        return fmt_pct(v)
+    if kind == "ms":
+        return fmt_ms(v)
+    if kind == "s":
+        return fmt_clock(v)
+    if kind == "float":
+        return fmt_num(v, 1)
+    return fmt_num(v)
+
+
+def _signed(v: Any, kind: str) -> str:
+    if v is None:
+        return ""
+    if kind == "s":  # a difference of times is a duration, never "never"
+        from .units import format_duration
+
+        return ("+" if v > 0 else "-" if v < 0 else "") + format_duration(round(abs(v), 1))
+    text = _show(abs(v), kind)
+    return ("+" if v > 0 else "-" if v < 0 else "") + text
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[Path], typer.Argument(help="One scenario file (and --set for the second run) or two.",
+                                                    show_default=False)],
+    sets: SetOpt = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="The seed of both runs (default: the first "
+                                                                   "scenario's).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write a comparison folder: report.html, figures/, "
+                                                               "comparison.json and each run's results (a/, b/).")]
+    = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run two scenarios with the same seed and show them side by side, with the differences.
+
+    vpcsim compare A.yaml B.yaml, or vpcsim compare A.yaml --set platform=hyperplane (the changes apply to the
+    second run).
+    """
+    from .compare import compare as run_compare
+    from .compare import write_comparison
+    from .output import to_json
+    from .report import verdict
+
+    with user_errors():
+        if len(scenarios) > 2:
+            raise UserError(f"compare takes one or two scenario files, got {len(scenarios)}")
+        a = load_scenario(scenarios[0])
+        changes = parse_sets(sets)
+        if len(scenarios) == 2:
+            b = load_scenario(scenarios[1])
+            if changes:
+                b = b.with_changes(changes)
+        elif not changes:
+            raise UserError("compare: give a second scenario file, or --set PATH=VALUE to change the first one for "
+                            "the second run (e.g. --set platform=hyperplane)")
+        else:
+            b = a.with_changes(changes)  # validated here, so a bad --set is reported before anything runs
+    if len(scenarios) == 1:
+        cmp = run_compare(a, changes, seed=seed)
+    else:
+        cmp = run_compare(a, b, seed=seed)
+        if changes:
+            label_b = f"{cmp.labels[1]} ({', '.join(f'{k}={v}' for k, v in changes.items())})"
+            cmp = dataclasses.replace(cmp, labels=(cmp.labels[0], label_b), changes=changes)
+    if out_dir is not None:
+        with user_errors():
+            try:
+                write_comparison(cmp, out_dir)
+            except OSError as exc:
+                raise UserError(f"--out {out_dir}: cannot write: {exc.strerror or exc}") from None
+    if as_json:
+        typer.echo(to_json(cmp.to_dict()), nl=False)
+        return
+    la, lb = cmp.labels
+    out.print(f"[bold]{escape(la)}[/bold] vs [bold]{escape(lb)}[/bold], both with seed {cmp.seed}")
+    for tag, label, r in (("A", la, cmp.a), ("B", lb, cmp.b)):
+        v = verdict(r.summary, r.timeseries, r.scenario.timestep)
+        colour = "green" if v["fits"] else "red"
+        out.print(f"{tag} ({escape(label)}): [{colour}]{escape(v['headline'])}[/{colour}]")
+    t = Table(title="Key figures", title_justify="left")
+    t.add_column("metric")
+    t.add_column(f"A: {la}", justify="right")
+    t.add_column(f"B: {lb}", justify="right")
+    t.add_column("B - A", justify="right")
+    t.add_column("change", justify="right")
+    t.add_column("B is")
+    for row in cmp.rows():
+        rel = row["relative"]
+        mark = {"better": "[green]better[/green]", "worse": "[red]worse[/red]", "changed": "changed"}.get(
+            row["verdict"] or "", "")
+        t.add_row(escape(row["label"]), _show(row["a"], row["kind"]), _show(row["b"], row["kind"]),
+                  _signed(row["difference"], row["kind"]), "" if rel is None else f"{rel:+.1%}", mark)
+    out.print(t)
+    if out_dir is not None:
+        out.print(f"Comparison written to {escape(str(out_dir))}/ (open report.html)")

@@ -1,0 +1,224 @@
+"""Two runs side by side (SPEC §6 ``vpcsim compare``): the same seed, a table of key figures with their differences,
+overlaid figures and a comparison report.
+
+``compare(a, b)`` runs both scenarios with one seed, so that what differs is the change, not the dice (the random
+streams are keyed by name, SPEC §3: a change to one part of a scenario leaves the others' draws alone). The
+:class:`Comparison` it returns is what the CLI prints and what a notebook shows::
+
+    cmp = compare(sc, sc.with_changes({"platform": "hyperplane"}))
+    cmp.table()        # a DataFrame: metric, the two values, difference, relative change, which is better
+    cmp.plot()         # overlaid figures
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .metrics import OUTCOMES
+from .results import Result, simulate
+from .scenario import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+__all__ = ["Comparison", "compare", "metric_rows", "write_comparison"]
+
+# (summary path, label, unit kind, which direction is better). Paths are the dotted paths of `expect` (SPEC §6).
+_KEY_METRICS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("invocations", "invocations", "count", None),
+    ("succeeded", "succeeded", "count", "higher"),
+    ("failed", "failed", "count", "lower"),
+    ("throttled", "throttled", "count", "lower"),
+    ("error_rate", "failed or throttled (share)", "rate", "lower"),
+    ("failure_rate", "failure rate", "rate", "lower"),
+    ("throttle_rate", "throttle rate", "rate", "lower"),
+    ("first_failure_s", "first failure (s)", "s", "higher"),
+    ("cold_starts", "cold starts", "count", "lower"),
+    ("cold_start_rate", "cold-start rate", "rate", "lower"),
+    ("latency_ms.p50", "latency p50 (ms)", "ms", "lower"),
+    ("latency_ms.p95", "latency p95 (ms)", "ms", "lower"),
+    ("latency_ms.p99", "latency p99 (ms)", "ms", "lower"),
+    ("latency_ms.max", "latency max (ms)", "ms", "lower"),
+    ("cold_start_ms.p50", "cold start p50 (ms)", "ms", "lower"),
+    ("cold_start_ms.p99", "cold start p99 (ms)", "ms", "lower"),
+    ("mean_concurrency", "mean concurrency", "float", None),
+    ("peak_concurrency", "peak concurrency", "count", None),
+    ("peak_environments", "peak environments", "count", None),
+    ("peak_enis", "peak Lambda ENIs", "count", "lower"),
+)
+
+
+def _get(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(data, Mapping) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _row(path: str, label: str, kind: str, better: str | None, a: Any, b: Any) -> dict[str, Any]:
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
+    diff = b - a if numeric else None
+    rel = diff / abs(a) if numeric and a else None
+    verdict = None
+    if numeric and better and diff:
+        verdict = "better" if (diff < 0) == (better == "lower") else "worse"
+    elif better and (a is None) != (b is None) and path.endswith(("first_failure_s", "exhausted_s")):
+        # "never" (None) beats any time: a run that never failed or never ran out is the better one.
+        verdict = "better" if b is None else "worse"
+    elif kind == "text" and a != b:
+        verdict = "changed"
+    return {"metric": path, "label": label, "kind": kind, "a": a, "b": b, "difference": diff, "relative": rel,
+            "verdict": verdict}
+
+
+def metric_rows(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Key figures of two summaries side by side: ``metric`` (the summary path), ``label``, ``a``, ``b``,
+    ``difference`` (b - a), ``relative`` ((b - a) / |a|), ``verdict`` (better / worse / changed / None)."""
+    rows = [_row(p, label, kind, better, _get(a, p), _get(b, p)) for p, label, kind, better in _KEY_METRICS]
+    for cause in OUTCOMES[1:]:
+        va, vb = _get(a, f"outcomes.{cause}") or 0, _get(b, f"outcomes.{cause}") or 0
+        if va or vb:
+            rows.append(_row(f"outcomes.{cause}", f"outcome {cause}", "count", "lower", va, vb))
+    for sid in dict.fromkeys([*(a.get("subnets") or {}), *(b.get("subnets") or {})]):
+        rows.append(_row(f"subnets.{sid}.min_free_ips", f"subnet {sid}: min free addresses", "count", "higher",
+                         _get(a, f"subnets.{sid}.min_free_ips"), _get(b, f"subnets.{sid}.min_free_ips")))
+        rows.append(_row(f"subnets.{sid}.exhausted_s", f"subnet {sid}: ran out at (s)", "s", "higher",
+                         _get(a, f"subnets.{sid}.exhausted_s"), _get(b, f"subnets.{sid}.exhausted_s")))
+    fa, fb = _get(a, "capacity.functions") or {}, _get(b, "capacity.functions") or {}
+    for name in dict.fromkeys([*fa, *fb]):
+        ca, cb = fa.get(name), fb.get(name)
+        rows.append(_row(f"capacity.functions.{name}.binding", f"{name}: binding limit", "text", None,
+                         ca and ca["binding"], cb and cb["binding"]))
+        rows.append(_row(f"capacity.functions.{name}.ceilings[binding]", f"{name}: binding ceiling", "count", "higher",
+                         ca and ca["ceilings"][ca["binding"]], cb and cb["ceilings"][cb["binding"]]))
+        rows.append(_row(f"capacity.functions.{name}.ceilings.n_minus_1", f"{name}: N-1 ceiling", "count", "higher",
+                         ca and ca["ceilings"]["n_minus_1"], cb and cb["ceilings"]["n_minus_1"]))
+    return rows
+
+
+@dataclass
+class Comparison:
+    """Two runs of one seed. ``labels`` name them (A first); ``changes`` is what was set on B, when known."""
+
+    labels: tuple[str, str]
+    a: Result
+    b: Result
+    seed: int
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return metric_rows(self.a.summary, self.b.summary)
+
+    def table(self) -> pd.DataFrame:
+        """The key figures side by side, one row per metric, the two runs' labels as column names."""
+        df = pd.DataFrame(self.rows())
+        return df.rename(columns={"a": self.labels[0], "b": self.labels[1]}).set_index("metric")
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``vpcsim compare --json`` prints: the seed, the labels, the rows and both summaries."""
+        return {"seed": self.seed, "labels": list(self.labels), "changes": self.changes, "rows": self.rows(),
+                "a": self.a.summary, "b": self.b.summary}
+
+    def results(self) -> dict[str, Result]:
+        return {self.labels[0]: self.a, self.labels[1]: self.b}
+
+    def figures(self) -> dict[str, Figure]:
+        """The overlaid timeline, network and latency figures and each run's capacity chart, by file stem."""
+        from . import plots
+
+        runs = self.results()
+        figs = {"timeline": plots.compare_timeline(runs), "network": plots.compare_network(runs),
+                "latency": plots.compare_latency(runs)}
+        for key, (label, r) in zip(("capacity_a", "capacity_b"), runs.items(), strict=True):
+            fig = plots.capacity_chart(r)
+            fig.suptitle(f"Capacity — {label}", fontsize=13, fontweight="bold", x=0.01, ha="left")
+            figs[key] = fig
+        return figs
+
+    def images(self) -> dict[str, bytes]:
+        from .plots import png_bytes
+
+        return {stem: png_bytes(fig) for stem, fig in self.figures().items()}
+
+    def plot(self) -> Figure:
+        """One figure: the overlaid timeline above the overlaid network and latency."""
+        from matplotlib.figure import Figure
+
+        from . import plots
+
+        runs = self.results()
+        fig = Figure(figsize=(18, 12), layout="constrained")
+        top, bottom = fig.subfigures(2, 1, height_ratios=[1.5, 1])
+        plots.compare_timeline(runs, fig=top)
+        left, right = bottom.subfigures(1, 2)
+        plots.compare_network(runs, fig=left)
+        plots.compare_latency(runs, fig=right)
+        return fig
+
+    def _repr_html_(self) -> str:  # a readable table when a notebook cell ends with a Comparison
+        from .report import fmt_num, fmt_pct
+
+        def show(v: Any, kind: str) -> str:
+            return fmt_pct(v) if kind == "rate" else fmt_num(v, 1 if kind in ("ms", "float", "s") else 0)
+
+        df = pd.DataFrame([{"metric": r["label"], self.labels[0]: show(r["a"], r["kind"]),
+                            self.labels[1]: show(r["b"], r["kind"]),
+                            "difference": "" if r["difference"] is None else show(r["difference"], r["kind"]),
+                            "": r["verdict"] or ""} for r in self.rows()])
+        return df.to_html(index=False)
+
+
+def _labels(a: Scenario, b: Scenario, labels: Sequence[str] | None, changes: Mapping[str, Any]) -> tuple[str, str]:
+    if labels is not None:
+        if len(labels) != 2 or labels[0] == labels[1]:
+            raise ValueError(f"labels: two different names are needed, got {list(labels)}")
+        return labels[0], labels[1]
+    if changes:
+        return a.name, ", ".join(f"{k}={v}" for k, v in changes.items())
+    if a.name != b.name:
+        return a.name, b.name
+    sa, sb = (Path(s.source).stem if s.source else None for s in (a, b))
+    if sa and sb and sa != sb:
+        return sa, sb
+    return "A", "B"
+
+
+def compare(a: Scenario, b: Scenario | Mapping[str, Any], *, seed: int | None = None,
+            labels: Sequence[str] | None = None, record_invocations: bool = False) -> Comparison:
+    """Run ``a`` and ``b`` with the same seed (``seed``, else ``a``'s) and return the :class:`Comparison`.
+
+    ``b`` is a scenario or a mapping of changes to ``a`` (the ``--set`` paths: ``{"platform": "hyperplane"}``).
+    """
+    changes: dict[str, Any] = {}
+    if isinstance(b, Mapping):
+        changes = dict(b)
+        b = a.with_changes(changes)
+    run_seed = a.seed if seed is None else seed
+    pair = _labels(a, b, labels, changes)
+    ra = simulate(a, seed=run_seed, record_invocations=record_invocations)
+    rb = simulate(b, seed=run_seed, record_invocations=record_invocations)
+    return Comparison(pair, ra, rb, run_seed, changes)
+
+
+def write_comparison(cmp: Comparison, out_dir: str | Path) -> Path:
+    """Write a comparison folder, whole or not at all: ``comparison.json``, ``report.html`` (self-contained),
+    ``figures/*.png``, and each run's results folder (``a/``, ``b/``, as ``vpcsim run --out`` writes them)."""
+    from .output import atomic_dir, to_json, write_run
+    from .report import render_comparison
+
+    with atomic_dir(out_dir) as tmp:
+        write_run(cmp.a, tmp / "a")
+        write_run(cmp.b, tmp / "b")
+        images = cmp.images()
+        (tmp / "figures").mkdir()
+        for stem, png in images.items():
+            (tmp / "figures" / f"{stem}.png").write_bytes(png)
+        (tmp / "comparison.json").write_text(to_json(cmp.to_dict()), encoding="utf-8")
+        (tmp / "report.html").write_text(render_comparison(cmp, images), encoding="utf-8")
+    return Path(out_dir)

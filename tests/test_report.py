@@ -1,0 +1,282 @@
+"""The HTML report (simulator.report), `run --out` writing it, and `vpcsim report DIR` rebuilding it."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import simulator as vs
+from simulator import report
+from simulator.cli import main
+from simulator.output import write_run
+
+from .test_plots import calm, stressed
+
+
+@pytest.fixture(scope="module")
+def bad_run() -> vs.Result:
+    return vs.simulate(stressed())
+
+
+@pytest.fixture(scope="module")
+def good_run() -> vs.Result:
+    return vs.simulate(calm())
+
+
+@pytest.fixture(scope="module")
+def bad_html(bad_run) -> str:
+    return report.render_report(bad_run)
+
+
+def _text(html: str) -> str:
+    """The visible text of a page, tags removed, whitespace collapsed."""
+    html = re.sub(r"<style>.*?</style>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def _rows(html: str, section: str) -> list[list[str]]:
+    """Cells of the table rows that follow the heading with id ``section``."""
+    part = html.split(f'id="{section}"', 1)[1].split("<h2", 1)[0]
+    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", part, flags=re.S)]
+
+
+# --------------------------------------------------------------------------------------------------- verdict
+
+
+def test_verdict_of_a_run_that_fits(good_run):
+    v = report.verdict(good_run.summary, good_run.timeseries)
+    assert v["fits"] and v["causes"] == []
+    assert v["headline"] == f"Fits: all {good_run.summary['invocations']:,} invocations succeeded."
+
+
+def test_verdict_names_the_main_cause_when_and_at_what_load(bad_run):
+    s, ts = bad_run.summary, bad_run.timeseries
+    v = report.verdict(s, ts, bad_run.scenario.timestep)
+    assert not v["fits"]
+    main_cause = max(v["causes"], key=lambda c: c["count"])
+    assert main_cause["cause"] == "subnet_ips" and main_cause["count"] == s["outcomes"]["subnet_ips"]
+    first = s["first_outcome_s"]["subnet_ips"]
+    k = int(first // bad_run.scenario.timestep)
+    assert main_cause["load"] == {"arrivals_per_s": float(ts["arrivals"][k]), "concurrency": int(ts["concurrency_max"][k]),
+                                  "environments": int(ts["environments_busy"][k] + ts["environments_idle"][k])}
+    bad = s["failed"] + s["throttled"]
+    assert v["headline"].startswith(f"Does not fit: {bad:,} of {s['invocations']:,} invocations")
+    assert f"subnet_ips ({s['outcomes']['subnet_ips']:,}), first at" in v["headline"]
+    # Causes are listed in the order they began.
+    assert [c["cause"] for c in v["causes"]] == sorted(
+        (c for c in s["first_outcome_s"] if c != "success"), key=lambda c: s["first_outcome_s"][c])
+    assert any("projected peak of 30 concurrent executions is above its subnet_ips ceiling of 22" in d
+               for d in v["details"])
+
+
+def test_verdict_reports_failed_expectations(good_run):
+    s = dict(good_run.summary, expectations=[{"path": "latency_ms.p99", "condition": "< 1", "value": 1500.0,
+                                               "passed": False}])
+    v = report.verdict(s)
+    assert v["expectations_failed"] == 1
+    assert any("latency_ms.p99 < 1" in d for d in v["details"])
+
+
+# --------------------------------------------------------------------------------------------------- page
+
+
+def test_report_puts_the_verdict_first(bad_run, bad_html):
+    headline = report.verdict(bad_run.summary, bad_run.timeseries)["headline"]
+    body = bad_html.split("</nav>", 1)[1]  # the navigation names every section first
+    order = [body.index(marker) for marker in ('id="verdict"', "DOES NOT FIT", html.escape(headline),
+                                               'id="figures-summary"', 'id="subnets"', 'id="figures"',
+                                               'id="scenario"')]
+    assert order == sorted(order)
+
+
+def test_report_subnet_table_shows_the_summary(bad_run, bad_html):
+    rows = {r[0]: r for r in _rows(bad_html, "subnets") if r}
+    assert set(rows) == set(bad_run.summary["subnets"])
+    for sid, v in bad_run.summary["subnets"].items():
+        row = rows[sid]
+        assert row[1] == v["az"]
+        assert row[2] == str(bad_run.scenario.subnet(sid).cidr)
+        assert row[3] == f"{v['usable_ips']:,}" and row[5] == f"{v['peak_ips_used']:,}"
+        assert row[6] == f"{v['min_free_ips']:,}"
+        assert row[7] == report.fmt_clock(v["exhausted_s"])
+
+
+def test_report_outcome_table_counts(bad_run, bad_html):
+    text = _text(bad_html)
+    for cause, n in bad_run.summary["outcomes"].items():
+        if n:
+            assert re.search(rf"{cause} {n:,} ", text), cause
+    assert "502 SubnetIPAddressLimitReachedException" in text
+
+
+def test_report_is_self_contained(bad_html):
+    assert not re.search(r"https?://", bad_html)
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!data:|#)""", bad_html)  # only inline data and anchors
+    assert "<script" not in bad_html and "@import" not in bad_html
+
+
+def test_report_figures_are_embedded_pngs(bad_html):
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', bad_html)
+    assert len(images) == len(report.FIGURES)
+    for data in images:
+        png = base64.b64decode(data, validate=True)
+        with Image.open(io.BytesIO(png)) as im:
+            assert im.format == "PNG"
+            assert 900 <= im.size[0] <= 2000 and 300 <= im.size[1] <= 1600
+
+
+def test_report_escapes_what_comes_from_the_scenario():
+    sc = stressed(name="<script>alert('x')</script>", description="a & b <b>bold</b>")
+    page = report.render_report(vs.simulate(sc), images={})
+    assert "<script>alert" not in page and "<b>bold</b>" not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
+    assert "a &amp; b &lt;b&gt;bold&lt;/b&gt;" in page
+
+
+def test_report_lists_lint_findings(bad_run, bad_html):
+    for finding in bad_run.summary["capacity"]["lint"]:
+        assert finding["rule"] in bad_html
+
+
+# --------------------------------------------------------------------------------------------------- run --out
+
+
+def test_write_run_writes_figures_and_report(pristine):
+    out = pristine
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(f"{k}.png" for k in report.FIGURES)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "DOES NOT FIT" in page
+    embedded = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert base64.b64decode(embedded[0]) == (out / "figures" / "timeline.png").read_bytes()
+
+
+def test_write_run_is_whole_or_nothing(tmp_path, bad_run, monkeypatch):
+    target = tmp_path / "res"
+    target.mkdir()
+    (target / "summary.json").write_text("previous", encoding="utf-8")
+
+    def broken(result):
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(report, "draw_figures", broken)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        write_run(bad_run, target)
+    assert [p.name for p in target.iterdir()] == ["summary.json"]
+    assert (target / "summary.json").read_text(encoding="utf-8") == "previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["res"]  # no temporary folder left behind
+    with pytest.raises(RuntimeError):
+        write_run(bad_run, tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+
+
+# --------------------------------------------------------------------------------------------------- report DIR
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory, bad_run) -> Path:
+    return write_run(bad_run, tmp_path_factory.mktemp("pristine") / "res")
+
+
+@pytest.fixture
+def results_dir(tmp_path, pristine) -> Path:
+    """A fresh copy of one results folder (written once: drawing the figures is the slow part)."""
+    return Path(shutil.copytree(pristine, tmp_path / "res"))
+
+
+def test_load_results_round_trips(results_dir, bad_run):
+    loaded = report.load_results(results_dir)
+    assert loaded.summary == json.loads(json.dumps(bad_run.summary))
+    assert loaded.scenario == bad_run.scenario
+    assert list(loaded.timeseries.columns) == list(bad_run.timeseries.columns)
+
+
+def test_report_command_rebuilds_the_report(results_dir, capsys):
+    (results_dir / "report.html").unlink()
+    shutil.rmtree(results_dir / "figures")
+    assert main(["report", str(results_dir)]) == 0
+    page = (results_dir / "report.html").read_text(encoding="utf-8")
+    assert "DOES NOT FIT" in page and len(re.findall(r"data:image/png;base64,", page)) == len(report.FIGURES)
+    assert sorted(p.name for p in (results_dir / "figures").iterdir()) == sorted(f"{k}.png" for k in report.FIGURES)
+    assert "Report written to" in capsys.readouterr().out
+
+
+def test_report_command_out_writes_only_the_html(results_dir, tmp_path, capsys):
+    target = tmp_path / "elsewhere" / "r.html"
+    before = (results_dir / "figures" / "timeline.png").stat().st_mtime_ns
+    assert main(["report", str(results_dir), "--out", str(target)]) == 0
+    assert "DOES NOT FIT" in target.read_text(encoding="utf-8")
+    assert (results_dir / "figures" / "timeline.png").stat().st_mtime_ns == before
+
+
+def _one_error_line(capsys) -> str:
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err + captured.out
+    return lines[0]
+
+
+def test_report_command_on_a_missing_folder(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nope")]) == 2
+    assert "nope: no such folder" in _one_error_line(capsys)
+
+
+def test_report_command_on_an_incomplete_folder(results_dir, capsys):
+    (results_dir / "timeseries.csv").unlink()
+    assert main(["report", str(results_dir)]) == 2
+    assert "timeseries.csv missing" in _one_error_line(capsys)
+
+
+def test_report_command_on_damaged_files(results_dir, capsys):
+    (results_dir / "summary.json").write_text('{"scenario": "x",\n  oops}', encoding="utf-8")
+    assert main(["report", str(results_dir)]) == 2
+    assert f"{results_dir / 'summary.json'}:2: not valid JSON" in _one_error_line(capsys)
+    (results_dir / "summary.json").write_text('{"scenario": "x"}', encoding="utf-8")
+    assert main(["report", str(results_dir)]) == 2
+    assert "not a vpcsim summary: missing" in _one_error_line(capsys)
+
+
+def test_report_command_on_a_damaged_time_series(results_dir, capsys):
+    (results_dir / "timeseries.csv").write_text("t_s,arrivals\n0,1\n", encoding="utf-8")
+    assert main(["report", str(results_dir)]) == 2
+    assert "not a vpcsim time series: missing column" in _one_error_line(capsys)
+
+
+def test_report_command_on_an_invalid_scenario(results_dir, capsys):
+    text = (results_dir / "scenario.yaml").read_text(encoding="utf-8")
+    (results_dir / "scenario.yaml").write_text(text.replace("memory_mb: 3072", "memory_mb: 64"), encoding="utf-8")
+    assert main(["report", str(results_dir)]) == 2
+    line = _one_error_line(capsys)
+    assert "scenario.yaml:" in line and "memory_mb" in line
+
+
+def test_report_rebuild_keeps_the_old_report_when_rendering_fails(results_dir, monkeypatch):
+    before = (results_dir / "report.html").read_bytes()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("template broke")
+
+    monkeypatch.setattr(report, "draw_figures", lambda result: {})  # only the rendering matters here
+    monkeypatch.setattr(report, "render_report", broken)
+    with pytest.raises(RuntimeError):
+        report.rebuild_report(results_dir)
+    assert (results_dir / "report.html").read_bytes() == before
+    assert sorted(p.name for p in results_dir.iterdir() if p.name.startswith(".")) == []
+
+
+def test_run_out_writes_the_report_through_the_cli(tmp_path, capsys):
+    path = tmp_path / "stressed.yaml"
+    path.write_text(stressed().to_yaml(), encoding="utf-8")
+    assert main(["run", str(path), "--out", str(tmp_path / "res")]) == 0
+    page = (tmp_path / "res" / "report.html").read_text(encoding="utf-8")
+    assert "DOES NOT FIT" in page
+    assert {p.name for p in (tmp_path / "res" / "figures").iterdir()} == {f"{k}.png" for k in report.FIGURES}
