@@ -379,8 +379,8 @@ def format_value(value: Any, kind: str) -> str:
         return f"{value:.4g} ({_percent(value)})" if value else "0"
     if kind == MS:
         return f"{value:,.1f} ms" if abs(value) < 100 else f"{value:,.0f} ms"
-    if kind in (SECONDS, FIRST_TIME):
-        return format_duration(round(value, 3))
+    if kind in (SECONDS, FIRST_TIME):  # to the second past a minute ("35m14s"), to the ms below it
+        return format_duration(round(value) if abs(value) >= 60 else round(value, 3))
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.1f}"
