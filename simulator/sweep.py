@@ -466,7 +466,7 @@ def plot_sweep(df: pd.DataFrame, vary: Sequence[str] | None = None, title: str |
                 high = (grp[f"{col}_ci_high"].astype(float) * scale).to_numpy()
                 yerr = [(y.to_numpy() - low).clip(min=0), (high - y.to_numpy()).clip(min=0)]
             ax.errorbar(x, y, yerr=yerr, color=colour, marker=marker, linestyle="-" if g % 2 == 0 else "--",
-                        capsize=3, label=label)
+                        capsize=3, label=label, clip_on=False)  # points at 0 stay visible on the axis
     reps = int(means["n"].max()) if len(means) else 1
     for ax, (_, ylabel, _) in zip(axes, panels, strict=True):
         ax.set_xlabel(x_path)
