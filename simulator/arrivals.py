@@ -254,25 +254,47 @@ class DiurnalProcess(_Process):
 class TraceProcess(_Process):
     """Replay of measured arrivals from a file (SPEC §2); reading and placement live in :mod:`simulator.traces`."""
 
+    # Fields validate in this order: `file` is checked knowing its format, `function` knowing the file.
     process: Literal["trace"] = "trace"
-    file: str
     format: Literal["timestamps", "per_minute", "azure2019", "azure2021"] = "timestamps"
-    function: str | None = None
-    scale: float = Field(default=1.0, ge=0)
-    spread: Literal["poisson", "even"] = "poisson"
+    file: str
+    function: str | None = Field(default=None, validate_default=True)
+    scale: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    spread: Literal["poisson", "even"] | None = None  # None: poisson (per-minute formats only)
 
     @field_validator("file")
     @classmethod
     def _resolve(cls, v: str, info: ValidationInfo) -> str:
         # Relative to the scenario file; stored absolute so that the resolved scenario reproduces the run anywhere
-        # on this machine.
+        # on this machine. The file is parsed now (once, cached) so that a bad trace is a validation error.
+        from .traces import read_table
+
         base = (info.context or {}).get("base_dir")
         path = Path(v).expanduser()
         if not path.is_absolute() and base is not None:
             path = Path(base) / path
         if not path.exists():
             raise ValueError(f"trace file not found: {str(path)!r}")
+        if "format" in info.data:
+            read_table(path, info.data["format"])
         return str(path.resolve())
+
+    @field_validator("function")
+    @classmethod
+    def _known(cls, v: str | None, info: ValidationInfo) -> str | None:
+        from .traces import read_table
+
+        if "file" in info.data and "format" in info.data:  # else their own error is reported
+            read_table(info.data["file"], info.data["format"]).select(v)
+        return v
+
+    @field_validator("spread")
+    @classmethod
+    def _per_minute_only(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None and info.data.get("format") in ("timestamps", "azure2021"):
+            raise ValueError(f"applies to per-minute formats (per_minute, azure2019); a {info.data['format']} "
+                             f"trace keeps its own times (got {v!r})")
+        return v
 
     def _trace(self) -> Any:
         from .traces import load_trace
