@@ -46,7 +46,7 @@ def _show(v: Any, kind: str) -> str:
     from .report import fmt_clock, fmt_ms, fmt_num, fmt_pct
 
     if v is None:
-        return "-"
+        return "never" if kind == "s" else "-"  # the time metrics (first failure, ran out) are null when never
     if kind == "rate":
         return fmt_pct(v)
     if kind == "ms":

@@ -37,7 +37,7 @@ _KEY_METRICS: tuple[tuple[str, str, str, str | None], ...] = (
     ("error_rate", "failed or throttled (share)", "rate", "lower"),
     ("failure_rate", "failure rate", "rate", "lower"),
     ("throttle_rate", "throttle rate", "rate", "lower"),
-    ("first_failure_s", "first failure (s)", "s", "higher"),
+    ("first_failure_s", "first failure at", "s", "higher"),
     ("cold_starts", "cold starts", "count", "lower"),
     ("cold_start_rate", "cold-start rate", "rate", "lower"),
     ("latency_ms.p50", "latency p50 (ms)", "ms", "lower"),
@@ -88,7 +88,7 @@ def metric_rows(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, An
     for sid in dict.fromkeys([*(a.get("subnets") or {}), *(b.get("subnets") or {})]):
         rows.append(_row(f"subnets.{sid}.min_free_ips", f"subnet {sid}: min free addresses", "count", "higher",
                          _get(a, f"subnets.{sid}.min_free_ips"), _get(b, f"subnets.{sid}.min_free_ips")))
-        rows.append(_row(f"subnets.{sid}.exhausted_s", f"subnet {sid}: ran out at (s)", "s", "higher",
+        rows.append(_row(f"subnets.{sid}.exhausted_s", f"subnet {sid}: ran out at", "s", "higher",
                          _get(a, f"subnets.{sid}.exhausted_s"), _get(b, f"subnets.{sid}.exhausted_s")))
     fa, fb = _get(a, "capacity.functions") or {}, _get(b, "capacity.functions") or {}
     for name in dict.fromkeys([*fa, *fb]):

@@ -509,13 +509,16 @@ def _latency_ladder(result: Result, axes: Sequence[Axes]) -> None:
                 ax.annotate(f"{p[q]:,.0f}", (p[q], y), xytext=(0, 10 if k % 2 == 0 else -10),
                             textcoords="offset points", ha="center", va="center", fontsize=8)
             ax.plot([p["max"]], [y], marker="|", ms=16, mew=2, color="black", ls="none", zorder=3, label="max")
-            ax.annotate(f"{p['max']:,.0f}", (p["max"], y), xytext=(0, 12), textcoords="offset points",
+            ax.annotate(f"{p['max']:,.0f}", (p["max"], y), xytext=(0, -10), textcoords="offset points",
                         ha="center", va="center", fontsize=8)
             ax.plot([p["mean"]], [y], marker="x", ms=8, mew=2, color=OKABE_ITO["purple"], ls="none", zorder=4,
                     label="mean")
         ax.set_yticks(range(len(rows)), [name for name, _ in reversed(rows)])
         ax.set_ylim(-1.4, len(rows) - 0.4)  # room below the rows for the legend
-        ax.set_title(what, loc="left", fontsize=10)
+        # The engine keeps a fixed-size histogram, not the values: the summary's percentiles are what there is.
+        n = s["succeeded"] if key == "latency_ms" else s["cold_starts"]
+        ax.set_title(f"{what}: percentiles of {n:,} " + ("successful invocations" if key == "latency_ms"
+                                                          else "cold starts"), loc="left", fontsize=10)
         if hi > 0:
             ax.set_xscale("log")
             ax.set_xlim(lo / 1.8, hi * 1.8)
@@ -528,8 +531,6 @@ def _latency_ladder(result: Result, axes: Sequence[Axes]) -> None:
             ax.set_xticks([])
         ax.set_xlabel(f"{what} (ms, log scale)")
         ax.grid(axis="x", color="#DDDDDD", lw=0.6, which="both")
-    axes[1].text(1.0, 1.09, "percentiles from the run's summary (record invocations for the full distribution)",
-                 transform=axes[1].transAxes, ha="right", fontsize=7.5, color="#505050")
 
 # --------------------------------------------------------------------------------------------------- capacity
 
@@ -581,7 +582,12 @@ def capacity_chart(data: Result | Mapping[str, Any], *, fig: Figure | SubFigure 
         ax.set_xlim(0, scale * 1.02)
         ax.set_ylim(-0.6, len(rows) - 0.4)
         slots = f.get("slots_per_eni")
-        extra = (f", {slots:,} environment{'s' * (slots != 1)} per ENI" if slots else ", not in a VPC")
+        if not slots:
+            extra = ", not in a VPC"
+        elif slots >= 1000:  # legacy packs at most a few dozen per ENI; this is Hyperplane's connection count
+            extra = f", {slots:,} connections per Hyperplane ENI"
+        else:
+            extra = f", {slots:,} environment{'s' * (slots != 1)} per ENI"
         scaling = c.get("scaling_s")
         if scaling:
             extra += f", scaling needs {_clock(scaling) if math.isfinite(scaling) else 'forever'} to the peak"
@@ -604,17 +610,21 @@ def capacity_chart(data: Result | Mapping[str, Any], *, fig: Figure | SubFigure 
 
 
 def dashboard(result: Result) -> Figure:
-    """All four figures on one page (what ``Result.plot()`` returns)."""
-    n_az = max(1, len(result.scenario.azs))
+    """All four figures on one page (what ``Result.plot()`` returns): the timeline above latency on the left, the
+    network above the capacity chart on the right, each panel as tall as its content needs."""
+    n_az = max(1, len(result.scenario.azs)) if result.scenario.vpc.subnets else 1
     n_fn = len(result.summary["capacity"]["functions"])
-    fig = Figure(figsize=(20, max(13.0, 4.5 + 1.9 * max(n_az + 1, n_fn + 1))), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.6, 1])
-    left, right = top.subfigures(1, 2, width_ratios=[1.15, 1])
-    timeline(result, fig=left)
-    network(result, fig=right)
-    lo_left, lo_right = bottom.subfigures(1, 2, width_ratios=[1.15, 1])
-    latency(result, fig=lo_left)
-    capacity_chart(result, fig=lo_right)
+    n_lat = 1 + n_fn if n_fn > 1 else 1
+    left = (7.5, 4.2 if result.invocations is not None and len(result.invocations) else 2.6 + 0.6 * n_lat)
+    right = (2.4 + 1.9 * n_az, 1.0 + 1.9 * n_fn)
+    fig = Figure(figsize=(20, max(sum(left), sum(right))), layout="constrained")
+    col_l, col_r = fig.subfigures(1, 2, width_ratios=[1.15, 1])
+    tl, lat = col_l.subfigures(2, 1, height_ratios=list(left))
+    net, cap = col_r.subfigures(2, 1, height_ratios=list(right))
+    timeline(result, fig=tl)
+    latency(result, fig=lat)
+    network(result, fig=net)
+    capacity_chart(result, fig=cap)
     return fig
 
 
@@ -661,9 +671,8 @@ def compare_timeline(results: Mapping[str, Result], *, fig: Figure | SubFigure |
                     label=f"{label}: environments")
         bad = ts[[o for o in _NOT_SUCCESS if o in ts]].sum(axis=1).to_numpy(dtype=float) / width
         ax_o.stairs(bad, x / div, baseline=None, color=colour, ls=ls, lw=1.6, label=label)
-    _shade(ax_a, first, div, label=True)
-    for ax in (ax_c, ax_o):
-        _shade(ax, first, div, label=False)
+    for ax in (ax_a, ax_c, ax_o):
+        _shade(ax, first, div, label=False)  # the legends sit where the labels would
     ax_a.set_ylabel("arrivals\n(invocations/s)")
     ax_c.set_ylabel("executions")
     ax_o.set_ylabel("failed or throttled\n(invocations/s)")
@@ -708,7 +717,7 @@ def compare_network(results: Mapping[str, Result], *, fig: Figure | SubFigure | 
 
 
 def compare_latency(results: Mapping[str, Result], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
-    """Runs side by side: p50/p95/p99 of end-to-end latency and of cold starts (grouped bars, log scale)."""
+    """Runs side by side: p50/p95/p99 of end-to-end latency and of cold starts (grouped bars, each labelled)."""
     fig = _new(fig, (11, 4))
     _title(fig, "Latency percentiles")
     axes = fig.subplots(1, 2)
@@ -726,14 +735,17 @@ def compare_latency(results: Mapping[str, Result], *, fig: Figure | SubFigure | 
             bars = ax.bar(xs, heights, width=width * 0.95, color=colour, label=label,
                           hatch=None if j % 2 == 0 else "//", edgecolor="white" if j % 2 else colour)
             for b, v in zip(bars, vals, strict=True):
-                ax.annotate("-" if v is None else f"{v:,.0f}", (b.get_x() + b.get_width() / 2, max(b.get_height(), 1)),
+                ax.annotate("-" if v is None else f"{v:,.0f}", (b.get_x() + b.get_width() / 2, b.get_height()),
                             xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=7.5)
         ax.set_xticks(range(len(qs)), qs)
-        if any_value:
-            ax.set_yscale("log")
-        ax.set_ylabel(f"{what} (ms, log scale)")
+        if not any_value:
+            ax.text(0.5, 0.5, "none in these runs", transform=ax.transAxes, ha="center", va="center")
+        # A linear axis: bars on a log axis start at an arbitrary floor and mislead; each bar carries its value.
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
+        ax.set_ylabel(f"{what} (ms)")
         ax.set_title(what, loc="left", fontsize=10)
         ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
-        ax.grid(axis="y", color="#DDDDDD", lw=0.6, which="both")
+        _thousands(ax)
+        ax.grid(axis="y", color="#DDDDDD", lw=0.6)
         ax.set_axisbelow(True)
     return fig

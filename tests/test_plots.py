@@ -198,7 +198,7 @@ def test_dashboard_is_what_result_plot_returns(bad_run):
     assert isinstance(fig, Figure)
     assert len(fig.subfigs) == 2
     titles = [sf._suptitle.get_text() for top in fig.subfigs for sf in top.subfigs]
-    assert [t.split(" —")[0] for t in titles] == ["Timeline", "Network", "Latency",
+    assert [t.split(" —")[0] for t in titles] == ["Timeline", "Latency", "Network",
                                                     "Capacity: concurrent executions each limit allows"]
 
 
