@@ -99,17 +99,20 @@ def _projected_enis_per_subnet(scenario: Scenario, figures: dict[str, dict]) -> 
     ENIs evenly over its subnets; on hyperplane one per distinct security-group set)."""
     need = {s.id: 0 for s in scenario.vpc.subnets}
     if scenario.platform == "hyperplane":
-        groups: dict[str, set] = {s.id: set() for s in scenario.vpc.subnets}
+        # SPEC §3.8: the functions of one (subnet, security-group set) share its ENIs, so their executions add up
+        # before dividing by the connections one ENI carries; every combination in use holds at least one ENI.
+        executions: dict[tuple[str, tuple[str, ...]], int] = {}
         for fn in scenario.functions:
+            if not fn.in_vpc:
+                continue
+            share = math.ceil(figures[fn.name]["projected_peak"] / len(fn.subnets))
             for sid in fn.subnets:
-                groups[sid].add(tuple(sorted(fn.security_groups)))
-        extra = {s.id: 0 for s in scenario.vpc.subnets}
-        for fn in scenario.functions:
-            if fn.in_vpc:
-                per = figures[fn.name]["enis_packed"] // len(fn.subnets) - 1
-                for sid in fn.subnets:
-                    extra[sid] += per
-        return {sid: len(groups[sid]) + extra[sid] for sid in need}
+                key = (sid, tuple(sorted(set(fn.security_groups))))
+                executions[key] = executions.get(key, 0) + share
+        per_eni = scenario.vpc.hyperplane.connections_per_eni
+        for (sid, _), n in executions.items():
+            need[sid] += max(1, math.ceil(n / per_eni))
+        return need
     for fn in scenario.functions:
         if not fn.in_vpc:
             continue
@@ -178,7 +181,11 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
         elif peak > c["concurrency"]:
             out.append(_finding("concurrency", f"projected peak {peak} is above the concurrency ceiling "
                                                f"{c['concurrency']}: expect throttles", fn.name))
-        if c["scaling_s"] > 0:
+        if math.isinf(c["scaling_s"]):
+            out.append(_finding("scaling-rate", f"the scaling rate never reaches the projected peak {peak}: the "
+                                                f"burst ({scenario.region.scaling.burst}) is smaller and per_minute is "
+                                                f"0", fn.name))
+        elif c["scaling_s"] > 0:
             out.append(_finding("scaling-rate", f"the scaling rate needs {format_duration(c['scaling_s'])} to reach "
                                                 f"the projected peak {peak} from zero: expect scaling throttles in a "
                                                 f"sudden spike", fn.name, level="note"))
@@ -196,7 +203,7 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
             out.append(_finding("init-limit", f"mean init {format_duration(fn.init.mean)} is above Lambda's "
                                               f"{INIT_LIMIT_S:g} s init limit (DOMAIN §7)", fn.name))
         if not fn.in_vpc:
-            if fn.needs_internet is False and fn.security_groups:
+            if fn.security_groups:
                 out.append(_finding("no-vpc", "security_groups are set but the function has no subnets: it is not "
                                               "in the VPC", fn.name, level="note"))
             continue
@@ -205,11 +212,13 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
             out.append(_finding("single-az", f"all subnets are in {next(iter(azs))}: put a subnet in each AZ so the "
                                              f"function can run elsewhere if one AZ goes down or runs out of "
                                              f"addresses (DOMAIN §1)", fn.name))
-        if legacy and peak > c["subnet_ips"]:
+        if peak > c["subnet_ips"]:
             out.append(_finding("subnet-ips", f"projected peak {peak} needs {fig['enis_packed']} ENIs "
                                               f"({fig['slots_per_eni']} environments each) but its subnets have "
                                               f"{c['subnet_ips'] // fig['slots_per_eni']} free addresses", fn.name))
-        elif legacy and peak > c["n_minus_1"] and len(azs) > 1:
+        elif len(azs) > 1 and c["n_minus_1"] < peak <= min(c["concurrency"], c["eni_quota"]):
+            # Only when losing the AZ is what breaks the fit: a peak above the concurrency or the ENI quota has
+            # its own finding, with or without the AZ.
             out.append(_finding("n-minus-1", f"without its largest AZ the function reaches {c['n_minus_1']}, below "
                                              f"the projected peak {peak}", fn.name))
         if legacy and peak > c["eni_quota"]:

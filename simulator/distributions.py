@@ -11,14 +11,34 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from .units import Duration, PositiveDuration, parse_duration
+from .units import Duration, PositiveDuration, duration_json_schema, parse_duration
 
 __all__ = [
     "Constant", "Exponential", "Uniform", "Lognormal", "Gamma", "Normal", "Empirical",
-    "Distribution", "DistributionSpec", "DIST_NAMES",
+    "Distribution", "DistributionSpec", "DIST_NAMES", "FrozenDict",
 ]
+
+
+class FrozenDict(dict):
+    """A dict that refuses changes, for mappings inside frozen models (pydantic freezes attributes, not the
+    containers they hold). It still is a dict: it compares, serialises and pickles like one."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a scenario is immutable: make a changed copy with Scenario.with_changes()")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _refuse  # type: ignore[assignment]
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> FrozenDict:
+        return self
+
+    def __reduce__(self) -> tuple:
+        # The default reduction of a dict subclass refills it item by item, which _refuse would stop.
+        return (FrozenDict, (dict(self),))
 
 # z such that Phi(z) = 0.99: turns a (median, p99) pair into a lognormal sigma.
 _Z99 = 2.3263478740408408
@@ -185,7 +205,7 @@ class Empirical(_Dist):
     """A piecewise-linear inverse CDF through given percentiles, the form the Azure 2019 trace publishes."""
 
     dist: Literal["empirical"] = "empirical"
-    percentiles: dict[float, Duration]
+    percentiles: Annotated[dict[float, Duration], AfterValidator(FrozenDict)]
 
     @model_validator(mode="after")
     def _valid(self) -> Empirical:
@@ -196,7 +216,7 @@ class Empirical(_Dist):
             raise ValueError(f"percentile keys must be within 0..100 (got {keys})")
         values = [self.percentiles[k] for k in keys]
         if any(b < a for a, b in zip(values, values[1:], strict=False)):
-            raise ValueError(f"percentile values must not decrease (got {values})")
+            raise ValueError(f"percentiles must not decrease from one key to the next (got {values})")
         return self
 
     @property
@@ -231,5 +251,14 @@ def _coerce(value: Any) -> Any:
     return {"dist": "constant", "value": parse_duration(value)}
 
 
-DistributionSpec = Annotated[Annotated[Distribution, Field(discriminator="dist")], BeforeValidator(_coerce)]
+class _OrDuration:
+    """JSON Schema of a distribution field: a bare duration (a constant) is allowed besides the tagged forms."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return {"anyOf": [duration_json_schema(), handler(core_schema)]}
+
+
+DistributionSpec = Annotated[Annotated[Distribution, Field(discriminator="dist")], BeforeValidator(_coerce),
+                             _OrDuration]
 """A distribution field: a duration (constant) or a ``{dist: ...}`` mapping."""

@@ -25,16 +25,18 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from .arrivals import ArrivalSpec
-from .distributions import Constant, DistributionSpec, Lognormal
+from .distributions import Constant, DistributionSpec, FrozenDict, Lognormal
 from .units import Duration, PositiveDuration, format_duration
 
 __all__ = [
@@ -108,6 +110,9 @@ def _compose(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         reason = exc.problem or exc.context or "invalid YAML"
+        # An unclosed bracket or quote is noticed lines later: name the line where that construct began too.
+        if exc.context and exc.context_mark is not None and line is not None and exc.context_mark.line + 1 != line:
+            reason = f"{exc.context} on line {exc.context_mark.line + 1}, {reason}"
         raise ScenarioError([Problem(filename, line, "", f"invalid YAML: {reason}")]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError([Problem(filename, None, "", f"invalid YAML: {exc}")]) from None
@@ -315,6 +320,44 @@ class IpsReleased(_Model):
 Event = Annotated[AzOutage | IpsTaken | IpsReleased, Field(discriminator="kind")]
 EVENT_KINDS = ("az_outage", "ips_taken", "ips_released")
 
+class FrozenList(list):
+    """A list that refuses changes (inside frozen models); still a ``list`` for readers that test for one."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a scenario is immutable: make a changed copy with Scenario.with_changes()")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = append = extend = insert = pop = remove = clear = sort = \
+        reverse = _refuse  # type: ignore[assignment]
+
+    def __copy__(self) -> FrozenList:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> FrozenList:
+        return self
+
+    def __reduce__(self) -> tuple:
+        return (FrozenList, (list(self),))
+
+
+def _expect_value(v: Any) -> Any:
+    """One ``expect`` entry: a condition (text such as ``"<= 0.001"``, or a number) or a list of them. The
+    conditions themselves are parsed by :mod:`simulator.expectations`; here only the shape is checked, so that a
+    mapping gives one clear line rather than one per member of a type union."""
+    scalar = (str, int, float, bool, type(None))
+    if isinstance(v, scalar):
+        return v
+    if isinstance(v, list | tuple) and all(isinstance(x, scalar) for x in v):
+        return FrozenList(v)
+    what = "a mapping" if isinstance(v, dict) else f"a {type(v).__name__}" if not isinstance(v, list | tuple) else (
+        "a list holding more than conditions")
+    raise ValueError(f"must be a condition such as \"<= 0.001\", or a list of them (got {what}: {_show(v)})")
+
+
+_CONDITION_SCHEMA = {"anyOf": [{"type": "string"}, {"type": "number"}]}
+ExpectValue = Annotated[Any, BeforeValidator(_expect_value), WithJsonSchema(
+    {"anyOf": [*_CONDITION_SCHEMA["anyOf"], {"type": "array", "items": _CONDITION_SCHEMA}],
+     "description": 'a condition "OP VALUE" (OP one of < <= > >= == !=), or a list of them'})]
+
 # What each platform changes in the defaults (SPEC §2): explicit values in the file always win.
 PRESETS: dict[str, dict[tuple[str, ...], Any]] = {
     "legacy": {
@@ -366,7 +409,7 @@ class Scenario(_Model):
     vpc: Vpc = Field(default_factory=Vpc)
     functions: tuple[Function, ...]
     events: tuple[Event, ...] = ()
-    expect: dict[str, str | float | int | list[str | float | int]] = Field(default_factory=dict)
+    expect: Annotated[dict[str, ExpectValue], AfterValidator(FrozenDict)] = Field(default_factory=FrozenDict)
 
     _source: str | None = PrivateAttr(default=None)
     _raw: dict = PrivateAttr(default_factory=dict)
@@ -426,16 +469,34 @@ class Scenario(_Model):
         """A new scenario with ``{dotted.path: value}`` applied to this one's input (the paths of ``--set``:
         functions and subnets by name, e.g. ``functions.checkout.memory_mb``, ``vpc.subnets.private-a.cidr``)."""
         raw = copy.deepcopy(self._raw or self.to_dict())
-        changed: list[tuple] = []
+        changed: dict[str, str] = {}  # dotted raw path (functions[0].memory_mb) → the change as written
         for path, value in changes.items():
-            changed.append(set_path(raw, path, value))
-        label = f"{self._source or '<scenario>'} (with changes)"
-        marks = {k: v for k, v in self._marks.items() if not any(k[: len(c)] == c for c in changed)}
+            try:
+                changed[_dotted(set_path(raw, path, value))] = path
+            except ScenarioError as exc:
+                raise ScenarioError([p._replace(file=self._source, path=f"--set {path}") for p in exc.problems]) from None
+        keep = {k: v for k, v in self._marks.items() if _dotted(k) not in changed and not any(
+            _inside(_dotted(k), c) for c in changed)}
         base_dir = Path(self._source).parent if self._source else None
-        return scenario_from_dict(raw, source=label, marks=marks, base_dir=base_dir, _origin=self._source)
+        try:
+            return scenario_from_dict(raw, source=self._source, marks=keep, base_dir=base_dir)
+        except ScenarioError as exc:
+            # A problem in a changed value is the change's fault: name the change as written, not a line of the
+            # file (which does not hold that value).
+            problems = []
+            for p in exc.problems:
+                cause = next((c for c in changed if _inside(p.path, c) or (
+                    _inside(c, p.path) and ("[" in p.path or "." in p.path))), None)
+                problems.append(p._replace(line=None, path=f"--set {changed[cause]}") if cause is not None else p)
+            raise ScenarioError(problems) from None
 
 
 # --------------------------------------------------------------------------------------------------- paths
+
+
+def _inside(path: str, prefix: str) -> bool:
+    """Whether dotted ``path`` is ``prefix`` or lies below it (``functions[0].duration.p99`` in ``functions[0]``)."""
+    return path == prefix or path.startswith(prefix) and path[len(prefix)] in ".["
 
 
 def _parts(path: str) -> list[str]:
@@ -463,7 +524,7 @@ def set_path(data: dict, path: str, value: Any) -> tuple:
                 node[part] = {}
             node, keys = node[part], keys + [part]
         elif isinstance(node, list):
-            idx = _list_index(node, part, path)
+            idx = _list_index(node, part, path, keys[-1] if keys else "")
             node, keys = node[idx], keys + [idx]
         else:
             raise ScenarioError([Problem(None, None, path, f"{'.'.join(parts[:i])} is not a section")])
@@ -473,22 +534,28 @@ def set_path(data: dict, path: str, value: Any) -> tuple:
         node[last] = value
         return tuple(keys + [last])
     if isinstance(node, list):
-        idx = _list_index(node, last, path)
+        idx = _list_index(node, last, path, keys[-1] if keys else "")
         node[idx] = value
         return tuple(keys + [idx])
     raise ScenarioError([Problem(None, None, path, f"{'.'.join(parts[:-1])} is not a section")])
 
 
-def _list_index(items: list, part: str, path: str) -> int:
+_ITEM_NAMES = {"functions": "function", "subnets": "subnet", "events": "event", "arrivals": "arrival process"}
+
+
+def _list_index(items: list, part: str, path: str, within: Any = "") -> int:
+    """The index of the item named ``part`` (a function's ``name``, a subnet's ``id``) or numbered ``part``."""
     for idx, item in enumerate(items):
         if isinstance(item, dict) and part in (item.get("name"), item.get("id")):
             return idx
     if part.lstrip("-").isdigit() and -len(items) <= int(part) < len(items):
         return int(part) % len(items)
     names = [str(it.get("name", it.get("id"))) for it in items if isinstance(it, dict)]
+    what = _ITEM_NAMES.get(within, "item") if isinstance(within, str) else "item"
     hint = difflib.get_close_matches(part, names, n=1)
-    extra = f"; did you mean {hint[0]!r}?" if hint else f" (have: {', '.join(names)})" if names else ""
-    raise ScenarioError([Problem(None, None, path, f"no item named {part!r}{extra}")])
+    extra = f"; did you mean {hint[0]!r}?" if hint else f" ({within}: {', '.join(names)})" if names else (
+        f" (there are {len(items)}, numbered from 0)")
+    raise ScenarioError([Problem(None, None, path, f"no {what} named {part!r}{extra}")])
 
 
 def get_path(data: Any, parts: tuple) -> Any:
@@ -513,69 +580,82 @@ def _unwrap(tp: Any) -> list[Any]:
     return [tp]
 
 
-def _models_at(loc: tuple, raw: Any) -> list[type[BaseModel]]:
-    """The model classes that could sit at ``loc`` (pydantic's location of an error), for "allowed keys" hints."""
-    current: list[Any] = [Scenario]
-    node = raw
-    for el in loc:
-        nxt: list[Any] = []
-        for tp in current:
-            if isinstance(tp, type) and issubclass(tp, BaseModel):
-                # A discriminated union puts the tag in the location: keep only the model with that tag.
-                tags = [f.default for f in tp.model_fields.values() if isinstance(f.default, str)
-                        and typing.get_origin(f.annotation) is Literal]
-                if isinstance(el, str) and el in tags and el not in _aliases(tp):
-                    nxt.append(tp)
-                    continue
-                for name, f in tp.model_fields.items():
-                    if el in (name, f.alias):
-                        nxt += _unwrap(f.annotation)
-            else:
-                origin = typing.get_origin(tp)
-                if origin in (tuple, list) and isinstance(el, int):
-                    nxt += _unwrap(typing.get_args(tp)[0])
-                elif origin is dict:
-                    nxt += _unwrap(typing.get_args(tp)[1])
-        current = nxt
-        if isinstance(node, dict) and el in node or isinstance(node, list) and isinstance(el, int) and el < len(node):
-            node = node[el]
-    models = [t for t in current if isinstance(t, type) and issubclass(t, BaseModel)]
-    # Among a union's members, the one whose tag matches the data.
-    if isinstance(node, dict) and len(models) > 1:
-        for tag in ("dist", "process", "kind", "model"):
-            if tag in node:
-                same = [m for m in models if tag in m.model_fields and m.model_fields[tag].default == node[tag]]
-                if same:
-                    return same
-    return models
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _tag(model: type[BaseModel]) -> tuple[str, str] | None:
+    """(field, value) of the Literal tag of a union member (``dist: lognormal``, ``model: burst``), if any."""
+    for name, f in model.model_fields.items():
+        if typing.get_origin(f.annotation) is Literal and isinstance(f.default, str):
+            return f.alias or name, f.default
+    return None
 
 
 def _aliases(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-_UNION_TAGS = frozenset((
-    "constant", "exponential", "uniform", "lognormal", "gamma", "normal", "empirical",
-    "poisson", "diurnal", "trace", "burst", "per-function", "unlimited",
-    "az_outage", "ips_taken", "ips_released",
-))
+class _Place(typing.NamedTuple):
+    """Where a pydantic error location lands in the file."""
+
+    path: tuple  # the keys and indexes that exist in the data (plus a final absent key: "missing", "unknown")
+    models: list  # the model classes that describe the data at that place (for "allowed keys" hints)
+    node: Any  # the data at that place
+    below: bool  # the location went on below a plain value (e.g. a bare "120ms" that became a constant)
 
 
-def _raw_loc(loc: tuple, raw: Any) -> tuple:
-    """Pydantic's error location restricted to the keys that exist in the file (drops union tags)."""
-    out = []
+def _locate(loc: tuple, raw: Any) -> _Place:
+    """Follow pydantic's error location through the types and the file's data together.
+
+    The location holds things that are no place in the file: the tag of a discriminated union (``lognormal`` in
+    ``duration.lognormal.p99``), the inside of a value the loader coerced (``constant.value`` below ``"120ms"``),
+    an item index below a single mapping written without its list (``arrivals``). Walking the types beside the
+    data tells them apart, even where a tag and a key share a name (``scaling: {model: burst, burst: 5}``).
+    """
+    current: list[Any] = [Scenario]
     node = raw
+    path: list = []
+    below = False
     for i, el in enumerate(loc):
+        models = [t for t in current if _is_model(t)]
+        if isinstance(el, str) and len(models) > 1:
+            tagged = [m for m in models if (_tag(m) or ("", ""))[1] == el]
+            if tagged and (not isinstance(node, dict) or node.get(_tag(tagged[0])[0]) == el):  # type: ignore[index]
+                current = tagged  # a union tag: narrows the type, stays at the same place in the data
+                continue
+        nxt: list[Any] = []
+        for tp in current:
+            if _is_model(tp):
+                for name, f in tp.model_fields.items():
+                    if el in (name, f.alias):
+                        nxt += _unwrap(f.annotation)
+                continue
+            origin, args = typing.get_origin(tp), typing.get_args(tp)
+            if origin in (tuple, list) and isinstance(el, int) and args:
+                if len(args) == 2 and args[1] is Ellipsis or origin is list:
+                    nxt += _unwrap(args[0])
+                elif el < len(args):
+                    nxt += _unwrap(args[el])
+            elif origin is dict and args:
+                nxt += _unwrap(args[0] if el == "[key]" else args[1])
+        current = nxt
+        if below:
+            continue
         if isinstance(node, dict) and el in node:
-            out.append(el)
+            path.append(el)
             node = node[el]
         elif isinstance(node, list) and isinstance(el, int) and 0 <= el < len(node):
-            out.append(el)
+            path.append(el)
             node = node[el]
-        elif isinstance(node, dict | list) and i == len(loc) - 1 and isinstance(el, str) and el not in _UNION_TAGS:
-            out.append(el)  # a key pydantic expected but that is absent ("missing")
-        # Anything else is a union tag or pydantic's internals below a scalar: not a place in the file.
-    return tuple(out)
+        elif isinstance(node, dict) and isinstance(el, int):
+            pass  # one item written without its list (`arrivals: {process: ...}`): the mapping is the item
+        elif isinstance(node, dict) and isinstance(el, str) and i == len(loc) - 1:
+            path.append(el)  # a key that is absent from the data: "required, but missing"
+            node = None
+        else:
+            below = True  # pydantic's internals below a plain value: the place is that value
+    return _Place(tuple(path), [t for t in current if _is_model(t)], node, below)
 
 
 def _show(value: Any) -> str:
@@ -583,16 +663,30 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _message(err: dict, raw: Any) -> str:
+def _got(value: Any) -> str:
+    if value is None:
+        return " (got nothing: the key has no value)"
+    if isinstance(value, dict):
+        return " (got a mapping)" if value else " (got an empty mapping)"
+    if isinstance(value, list | tuple):
+        return " (got a list)" if value else " (got an empty list)"
+    return f" (got {_show(value)})"
+
+
+def _message(err: dict, raw: Any, place: _Place) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
-    value = err.get("input")
-    got = "" if isinstance(value, dict | list | tuple) else f" (got {_show(value)})"
+    # Quote what the user wrote ("-5s"), not what the loader made of it (-5.0), when the error is inside it.
+    value = place.node if place.below and not isinstance(place.node, dict | list) else err.get("input")
+    got = _got(value)
     if kind == "extra_forbidden":
         allowed: list[str] = []
-        for m in _models_at(err["loc"][:-1], raw):
+        for m in _locate(tuple(err["loc"][:-1]), raw).models:
             allowed += [a for a in _aliases(m) if a not in allowed]
-        key = str(err["loc"][-1])
+        key = err["loc"][-1]
+        if isinstance(key, bool):  # YAML 1.1 reads on/off/yes/no as booleans, even as keys
+            return f"unknown key {key!r} (YAML reads on/off/yes/no as true/false: quote a key you meant as text)"
+        key = str(key)
         hint = difflib.get_close_matches(key, allowed, n=1)
         if hint:
             return f"unknown key {key!r}; did you mean {hint[0]!r}?"
@@ -605,13 +699,16 @@ def _message(err: dict, raw: Any) -> str:
         return f"must be {op} {bound}{got}"
     if kind in ("value_error", "assertion_error"):
         msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        return msg if "(got" in msg or "got " in msg or "not a " in msg else msg + got
+        if "(got" in msg or "got " in msg or "not a " in msg or isinstance(value, dict | list | tuple) and value:
+            return msg  # the message quotes the value already, or the value is a whole section
+        return msg + got
     if kind == "literal_error":
         return f"must be {ctx.get('expected')}{got}"
     if kind == "union_tag_invalid":
-        return f"must be one of {ctx.get('expected_tags')}{got}"
+        return f"must be one of {ctx.get('expected_tags')}{_got(ctx.get('tag'))}"
     if kind == "union_tag_not_found":
-        return f"needs `{ctx.get('discriminator', 'a tag').strip(chr(39))}:`"
+        tags = [t[1] for m in place.models if (t := _tag(m))]
+        return "required, but missing" + (f" (one of {', '.join(tags)})" if tags else "")
     if kind.startswith("int_") or kind.startswith("float_") or kind.startswith("bool_"):
         what = {"int": "a whole number", "float": "a number", "bool": "true or false"}[kind.split("_")[0]]
         return f"must be {what}{got}"
@@ -619,6 +716,8 @@ def _message(err: dict, raw: Any) -> str:
         if kind == "string_pattern_mismatch":
             return f"must be letters, digits, '-' or '_' (starting with a letter or digit){got}"
         return f"must be text{got}"
+    if kind == "string_too_short":
+        return f"must not be empty{got}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"must be a mapping of keys to values{got}"
     if kind in ("tuple_type", "list_type"):
@@ -627,17 +726,36 @@ def _message(err: dict, raw: Any) -> str:
     return msg + got
 
 
+def _first_key(message: str, node: Any) -> str | None:
+    """A model-level message that starts with one of the mapping's keys ("high must be >= low", "schedule times
+    must increase") is about that key: the error then points at its line, not at the mapping's first line."""
+    if not isinstance(node, dict) or not message:
+        return None
+    word = message.split()[0].strip("`'\":,")
+    return word if word in node else None
+
+
+def _line(marks: dict, path: tuple) -> int | None:
+    """The line of the deepest part of ``path`` that the file has. The document's own line (1) only stands for
+    top-level keys: a section the file does not have is no place in it."""
+    for k in range(len(path), 0, -1):
+        if path[:k] in marks:
+            return marks[path[:k]]
+    return marks.get(()) if len(path) <= 1 else None
+
+
 def _problems_from(exc: ValidationError, raw: Any, source: str | None, marks: dict) -> list[Problem]:
     problems = []
     seen = set()
     for err in exc.errors():
-        loc = _raw_loc(tuple(err["loc"]), raw)
-        line = None
-        for k in range(len(loc), -1, -1):
-            if loc[:k] in marks:
-                line = marks[loc[:k]]
-                break
-        p = Problem(source, line, _dotted(loc), _message(err, raw))
+        place = _locate(tuple(err["loc"]), raw)
+        path = place.path
+        message = _message(err, raw, place)
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found") and isinstance(place.node, dict):
+            path += (str(err.get("ctx", {}).get("discriminator", "")).strip("'"),)
+        elif err["type"] == "value_error" and not place.below and (key := _first_key(message, place.node)):
+            path += (key,)
+        p = Problem(source, _line(marks, path), _dotted(path), message)
         if (p.line, p.path, p.message) not in seen:
             seen.add((p.line, p.path, p.message))
             problems.append(p)
@@ -660,7 +778,10 @@ def _cross_check(sc: Scenario) -> list[tuple[tuple, str]]:
                 out.append((("vpc", "subnets", i, "cidr"),
                             f"overlaps subnets[{j}] ({other.id}, {other.cidr}) (got {s.cidr})"))
     names: dict[str, int] = {}
-    total_reserved = 0
+    # DOMAIN §4: reservations (and provisioned concurrency drawn from the unreserved pool) may take at most
+    # `limit - unreserved_min` in total. The finding points at the function whose share crosses that line.
+    pool = sc.region.concurrency_limit - sc.region.unreserved_min
+    committed = 0
     for i, f in enumerate(sc.functions):
         if f.name in names:
             out.append((("functions", i, "name"), f"duplicate function name {f.name!r} (also functions[{names[f.name]}])"))
@@ -673,28 +794,30 @@ def _cross_check(sc: Scenario) -> list[tuple[tuple, str]]:
                 out.append((("functions", i, "subnets", k), f"no subnet with id {sid!r}{more}"))
         if len(set(f.subnets)) != len(f.subnets):
             out.append((("functions", i, "subnets"), f"lists a subnet twice (got {list(f.subnets)})"))
-        if f.reserved_concurrency is not None:
-            total_reserved += f.reserved_concurrency
-            if f.provisioned_concurrency > f.reserved_concurrency:
-                out.append((("functions", i, "provisioned_concurrency"),
-                            f"must be <= reserved_concurrency {f.reserved_concurrency} (got {f.provisioned_concurrency})"))
-        elif f.provisioned_concurrency > sc.region.concurrency_limit - sc.region.unreserved_min:
+        if f.reserved_concurrency is not None and f.provisioned_concurrency > f.reserved_concurrency:
             out.append((("functions", i, "provisioned_concurrency"),
-                        f"must fit in the account's concurrency limit minus unreserved_min (got {f.provisioned_concurrency})"))
+                        f"must be <= reserved_concurrency {f.reserved_concurrency} (got {f.provisioned_concurrency})"))
+        share = f.reserved_concurrency if f.reserved_concurrency is not None else f.provisioned_concurrency
+        if share and pool >= 0 and committed <= pool < committed + share:
+            key = "reserved_concurrency" if f.reserved_concurrency is not None else "provisioned_concurrency"
+            before = f"; other functions already take {committed}" if committed else ""
+            out.append((("functions", i, key),
+                        f"reserved and provisioned concurrency add up to more than concurrency_limit - unreserved_min "
+                        f"= {sc.region.concurrency_limit} - {sc.region.unreserved_min} = {pool}{before} (got {share})"))
+        committed += share
         if f.invocation == "async" and f.client_retry is not None:
             out.append((("functions", i, "client_retry"),
                         "applies to sync invocations only; async events are retried by Lambda (SPEC §3.7)"))
-    limit = sc.region.concurrency_limit - sc.region.unreserved_min
-    if limit < 0:
+    if pool < 0:
         out.append((("region", "unreserved_min"),
                     f"must be <= concurrency_limit {sc.region.concurrency_limit} (got {sc.region.unreserved_min})"))
-    elif total_reserved > limit:
-        out.append((("functions",), f"reserved concurrency adds up to {total_reserved}, more than concurrency_limit - "
-                                    f"unreserved_min = {limit}"))
     if sc.warmup >= sc.duration:
         out.append((("warmup",), f"must be shorter than duration {format_duration(sc.duration)} "
                                  f"(got {format_duration(sc.warmup)})"))
-    if sc.duration / sc.timestep > 2_000_000:
+    if sc.timestep > sc.duration:
+        out.append((("timestep",), f"must not be longer than duration {format_duration(sc.duration)} "
+                                   f"(got {format_duration(sc.timestep)})"))
+    elif sc.duration / sc.timestep > 2_000_000:
         out.append((("timestep",), f"gives {sc.duration / sc.timestep:.0f} time-series rows; use a larger timestep "
                                    f"(got {format_duration(sc.timestep)})"))
     azs = set(sc.azs)
@@ -725,7 +848,9 @@ def scenario_from_dict(
     # String keys only: YAML turns `on:` into True and `1:` into 1.
     for key in data:
         if not isinstance(key, str):
-            raise ScenarioError([Problem(source, marks.get((key,)), str(key), f"unknown key {key!r}")])
+            hint = " (YAML reads on/off/yes/no as true/false: quote a key you meant as text)" if isinstance(
+                key, bool) else ""
+            raise ScenarioError([Problem(source, marks.get((key,)), str(key), f"unknown key {key!r}{hint}")])
     context = {"base_dir": str(base_dir) if base_dir is not None else None}
     try:
         sc = Scenario.model_validate(data, context=context)
@@ -741,12 +866,7 @@ def scenario_from_dict(
     if found:
         problems = []
         for path, msg in found:
-            line = None
-            for k in range(len(path), -1, -1):
-                if path[:k] in marks:
-                    line = marks[path[:k]]
-                    break
-            problems.append(Problem(source, line, _dotted(path), msg))
+            problems.append(Problem(source, _line(marks, path), _dotted(path), msg))
         raise ScenarioError(problems)
     return sc
 
@@ -770,6 +890,12 @@ def load_scenario(path: str | Path) -> Scenario:
 def json_schema() -> dict:
     """The JSON Schema of the scenario file (`vpcsim schema`)."""
     schema = Scenario.model_json_schema(by_alias=True, mode="validation")
+    # `arrivals` is one process or a list of them (the loader wraps a single mapping in a list).
+    arrivals = schema["$defs"]["Function"]["properties"]["arrivals"]
+    schema["$defs"]["Function"]["properties"]["arrivals"] = {
+        "anyOf": [arrivals["items"], {k: v for k, v in arrivals.items() if k != "title"}],
+        "title": arrivals.get("title", "Arrivals"),
+        "description": "one arrival process or a list of processes whose rates add up"}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "vpcsim scenario (version 1)"
     return schema

@@ -8,13 +8,15 @@ input, which the scenario loader turns into a ``FILE:LINE: path: message`` line.
 from __future__ import annotations
 
 import math
+import numbers
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 __all__ = [
     "parse_duration", "parse_rate", "format_duration", "format_rate", "Duration", "PositiveDuration", "Rate",
+    "duration_json_schema", "rate_json_schema",
 ]
 
 _DURATION_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -29,7 +31,7 @@ _RATE_UNITS = {
     "h": 3600.0, "hr": 3600.0, "hour": 3600.0,
     "d": 86400.0, "day": 86400.0,
 }
-_RATE = re.compile(rf"^\s*({_NUMBER})\s*/\s*([a-z]+)\s*$")
+_RATE = re.compile(rf"^\s*([+-]?)({_NUMBER})\s*/\s*([a-z]+)\s*$")
 
 DURATION_HINT = "a number of seconds or a string like '250ms', '30s', '10m', '2h', '1h30m'"
 RATE_HINT = "a number per second or a string like '100/s', '6000/min', '2/h'"
@@ -48,7 +50,7 @@ def parse_duration(value: object) -> float:
     """
     if isinstance(value, bool):  # YAML `yes`/`no` would otherwise become 1/0 seconds
         raise ValueError(f"not a duration: {value!r} (use {DURATION_HINT})")
-    if isinstance(value, int | float):
+    if isinstance(value, numbers.Real):  # numpy scalars too: sweeps pass values from np.linspace
         return _finite(float(value), "duration", value)
     if isinstance(value, str):
         text = value.strip().lower()
@@ -68,15 +70,17 @@ def parse_rate(value: object) -> float:
     """Events per second from a number (per second) or ``"N/unit"``: ``"6000/min"`` → 100.0."""
     if isinstance(value, bool):
         raise ValueError(f"not a rate: {value!r} (use {RATE_HINT})")
-    if isinstance(value, int | float):
+    if isinstance(value, numbers.Real):
         return _finite(float(value), "rate", value)
     if isinstance(value, str):
         text = value.strip().lower()
         if _PLAIN.match(text):
             return _finite(float(text), "rate", value)
         m = _RATE.match(text)
-        if m and m.group(2) in _RATE_UNITS:
-            return _finite(float(m.group(1)) / _RATE_UNITS[m.group(2)], "rate", value)
+        if m and m.group(3) in _RATE_UNITS:
+            # A sign is parsed (not rejected as garbage) so that the range check can say "must be >= 0".
+            sign = -1.0 if m.group(1) == "-" else 1.0
+            return _finite(sign * float(m.group(2)) / _RATE_UNITS[m.group(3)], "rate", value)
     raise ValueError(f"not a rate: {value!r} (use {RATE_HINT})")
 
 
@@ -85,6 +89,8 @@ def format_duration(seconds: float) -> str:
     to within 0.1% (sub-second values keep 4 significant digits)."""
     if seconds == 0:
         return "0s"
+    if not math.isfinite(seconds):  # a rate of 0 never gets there: say so rather than crash a report
+        return "nan" if math.isnan(seconds) else "forever" if seconds > 0 else "-forever"
     sign = "-" if seconds < 0 else ""
     s = abs(seconds)
     if s < 1e-3:
@@ -113,11 +119,39 @@ def format_rate(per_second: float) -> str:
     return f"{per_second * 3600:.4g}/h"
 
 
+def _any_case(word: str) -> str:
+    """A JSON-Schema (ECMA-262) pattern matching ``word`` in any case: the parsers lower-case their input."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+_JS_NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_JS_DURATION_UNIT = "(?:" + "|".join(_any_case(u) for u in ("us", "ms", "s", "m", "h", "d")) + ")"
+_JS_RATE_UNIT = "(?:" + "|".join(_any_case(u) for u in sorted(_RATE_UNITS, key=len, reverse=True)) + ")"
+# Strings of non-negative values only: a negative string parses but is then out of range.
+DURATION_PATTERN = rf"^\s*(?:\+?{_JS_NUMBER}\s*|(?:{_JS_NUMBER}\s*{_JS_DURATION_UNIT}\s*)+)$"
+RATE_PATTERN = rf"^\s*\+?{_JS_NUMBER}\s*(?:/\s*{_JS_RATE_UNIT}\s*)?$"
+
+
+def duration_json_schema(*, positive: bool = False) -> dict[str, Any]:
+    """The JSON Schema of a duration field: a number of seconds or a string such as "250ms" or "1h30m"."""
+    number: dict[str, Any] = {"type": "number", ("exclusiveMinimum" if positive else "minimum"): 0}
+    return {"anyOf": [number, {"type": "string", "pattern": DURATION_PATTERN}],
+            "description": f"seconds, {'> 0' if positive else '>= 0'}: {DURATION_HINT}"}
+
+
+def rate_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a rate field: a number per second or a string such as "6000/min"."""
+    return {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": RATE_PATTERN}],
+            "description": f"per second, >= 0: {RATE_HINT}"}
+
+
 # Pydantic field types for the scenario models: the written forms are parsed before validation, so the models hold
-# plain floats (seconds, per second) and dump back as numbers that load to equal values.
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+# plain floats (seconds, per second) and dump back as numbers that load to equal values. The JSON Schema shows the
+# written forms (what a file may hold), not the parsed float.
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0), WithJsonSchema(duration_json_schema())]
 """A duration in seconds, >= 0, written as a number or a string like "250ms"."""
-PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0),
+                             WithJsonSchema(duration_json_schema(positive=True))]
 """A duration in seconds, > 0."""
-Rate = Annotated[float, BeforeValidator(parse_rate), Field(ge=0)]
+Rate = Annotated[float, BeforeValidator(parse_rate), Field(ge=0), WithJsonSchema(rate_json_schema())]
 """A rate per second, >= 0, written as a number or a string like "6000/min"."""
