@@ -14,7 +14,7 @@ import yaml
 
 import simulator as vs
 from simulator.cli import main
-from simulator.importers import import_azure2019, lambda_memory_mb
+from simulator.importers import ImportProblem, import_azure2019, lambda_memory_mb
 
 from .conftest import SCENARIOS, TRACES
 
@@ -209,3 +209,21 @@ def test_shipped_azure_scenario_replays_the_shared_sample_by_a_relative_path(tmp
     assert Path(sc.functions[0].arrivals[0].file) == (A100 / "invocations.csv").resolve()
     counts = np.array([a.expected_count(sc.duration) for f in sc.functions for a in f.arrivals])
     assert counts.sum() > 0
+
+
+def test_a_day_of_the_full_data_set_with_per_app_memory(tmp_path, sample):
+    # The full data set names its files by day and gives memory per app (no HashFunction column).
+    inv, _, mem = sample
+    (tmp_path / "invocations_per_function_md.anon.d03.csv").write_bytes((A100 / "invocations.csv").read_bytes())
+    (tmp_path / "function_durations_percentiles.anon.d03.csv").write_bytes((A100 / "durations.csv").read_bytes())
+    apps = mem.reset_index().groupby("HashApp", as_index=False)["AverageAllocatedMb_pct99"].sum()
+    apps["AverageAllocatedMb_pct99"] += 200  # so that the app's figure, not a function's, decides the size
+    apps.to_csv(tmp_path / "app_memory_percentiles.anon.d03.csv", index=False)
+    imp = import_azure2019(tmp_path, day=3, top=5)
+    by_app = dict(zip(apps["HashApp"], apps["AverageAllocatedMb_pct99"], strict=True))
+    app_of = dict(zip(inv["HashFunction"], inv["HashApp"], strict=True))
+    for f in imp.data["functions"]:
+        used = by_app[app_of[f["arrivals"][0]["function"]]]
+        assert f["memory_mb"] == lambda_memory_mb(used) >= 256
+    with pytest.raises(ImportProblem, match="d01"):
+        import_azure2019(tmp_path, day=1)

@@ -399,3 +399,21 @@ def test_missing_trace_file(tmp_path, capsys):
     (tmp_path / "trace.csv").unlink()
     msg = _cli_error(capsys, sc)
     assert "functions[0].arrivals[0].file: trace file not found" in msg
+
+
+def test_a_function_column_needs_a_function(tmp_path, capsys):
+    sc = _bad_trace_scenario(tmp_path, "function,timestamp\napi,1\nworker,2\n", fmt="timestamps", function=None)
+    msg = _cli_error(capsys, sc)
+    assert "functions[0].arrivals[0].function:" in msg and "has a `function` column" in msg
+
+
+def test_counts_written_as_floats_or_with_spaces_are_read(tmp_path):
+    lines = _real_lines()[:3]
+    cells = lines[1].split(",")
+    cells[4], cells[5] = "2.0", " 3"
+    lines[1] = ",".join(cells)
+    f = tmp_path / "inv.csv"
+    f.write_text("\n".join(lines) + "\n")
+    table = traces.read_table(f, "azure2019")
+    key = table.select(cells[2])
+    assert table.series[key][:2].tolist() == [2, 3]
