@@ -213,16 +213,9 @@ def capacity_cmd(
         sc = load_with_changes(scenario, sets)
         cap = capacity(sc)
     if as_json:
-        # json.dumps writes inf as `Infinity`, which is not JSON: a scaling rate that never reaches the peak
-        # (per_minute 0) prints `"scaling_s": null`.
-        def finite(v: Any) -> Any:
-            if isinstance(v, dict):
-                return {k: finite(x) for k, x in v.items()}
-            if isinstance(v, list):
-                return [finite(x) for x in v]
-            return None if isinstance(v, float) and not math.isfinite(v) else v
+        from .output import to_json  # infinities (a scaling rate that never reaches the peak) become null
 
-        typer.echo(json.dumps(finite(cap), indent=2, default=_json_default, allow_nan=False))
+        typer.echo(to_json(cap), nl=False)
         return
     for t in capacity_tables(cap):
         out.print(t)
@@ -233,14 +226,6 @@ def capacity_cmd(
                   f"{tot['eni_quota_free']:,} free under the ENI quota; scaling needs "
                   f"{format_duration(tot['scaling_s']) if math.isfinite(tot['scaling_s']) else 'forever'}.")
     print_lint(cap["lint"])
-
-
-def _json_default(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if hasattr(v, "item"):
-        return v.item()
-    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
 
 
 # --------------------------------------------------------------------------------------------------- run

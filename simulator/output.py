@@ -22,16 +22,22 @@ __all__ = ["atomic_dir", "atomic_file", "write_run", "to_json"]
 
 
 def _plain(v: Any) -> Any:
+    """Plain JSON data: numpy scalars as numbers, non-finite floats (a scaling rate that never reaches the peak
+    gives ``inf``) as null — ``json.dumps`` would otherwise write ``Infinity``, which is not JSON."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    if hasattr(v, "item") and not isinstance(v, str | bytes):  # numpy scalars
+        v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
         return None
-    if hasattr(v, "item"):  # numpy scalars
-        return v.item()
-    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+    return v
 
 
 def to_json(data: Any) -> str:
-    """JSON text of a summary (numpy scalars as numbers, infinities as null)."""
-    return json.dumps(data, indent=2, default=_plain, allow_nan=False) + "\n"
+    """JSON text of a summary or any result dict (numpy scalars as numbers, infinities as null)."""
+    return json.dumps(_plain(data), indent=2, allow_nan=False) + "\n"
 
 
 @contextmanager

@@ -22,3 +22,15 @@ def test_quickstart_json_summary_has_every_key(capsys):
     summary = json.loads(capsys.readouterr().out)
     assert list(summary) == list(SUMMARY_KEYS)
     assert summary["invocations"] == sum(summary["outcomes"].values())
+
+
+def test_infinite_ceilings_are_written_as_null_not_as_invalid_json(tmp_path, capsys):
+    # per_minute 0 and a peak above the burst: the scaling rate never reaches the peak (scaling_s = inf).
+    path = tmp_path / "inf.yaml"
+    path.write_text("version: 1\nname: inf\nduration: 20\nregion: {scaling: {model: burst, burst: 1, per_minute: 0}}\n"
+                    "functions:\n  - {name: f, memory_mb: 128, duration: 1, arrivals: {process: poisson, rate: 50}}\n")
+    assert main(["run", str(path), "--json", "--out", str(tmp_path / "out")]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    written = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert printed["capacity"]["functions"]["f"]["ceilings"]["scaling_s"] is None
+    assert written["capacity"]["total"]["scaling_s"] is None
