@@ -75,42 +75,14 @@ class SweepError(ValueError):
 # --------------------------------------------------------------------------------------------------- statistics
 
 
-def _t_central(t: float, df: int) -> float:
-    """P(-t < T < t) for Student's t with ``df`` (integer) degrees of freedom: the finite sums of Abramowitz &
-    Stegun 26.7.3/26.7.4, exact to rounding (checked against scipy in the tests; scipy is not a runtime need)."""
-    theta = math.atan(t / math.sqrt(df))
-    s, c = math.sin(theta), math.cos(theta)
-    c2 = c * c
-    if df % 2:
-        if df == 1:
-            return 2 * theta / math.pi
-        term = total = c
-        for k in range(1, (df - 3) // 2 + 1):
-            term *= c2 * (2 * k) / (2 * k + 1)
-            total += term
-        return 2 / math.pi * (theta + s * total)
-    term = total = 1.0
-    for k in range(1, (df - 2) // 2 + 1):
-        term *= c2 * (2 * k - 1) / (2 * k)
-        total += term
-    return s * total
-
-
 @functools.lru_cache(maxsize=256)
 def t_quantile(confidence: float, df: int) -> float:
     """The two-sided Student-t critical value: ``t`` with P(|T| < t) = ``confidence`` (1.96 as df → ∞)."""
     if not 0 < confidence < 1 or df < 1:
         raise ValueError(f"need 0 < confidence < 1 and df >= 1 (got {confidence}, {df})")
-    lo, hi = 0.0, math.pi / 2  # bisection on the angle: P is monotone in it and the bracket is finite
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if _t_central(math.sqrt(df) * math.tan(mid), df) < confidence:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-15:
-            break
-    return math.sqrt(df) * math.tan((lo + hi) / 2)
+    from scipy import stats  # a well-kept implementation rather than our own (scipy is a runtime dependency)
+
+    return float(stats.t.ppf((1 + confidence) / 2, df))
 
 
 def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> dict[str, Any]:
