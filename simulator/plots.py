@@ -230,10 +230,11 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
     _shade(ax_a, sc, div, label=True)
 
     # Concurrency and environments against the ceilings.
-    steps(ax_c, ts["concurrency_max"].to_numpy(dtype=float), color=OKABE_ITO["blue"], lw=1.6,
+    # The data above the ceilings (zorder): a run pinned at a ceiling shows as the blue line on the ceiling's band.
+    steps(ax_c, ts["concurrency_max"].to_numpy(dtype=float), color=OKABE_ITO["blue"], lw=1.6, zorder=4,
           label="concurrent executions (peak in step)")
     envs = (ts["environments_busy"] + ts["environments_idle"]).to_numpy(dtype=float)
-    steps(ax_c, envs, color=OKABE_ITO["sky"], lw=1.4, ls="--", label="environments (busy + idle)")
+    steps(ax_c, envs, color=OKABE_ITO["sky"], lw=1.4, ls="--", zorder=3, label="environments (busy + idle)")
     data_top = max(float(np.max(envs, initial=0)), float(ts["concurrency_max"].max() if len(ts) else 0), 1.0)
     cap = s["capacity"]
     projected = cap["total"]["projected_peak"]
@@ -266,11 +267,11 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
             if float(np.min(value)) > top:
                 off_scale.append(f"{label.split(' (')[0]} {_num(float(np.min(value)))}")
                 continue
-            ax_c.stairs(value[:-1], x, baseline=None, color=colour, lw=2.2, ls=ls, label=label)
+            ax_c.stairs(value[:-1], x, baseline=None, color=colour, lw=3, ls=ls, label=label, zorder=2)
         elif value > top:
             off_scale.append(f"{label.split(' (')[0]} {_num(value)}")
         else:
-            ax_c.axhline(value, color=colour, lw=2.2, ls=ls, label=label)
+            ax_c.axhline(value, color=colour, lw=3, ls=ls, label=label, zorder=2)
     if projected:
         ax_c.axhline(projected, color=GREY, lw=1.2, ls=(0, (3, 2)), label=f"projected peak (Little's law) {projected:,}")
     if slots is None and any(f.in_vpc for f in sc.functions):

@@ -91,7 +91,10 @@ def fmt_pct(v: float | None) -> str:
         return "–"
     if v == 0:
         return "0%"
-    return f"{v:.3%}" if v < 0.001 else f"{v:.2%}"
+    sign, v = ("-" if v < 0 else ""), abs(v)
+    if v < 0.00001:  # would print as 0.000%: it is not zero
+        return f"{sign}<0.001%"
+    return sign + (f"{v:.3%}" if v < 0.001 else f"{v:.2%}")
 
 
 def fmt_ms(v: float | None) -> str:
