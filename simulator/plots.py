@@ -54,6 +54,9 @@ OUTCOME_STYLE: dict[str, tuple[str, str | None]] = {
     "dropped": (GREY, ".."),
 }
 _NOT_SUCCESS = [o for o in OUTCOMES if o != "success"]
+_MAX_LATENCY_ROWS = 8  # the busiest functions the latency figure shows beside "all functions"
+_DETAILED_CAPACITY = 6  # up to this many functions the capacity chart has a panel each; beyond, one compact panel
+_MAX_CAPACITY_ROWS = 30  # the compact chart shows the functions with the least headroom first, this many at most
 _MAX_POINTS = 720  # beyond this many timesteps, time series are aggregated into coarser bins (a readable line)
 
 
@@ -277,9 +280,8 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
     if slots is None and any(f.in_vpc for f in sc.functions):
         off_scale.append("address and ENI ceilings differ per function: see the capacity chart")
     if off_scale:
-        ax_c.text(0.995, 0.985, "above the plot: " + " · ".join(off_scale), transform=ax_c.transAxes, ha="right",
-                  va="top", fontsize=8, color="#303030",
-                  bbox={"facecolor": "white", "edgecolor": "#C0C0C0", "alpha": 0.9, "pad": 2})
+        # Above the panel (never over the legend or the data).
+        ax_c.set_title("above the plot: " + " · ".join(off_scale), loc="right", fontsize=8, color="#303030", pad=3)
     ax_c.set_ylim(0, top)
     ax_c.set_ylabel("executions")
     _thousands(ax_c)
@@ -357,8 +359,7 @@ def network(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure 
         ax.axhline(quota, color=OKABE_ITO["purple"], lw=2, ls=(0, (1, 1.5)), label=what)
         top = max(top, quota * 1.12)
     else:
-        ax.text(0.995, 0.96, f"above the plot: {what} {quota:,}", transform=ax.transAxes, ha="right", va="top",
-                fontsize=8, bbox={"facecolor": "white", "edgecolor": "#C0C0C0", "alpha": 0.9, "pad": 2})
+        ax.set_title(f"above the plot: {what} {quota:,}", loc="right", fontsize=8, color="#303030", pad=3)
     ax.set_ylim(0, top)
     ax.set_ylabel("Lambda ENIs")
     ax.legend(loc="upper left", fontsize=8, ncols=2, framealpha=0.9)
@@ -427,7 +428,8 @@ def latency(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure 
     percentiles the summary holds (the engine keeps a fixed-size histogram, not the values)."""
     inv = result.invocations
     detailed = inv is not None and len(inv) > 0
-    rows = 1 + len(result.summary["functions"]) if len(result.summary["functions"]) > 1 else 1
+    n_fn = len(result.summary["functions"])
+    rows = 1 + min(n_fn, _MAX_LATENCY_ROWS) if n_fn > 1 else 1
     fig = _new(fig, (11, 4.2 if detailed else 2.6 + 0.6 * rows))
     _title(fig, "Latency", result)
     axes = fig.subplots(1, 2)
@@ -491,7 +493,8 @@ def _latency_histograms(result: Result, axes: Sequence[Axes]) -> None:
 def _latency_ladder(result: Result, axes: Sequence[Axes]) -> None:
     s = result.summary
     fns = s["functions"]
-    rows = ([("all functions", s)] + list(fns.items())) if len(fns) > 1 else [(next(iter(fns)), s)]
+    busiest = sorted(fns.items(), key=lambda kv: -(kv[1]["invocations"] or 0))[:_MAX_LATENCY_ROWS]
+    rows = ([("all functions", s)] + busiest) if len(fns) > 1 else [(next(iter(fns)), s)]
     markers = {"p50": "o", "p95": "s", "p99": "D"}
     for ax, key, what in ((axes[0], "latency_ms", "end-to-end latency"),
                           (axes[1], "cold_start_ms", "cold start (ENI wait + init)")):
@@ -518,10 +521,12 @@ def _latency_ladder(result: Result, axes: Sequence[Axes]) -> None:
         ax.set_ylim(-1.4, len(rows) - 0.4)  # room below the rows for the legend
         # The engine keeps a fixed-size histogram, not the values: the summary's percentiles are what there is.
         n = s["succeeded"] if key == "latency_ms" else s["cold_starts"]
+        busiest = f" ({len(rows) - 1} busiest functions)" if len(fns) > len(rows) - 1 > 0 else ""
         ax.set_title(f"{what}: percentiles of {n:,} " + ("successful invocations" if key == "latency_ms"
-                                                          else "cold starts"), loc="left", fontsize=10)
+                                                          else "cold starts") + busiest, loc="left", fontsize=10)
         if hi > 0:
             ax.set_xscale("log")
+            lo = lo if lo > 0 else hi / 1000  # a percentile of 0 ms (a no-op function) has no place on a log axis
             ax.set_xlim(lo / 1.8, hi * 1.8)
             _log_ms(ax, lo / 1.8, hi * 1.8)
             handles, labels = ax.get_legend_handles_labels()
@@ -548,8 +553,11 @@ def capacity_chart(data: Result | Mapping[str, Any], *, fig: Figure | SubFigure 
         cap, summary, result = data.summary["capacity"], data.summary, data
     fns = cap["functions"]
     n = len(fns)
-    fig = _new(fig, (11, 1.0 + 1.9 * n))
+    fig = _new(fig, (11, _capacity_height(n)))
     _title(fig, "Capacity: concurrent executions each limit allows", result)
+    if n > _DETAILED_CAPACITY:
+        _capacity_compact(fig.subplots(), fns, summary)
+        return fig
     axes = fig.subplots(n, 1, squeeze=False)[:, 0]
     for ax, (name, f) in zip(axes, fns.items(), strict=True):
         c = f["ceilings"]
@@ -607,6 +615,59 @@ def capacity_chart(data: Result | Mapping[str, Any], *, fig: Figure | SubFigure 
     return fig
 
 
+def _capacity_height(n_functions: int) -> float:
+    if n_functions <= _DETAILED_CAPACITY:
+        return 1.0 + 1.9 * n_functions
+    return 1.6 + 0.3 * min(n_functions, _MAX_CAPACITY_ROWS)
+
+
+_BINDING_COLOUR = {"concurrency": OKABE_ITO["orange"], "subnet_ips": OKABE_ITO["vermillion"],
+                   "eni_quota": OKABE_ITO["purple"]}
+
+
+def _capacity_compact(ax: Axes, fns: Mapping[str, Any], summary: Mapping[str, Any] | None) -> None:
+    """Many functions: one row each, the binding ceiling as a bar coloured by the limit, the projected and simulated
+    peaks and the N-1 ceiling as marks; the functions with the least headroom first (log scale: sizes differ)."""
+    def headroom(item: tuple[str, Any]) -> float:
+        f = item[1]
+        return f["ceilings"][f["binding"]] / max(f["projected_peak"], 1)
+
+    ordered = sorted(fns.items(), key=headroom)[:_MAX_CAPACITY_ROWS]
+    k = len(ordered)
+    for i, (name, f) in enumerate(ordered):
+        y = k - 1 - i
+        c = f["ceilings"]
+        binding = f["binding"]
+        ax.barh(y, max(c[binding], 0.5), color=_BINDING_COLOUR[binding], height=0.6,
+                edgecolor="black" if f["projected_peak"] > c[binding] else "none", lw=1.2)
+        ax.plot([max(f["projected_peak"], 0.5)], [y], marker="|", ms=13, mew=2.2, color="black", ls="none")
+        if c.get("n_minus_1") is not None and c["n_minus_1"] != c[binding]:
+            ax.plot([max(c["n_minus_1"], 0.5)], [y], marker="<", ms=6, color="#505050", ls="none")
+        if summary is not None and name in summary["functions"]:
+            ax.plot([max(summary["functions"][name]["peak_concurrency"], 0.5)], [y], marker="o", ms=5,
+                    color=OKABE_ITO["blue"], ls="none")
+    ax.set_yticks(range(k), [name for name, _ in reversed(ordered)], fontsize=8)
+    ax.set_ylim(-0.7, k - 0.3)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+    ax.set_xlabel("concurrent executions (log scale)")
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=colour, label=f"binding: {key}") for key, colour in _BINDING_COLOUR.items()
+               if any(f["binding"] == key for _, f in ordered)]
+    handles += [Line2D([], [], marker="|", ms=11, mew=2.2, color="black", ls="none", label="projected peak"),
+                Line2D([], [], marker="<", ms=6, color="#505050", ls="none", label="N-1 ceiling")]
+    if summary is not None:
+        handles.append(Line2D([], [], marker="o", ms=5, color=OKABE_ITO["blue"], ls="none", label="simulated peak"))
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=0.9)
+    shown = f"the {k} with the least headroom of {len(fns)} functions" if len(fns) > k else f"{k} functions"
+    ax.set_title(f"Binding ceiling per function, {shown} first (outlined: projected peak above it)", loc="left",
+                 fontsize=10)
+    ax.grid(axis="x", color="#DDDDDD", lw=0.6, which="both")
+    ax.set_axisbelow(True)
+
+
 # --------------------------------------------------------------------------------------------------- dashboard
 
 
@@ -615,9 +676,9 @@ def dashboard(result: Result) -> Figure:
     network above the capacity chart on the right, each panel as tall as its content needs."""
     n_az = max(1, len(result.scenario.azs)) if result.scenario.vpc.subnets else 1
     n_fn = len(result.summary["capacity"]["functions"])
-    n_lat = 1 + n_fn if n_fn > 1 else 1
+    n_lat = 1 + min(n_fn, _MAX_LATENCY_ROWS) if n_fn > 1 else 1
     left = (7.5, 4.2 if result.invocations is not None and len(result.invocations) else 2.6 + 0.6 * n_lat)
-    right = (2.4 + 1.9 * n_az, 1.0 + 1.9 * n_fn)
+    right = (2.4 + 1.9 * n_az, _capacity_height(n_fn))
     fig = Figure(figsize=(20, max(sum(left), sum(right))), layout="constrained")
     col_l, col_r = fig.subfigures(1, 2, width_ratios=[1.15, 1])
     tl, lat = col_l.subfigures(2, 1, height_ratios=list(left))
