@@ -64,17 +64,21 @@ def stream(seed: int, replication: int, *names: str) -> np.random.Generator:
 
 
 def sampler(dist: Any, rng: np.random.Generator) -> Callable[[], float]:
-    """A zero-argument function that returns the next draw, drawing ``_BLOCK`` values at a time."""
+    """A zero-argument function that returns the next draw. Draws come in numpy blocks that start small and double
+    up to ``_BLOCK`` (a scenario with hundreds of rarely-called functions must not hold thousands of unused draws
+    for each)."""
     if isinstance(dist, Constant):
         value = dist.value
         return lambda: value
     buf: list[float] = []
+    size = [16]
 
     def draw() -> float:
         if not buf:
-            block = dist.sample(rng, _BLOCK).tolist()
+            block = dist.sample(rng, size[0]).tolist()
             block.reverse()
             buf.extend(block)
+            size[0] = min(size[0] * 2, _BLOCK)
         return buf.pop()
 
     return draw
@@ -168,22 +172,71 @@ class _Bucket:
         self.tokens = min(self.size, self.tokens + 1.0)
 
 
-class _Source:
-    __slots__ = ("fn", "blocks", "times", "i", "event")
+class _Arrivals:
+    """Every arrival process of the scenario merged into one time-ordered stream, one window at a time.
 
-    def __init__(self, fn: _Fn, blocks: Iterator[np.ndarray]):
-        self.fn = fn
-        self.blocks = blocks
+    Each window takes from every process the arrival times before the window's end and sorts them together (a
+    stable sort: simultaneous arrivals keep the processes' order), so the engine handles one stream, whatever the
+    number of functions, without a heap operation per arrival. Windows adapt to hold about ``_WINDOW`` arrivals,
+    which keeps memory flat however long the run.
+    """
+
+    _WINDOW = 8192
+
+    def __init__(self, sources: list[tuple[_Fn, Iterator[np.ndarray]]], horizon: float):
+        self.fns = [fn for fn, _ in sources]
+        self.blocks = [blocks for _, blocks in sources]
+        self.current = [np.empty(0) for _ in sources]
+        self.active = list(range(len(sources)))
+        self.start = 0.0
+        self.span = max(horizon / 100.0, 1e-3)
+        self.horizon = horizon
         self.times: list[float] = []
+        self.fn_of: list[_Fn] = []
         self.i = 0
-        self.event: _Call | None = None
+
+    def _take(self, k: int, until: float, parts: list[np.ndarray], owners: list[int]) -> bool:
+        """Move process ``k``'s arrivals before ``until`` into ``parts``; False once the process is exhausted."""
+        while True:
+            cur = self.current[k]
+            cut = int(np.searchsorted(cur, until, side="left"))
+            if cut:
+                parts.append(cur[:cut])
+                owners.append(k)
+            if cut < len(cur):
+                self.current[k] = cur[cut:]
+                return True
+            nxt = next(self.blocks[k], None)
+            if nxt is None:
+                self.current[k] = np.empty(0)
+                return False
+            self.current[k] = np.asarray(nxt, dtype=float)
 
     def refill(self) -> bool:
-        for block in self.blocks:
-            if len(block):
-                self.times = block.tolist()
-                self.i = 0
-                return True
+        """Load the next non-empty window; False when every process is exhausted."""
+        while self.active:
+            until = self.start + self.span
+            parts: list[np.ndarray] = []
+            owners: list[int] = []
+            self.active = [k for k in self.active if self._take(k, until, parts, owners)]
+            self.start = until
+            if not parts:
+                self.span *= 4  # an empty window: look further ahead next time
+                continue
+            times = np.concatenate(parts)
+            count = len(times)
+            self.span *= min(4.0, max(0.25, self._WINDOW / count))
+            if len(parts) == 1:
+                self.times = times.tolist()
+                self.fn_of = [self.fns[owners[0]]] * count
+            else:
+                who = np.repeat(np.asarray(owners), [len(p) for p in parts])
+                order = np.argsort(times, kind="stable")
+                self.times = times[order].tolist()
+                fns = self.fns
+                self.fn_of = [fns[k] for k in who[order].tolist()]
+            self.i = 0
+            return True
         return False
 
 
@@ -266,10 +319,8 @@ class Engine:
         self.horizon_stats: dict[str, Any] = {}
         self.done = False
 
-        self._sources = []
-        for f in fns:
-            for k, proc in enumerate(f.spec.arrivals):
-                self._sources.append(_Source(f, proc.blocks(self._rng("arrivals", f.name, str(k)), self.horizon)))
+        self.arrivals = _Arrivals([(f, proc.blocks(self._rng("arrivals", f.name, str(k)), self.horizon))
+                                   for f in fns for k, proc in enumerate(f.spec.arrivals)], self.horizon)
 
     # -- plumbing -------------------------------------------------------------------------------------------------
     def _rng(self, *names: str) -> np.random.Generator:
@@ -306,9 +357,8 @@ class Engine:
         for f in self.fns:
             f.peak_envs = f.envs
             f.peak_enis = f.net.enis if f.net is not None else 0
-        for src in self._sources:
-            if src.refill():
-                src.event = self._at(src.times[0], self._on_arrival, src)
+        if self.arrivals.refill():
+            self._at(self.arrivals.times[0], self._on_arrival, self.arrivals)
         for k in range(1, self.nsteps + 1):
             self._at(min(k * self.step, self.horizon), self._on_tick, k - 1, URGENT)
         if self.warmup > 0:
@@ -318,31 +368,32 @@ class Engine:
 
     # -- arrivals ------------------------------------------------------------------------------------------------
     def _on_arrival(self, ev: Event) -> None:
-        """Arrivals of one source. While the source's next arrival comes before everything on SimPy's queue, it
-        is handled here at once (the clock moved to it) instead of going through the queue: the same order of
-        events, without a heap push and pop per arrival."""
-        src: _Source = ev._value
+        """Arrivals. While the next arrival comes before everything on SimPy's queue, it is handled here at once
+        (the clock moved to it) instead of going through the queue: the same order of events, without a heap push
+        and pop per arrival."""
+        src: _Arrivals = ev._value
         env = self.env
         queue = env._queue
         arrive = self._arrive
-        f = src.fn
         times = src.times
+        fn_of = src.fn_of
         i = src.i
         t = times[i]
         while True:
-            arrive(f, t, t, 1)
+            arrive(fn_of[i], t, t, 1)
             i += 1
             if i >= len(times):
                 if not src.refill():
                     return
                 times = src.times
+                fn_of = src.fn_of
                 i = 0
             tn = times[i]
             if queue and queue[0][0] <= tn:
                 break
             env._now = t = tn
         src.i = i
-        # Re-arm the same event object for the next arrival of this source.
+        # Re-arm the same event object for the next arrival.
         ev.callbacks = [self._on_arrival]
         env.schedule(ev, NORMAL, tn - t)
 
