@@ -283,6 +283,7 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
         # Above the panel (never over the legend or the data).
         ax_c.set_title("above the plot: " + " · ".join(off_scale), loc="right", fontsize=8, color="#303030", pad=3)
     ax_c.set_ylim(0, top)
+    ax_c.yaxis.set_major_locator(MaxNLocator(integer=True))  # executions are whole
     ax_c.set_ylabel("executions")
     _thousands(ax_c)
     ax_c.legend(loc="upper left", fontsize=8, ncols=2, framealpha=0.95)
@@ -361,6 +362,7 @@ def network(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure 
     else:
         ax.set_title(f"above the plot: {what} {quota:,}", loc="right", fontsize=8, color="#303030", pad=3)
     ax.set_ylim(0, top)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("Lambda ENIs")
     ax.legend(loc="upper left", fontsize=8, ncols=2, framealpha=0.9)
     _shade(ax, sc, div, label=False)  # the AZ panels below carry the labels; the legend sits here
@@ -398,6 +400,7 @@ def network(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure 
                             arrowprops={"arrowstyle": "-", "color": "#606060", "lw": 0.8})
         ax.set_ylim(-top * 0.04, top * 1.25)  # below zero a little, so a subnet at 0 free stays visible
         ax.set_ylabel("free addresses")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(az, loc="left", fontsize=10, pad=2)
         ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
         _shade(ax, sc, div, label=True, az=az, subnet_ids=[sub.id for sub in subs])

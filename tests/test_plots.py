@@ -226,3 +226,33 @@ def test_plots_need_no_gui_backend():
                           cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_capacity_chart_of_many_functions_is_one_compact_panel():
+    fn = BASE["functions"][0]
+    fns = [{**fn, "name": f"f{i}", "memory_mb": 128 * (i + 1),
+            "arrivals": {"process": "constant", "rate": 1 + i}} for i in range(9)]
+    cap = vs.capacity(tiny(functions=fns))
+    fig = plots.capacity_chart(cap)
+    (ax,) = fig.axes
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    assert sorted(names) == sorted(cap["functions"])
+
+    def headroom(name):
+        f = cap["functions"][name]
+        return f["ceilings"][f["binding"]] / max(f["projected_peak"], 1)
+
+    # Least headroom at the top: the tick labels run bottom-up.
+    assert [headroom(n) for n in reversed(names)] == sorted(headroom(n) for n in names)
+    assert [p.get_width() for p in ax.patches] == [  # drawn top row first
+        cap["functions"][n]["ceilings"][cap["functions"][n]["binding"]] for n in reversed(names)]
+
+
+def test_figures_of_a_function_outside_the_vpc(tmp_path):
+    fn = {**BASE["functions"][0], "subnets": []}
+    res = vs.simulate(tiny(functions=[fn], vpc={"subnets": []}))
+    net = plots.network(res)
+    assert "not in a VPC" in " ".join(t.get_text() for ax in net.axes for t in ax.texts)
+    ax_c = plots.timeline(res).axes[1]
+    assert not [p for p in ax_c.patches if p.get_label().startswith("address ceiling")]
+    assert "not in a VPC" in plots.capacity_chart(res).axes[0].get_title(loc="left")
