@@ -155,6 +155,13 @@ def capacity(scenario: Scenario) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------- lint
 
 
+def _names(names: list[str], most: int = 4) -> str:
+    """``a, b, c`` or ``a, b, c, d and 96 more`` (an imported trace puts hundreds of functions in one subnet)."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])} and {len(names) - most} more"
+
+
 def _finding(rule: str, message: str, function: str | None = None, level: str = "warning") -> dict[str, Any]:
     return {"level": level, "rule": rule, "function": function, "message": message}
 
@@ -248,7 +255,7 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
         if not users:
             out.append(_finding("unused-subnet", f"subnet {sid} is used by no function", level="note"))
         elif len(users) > 1 and s["projected_enis"] > s["free_ips"]:
-            out.append(_finding("shared-subnet", f"subnet {sid} is shared by {', '.join(users)}: together they need "
+            out.append(_finding("shared-subnet", f"subnet {sid} is shared by {_names(users)}: together they need "
                                                  f"{s['projected_enis']} ENIs at their projected peaks, the subnet "
                                                  f"has {s['free_ips']} free addresses"))
     if legacy and total["enis_packed"] is not None and total["enis_packed"] > total["eni_quota_free"]:

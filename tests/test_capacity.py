@@ -388,3 +388,10 @@ def test_capacity_of_the_shipped_scenarios_reads_as_their_comments_say():
     outage = capacity(vs.load_scenario(SCENARIOS / "az-outage.yaml"))
     o = outage["functions"]["orders"]
     assert o["ceilings"]["subnet_ips"] == 3 * 51 and o["ceilings"]["n_minus_1"] == 2 * 51
+
+
+def test_shared_subnet_finding_names_a_few_functions_and_counts_the_rest():
+    from simulator.capacity import _names
+
+    assert _names(["a", "b"]) == "a, b"
+    assert _names([f"f{i}" for i in range(100)]) == "f0, f1, f2, f3 and 96 more"
