@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 import simulator as vs
 from simulator import report
 from simulator.cli import main
 from simulator.output import write_run
 
-from .test_plots import calm, stressed
+from .conftest import BASE
+from .test_plots import calm, png_shape, stressed
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +77,23 @@ def test_verdict_names_the_main_cause_when_and_at_what_load(bad_run):
                for d in v["details"])
 
 
+def test_verdict_load_is_the_timestep_of_the_first_failure():
+    # A ramp: every second has a different arrival count, so the wrong timestep cannot give the right load.
+    fn = {**BASE["functions"][0], "memory_mb": 3072,
+          "arrivals": {"process": "constant", "rate": 1}}
+    ramp = [{"process": "poisson", "interpolate": "linear", "schedule": [[0, 0], [60, 120]]}]
+    res = vs.simulate(stressed(functions=[{**fn, "arrivals": ramp}], events=[], warmup=0))
+    v = report.verdict(res.summary, res.timeseries, res.scenario.timestep)
+    cause = next(c for c in v["causes"] if c["cause"] == "subnet_ips")
+    t = res.summary["first_outcome_s"]["subnet_ips"]
+    ts = res.timeseries
+    k = int(t)  # timestep 1 s
+    assert cause["first_s"] == t
+    assert cause["load"]["arrivals_per_s"] == ts["arrivals"][k]
+    assert ts["arrivals"][k] not in (ts["arrivals"][k - 1], ts["arrivals"][k + 1])
+    assert cause["load"]["concurrency"] == ts["concurrency_max"][k]
+
+
 def test_verdict_reports_failed_expectations(good_run):
     s = dict(good_run.summary, expectations=[{"path": "latency_ms.p99", "condition": "< 1", "value": 1500.0,
                                                "passed": False}])
@@ -128,10 +144,8 @@ def test_report_figures_are_embedded_pngs(bad_html):
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', bad_html)
     assert len(images) == len(report.FIGURES)
     for data in images:
-        png = base64.b64decode(data, validate=True)
-        with Image.open(io.BytesIO(png)) as im:
-            assert im.format == "PNG"
-            assert 900 <= im.size[0] <= 2000 and 300 <= im.size[1] <= 1600
+        h, w = png_shape(base64.b64decode(data, validate=True))
+        assert 900 <= w <= 2000 and 300 <= h <= 1600
 
 
 def test_report_escapes_what_comes_from_the_scenario():
