@@ -24,9 +24,9 @@ __all__ = ["report", "compare"]
 
 @app.command()
 def report(
-    folder: Annotated[Path, typer.Argument(help="A results folder written by `vpcsim run --out DIR`.",
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="A results folder written by `vpcsim run --out DIR`.",
                                            show_default=False)],
-    html: Annotated[Path | None, typer.Option("--out", help="Write the HTML here instead of DIR/report.html "
+    html: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="Write the HTML here instead of DIR/report.html "
                                                             "(the figures are then not rewritten).")] = None,
 ) -> None:
     """Rebuild the self-contained HTML report (and figures/*.png) of a results folder."""
@@ -71,12 +71,13 @@ def _signed(v: Any, kind: str) -> str:
 
 @app.command()
 def compare(
-    scenarios: Annotated[list[Path], typer.Argument(help="One scenario file (and --set for the second run) or two.",
+    scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO",
+                                                    help="One scenario file (and --set for the second run) or two.",
                                                     show_default=False)],
     sets: SetOpt = None,
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="The seed of both runs (default: the first "
                                                                    "scenario's).")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Write a comparison folder: report.html, figures/, "
+    out_dir: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Write a comparison folder: report.html, figures/, "
                                                                "comparison.json and each run's results (a/, b/).")]
     = None,
     as_json: JsonOpt = False,
