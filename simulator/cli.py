@@ -230,21 +230,6 @@ def capacity_cmd(
 
 # --------------------------------------------------------------------------------------------------- run
 
-# Lambda's own names for the failure causes (DOMAIN §5), shown beside ours.
-LAMBDA_ERRORS = {
-    "success": "",
-    "throttled_concurrency": "429 TooManyRequestsException (ConcurrentInvocationLimitExceeded)",
-    "throttled_reserved": "429 TooManyRequestsException (ReservedFunctionConcurrentInvocationLimitExceeded)",
-    "throttled_scaling": "429 TooManyRequestsException (scaling rate)",
-    "eni_limit": "502 ENILimitReachedException",
-    "subnet_ips": "502 SubnetIPAddressLimitReachedException",
-    "ec2_throttled": "502 EC2ThrottledException",
-    "az_outage": "the environment's Availability Zone failed",
-    "timeout": "Task timed out",
-    "dropped": "async event older than max_event_age",
-}
-
-
 # The outcomes that show a ceiling was reached.
 BINDING_CAUSES = {
     "concurrency": ("throttled_concurrency", "throttled_reserved"),
@@ -276,27 +261,16 @@ def _when(t: float | None) -> str:
     return f"{int(h)}h{int(m):02d}m{sec:02.0f}s" if h else f"{int(m)}m{sec:04.1f}s"
 
 
-def verdict(summary: dict[str, Any]) -> str:
-    """One sentence: does it fit, and if not, where it breaks first."""
-    inv = summary["invocations"]
-    if not inv:
-        return "No invocations were counted (check the arrivals and the warm-up)."
-    first = summary["first_outcome_s"]
-    bad = {k: v for k, v in first.items() if k != "success"}
-    if not bad:
-        return f"Fits: all {inv:,} invocations succeeded."
-    cause, at = next(iter(bad.items()))
-    return (f"Does not fit: {summary['failed'] + summary['throttled']:,} of {inv:,} invocations failed or were "
-            f"throttled ({_pct(summary['error_rate'])}); the first was {cause} at {_when(at)}.")
-
-
-def print_summary(s: dict[str, Any]) -> None:
+def print_summary(s: dict[str, Any], timeseries: Any = None) -> None:
     """The run's summary as a few tables an architect can paste into a design review."""
+    from .metrics import LAMBDA_ERRORS
+    from .report import verdict
+
     head = (f"[bold]{escape(s['scenario'])}[/bold]  platform {s['platform']}, seed {s['seed']}, "
             f"{format_duration(s['simulated_s'])} simulated in {s['wall_s']:.1f} s")
     out.print(head)
     colour = "green" if s["error_rate"] == 0 else "red"
-    out.print(f"[{colour}]{escape(verdict(s))}[/{colour}]")
+    out.print(f"[{colour}]{escape(verdict(s, timeseries)['headline'])}[/{colour}]")
 
     t = Table(title="Outcomes", title_justify="left")
     t.add_column("outcome")
@@ -435,7 +409,7 @@ def run(
     if as_json:
         typer.echo(to_json(result.summary), nl=False)
     else:
-        print_summary(result.summary)
+        print_summary(result.summary, result.timeseries)
         if result.summary.get("replications"):
             from .cli_check import print_replications
 

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-__all__ = ["OUTCOMES", "THROTTLES", "FAILURES", "LatencyHistogram"]
+__all__ = ["OUTCOMES", "THROTTLES", "FAILURES", "LAMBDA_ERRORS", "LatencyHistogram"]
 
 # The failure causes of SPEC §4; they mirror Lambda's own errors (DOMAIN §5):
 #   throttled_*  → TooManyRequestsException (429)      eni_limit    → ENILimitReachedException
@@ -25,6 +25,20 @@ OUTCOMES = (
 )
 THROTTLES = ("throttled_concurrency", "throttled_reserved", "throttled_scaling")
 FAILURES = ("eni_limit", "subnet_ips", "ec2_throttled", "az_outage", "timeout", "dropped")
+
+# Lambda's own names for the outcome causes (DOMAIN §5), shown beside ours in tables and reports.
+LAMBDA_ERRORS = {
+    "success": "",
+    "throttled_concurrency": "429 TooManyRequestsException (ConcurrentInvocationLimitExceeded)",
+    "throttled_reserved": "429 TooManyRequestsException (ReservedFunctionConcurrentInvocationLimitExceeded)",
+    "throttled_scaling": "429 TooManyRequestsException (scaling rate)",
+    "eni_limit": "502 ENILimitReachedException",
+    "subnet_ips": "502 SubnetIPAddressLimitReachedException",
+    "ec2_throttled": "502 EC2ThrottledException",
+    "az_outage": "the environment's Availability Zone failed",
+    "timeout": "Task timed out",
+    "dropped": "async event older than max_event_age",
+}
 
 _GROWTH = 1.01  # bucket width: each bucket is 1% wider than the previous one
 _LOG_GROWTH = math.log(_GROWTH)

@@ -20,7 +20,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from . import __version__
-from .metrics import FAILURES, OUTCOMES, THROTTLES
+from .metrics import FAILURES, LAMBDA_ERRORS, OUTCOMES, THROTTLES
 from .units import format_duration
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,20 +31,6 @@ __all__ = [
     "LAMBDA_ERRORS", "FIGURES", "ResultsFolderError", "verdict", "render_report", "write_report_files",
     "load_results", "rebuild_report", "render_comparison",
 ]
-
-# Lambda's own names for the outcome causes (DOMAIN §5), shown beside ours.
-LAMBDA_ERRORS = {
-    "success": "",
-    "throttled_concurrency": "429 TooManyRequestsException (ConcurrentInvocationLimitExceeded)",
-    "throttled_reserved": "429 TooManyRequestsException (ReservedFunctionConcurrentInvocationLimitExceeded)",
-    "throttled_scaling": "429 TooManyRequestsException (scaling rate)",
-    "eni_limit": "502 ENILimitReachedException",
-    "subnet_ips": "502 SubnetIPAddressLimitReachedException",
-    "ec2_throttled": "502 EC2ThrottledException",
-    "az_outage": "the environment's Availability Zone failed",
-    "timeout": "Task timed out",
-    "dropped": "async event older than max_event_age",
-}
 
 # The report's figures: file stem → (title, what to look for).
 FIGURES = {

@@ -34,3 +34,16 @@ def test_infinite_ceilings_are_written_as_null_not_as_invalid_json(tmp_path, cap
     written = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert printed["capacity"]["functions"]["f"]["ceilings"]["scaling_s"] is None
     assert written["capacity"]["total"]["scaling_s"] is None
+
+
+def test_results_folder_is_as_readable_as_any_new_folder(tmp_path):
+    import os
+    import stat
+
+    from simulator.output import atomic_dir
+
+    with atomic_dir(tmp_path / "out") as tmp:
+        (tmp / "x.txt").write_text("x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o777 & ~umask
