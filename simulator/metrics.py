@@ -46,6 +46,20 @@ _MIN_S = 1e-6  # 1 µs; smaller values (and zero) share bucket 0
 _BUCKETS = int(math.ceil(math.log(1e6 / _MIN_S) / _LOG_GROWTH)) + 1  # up to 1e6 s (11.6 days)
 
 
+def _bucket(vals: np.ndarray) -> np.ndarray:
+    """Bucket of each value: 0 for [0, 1 µs], b >= 1 for [1 µs × 1.01^(b-1), 1 µs × 1.01^b)."""
+    idx = np.zeros(len(vals), dtype=np.int64)
+    pos = vals > _MIN_S
+    idx[pos] = np.minimum(np.floor(np.log(vals[pos] / _MIN_S) / _LOG_GROWTH).astype(np.int64) + 1, _BUCKETS - 1)
+    return idx
+
+
+def bucket_edges(first: int, stop: int) -> np.ndarray:
+    """The edges (seconds) of buckets ``first .. stop-1``: ``stop - first + 1`` values."""
+    b = np.arange(first, stop + 1, dtype=float)
+    return np.where(b <= 0, 0.0, _MIN_S * _GROWTH ** (b - 1))
+
+
 class LatencyHistogram:
     """Percentiles of many series of durations (one per key, e.g. per function) in fixed memory.
 
@@ -78,9 +92,7 @@ class LatencyHistogram:
         keys = np.asarray(self.keys, dtype=np.int64)
         vals = np.asarray(self.values, dtype=float)
         self._stats(keys, vals)
-        idx = np.zeros(len(vals), dtype=np.int64)
-        pos = vals > _MIN_S
-        idx[pos] = np.minimum(np.floor(np.log(vals[pos] / _MIN_S) / _LOG_GROWTH).astype(np.int64) + 1, _BUCKETS - 1)
+        idx = _bucket(vals)
         flat = np.bincount(keys * _BUCKETS + idx, minlength=self.n_keys * _BUCKETS)
         self.counts += flat.reshape(self.n_keys, _BUCKETS)
         self.keys.clear()
@@ -93,6 +105,21 @@ class LatencyHistogram:
         mx = np.full(self.n_keys, -math.inf)
         np.maximum.at(mx, keys, vals)
         self.max = np.maximum(self.max, mx)
+
+    def distribution(self, key: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(edges_s, counts)`` of the recorded values (one key or all): the 1%-wide buckets between the first and
+        the last non-empty one. Does not change the histogram."""
+        counts = (self.counts.sum(axis=0) if key is None else self.counts[key]).astype(np.int64)
+        if self.values:
+            vals = np.asarray(self.values, dtype=float)
+            if key is not None:
+                vals = vals[np.asarray(self.keys, dtype=np.int64) == key]
+            counts = counts + np.bincount(_bucket(vals), minlength=_BUCKETS)
+        nz = np.flatnonzero(counts)
+        if not len(nz):
+            return np.empty(0), np.empty(0, dtype=np.int64)
+        first, stop = int(nz[0]), int(nz[-1]) + 1
+        return bucket_edges(first, stop), counts[first:stop]
 
     def summary(self, key: int | None = None, scale: float = 1000.0) -> dict[str, float | None]:
         """``{p50, p95, p99, max, mean}`` for one key (or all keys together), in seconds × ``scale`` (ms)."""

@@ -82,7 +82,8 @@ def atomic_file(target: str | Path, mode: str = "w") -> Iterator[Any]:
 
 def write_run(result: Result, out_dir: str | Path) -> Path:
     """Write ``summary.json``, ``timeseries.csv``, ``scenario.yaml`` (the resolved scenario, which reproduces the
-    run), ``invocations.csv`` when recorded, ``figures/*.png`` and the self-contained ``report.html``."""
+    run), ``latency.csv`` (the latency histograms), ``invocations.csv`` when recorded, ``figures/*.png`` and the
+    self-contained ``report.html``."""
     from .report import write_report_files
 
     with atomic_dir(out_dir) as tmp:
@@ -92,6 +93,8 @@ def write_run(result: Result, out_dir: str | Path) -> Path:
         (tmp / "scenario.yaml").write_text(resolved.to_yaml(), encoding="utf-8")
         if result.invocations is not None:
             result.invocations.to_csv(tmp / "invocations.csv", index=False, float_format="%.9g")
+        if result.latency_distribution is not None:
+            result.latency_distribution.to_csv(tmp / "latency.csv", index=False, float_format="%.9g")
         # Inside the temporary folder: a failure while drawing leaves no half-written results folder.
         write_report_files(result, tmp, resolved.to_yaml())
     return Path(out_dir)

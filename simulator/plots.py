@@ -427,17 +427,21 @@ _QUANTILES = (("p50", "-", OKABE_ITO["blue"]), ("p95", "--", OKABE_ITO["orange"]
 def latency(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """End-to-end latency of successful invocations and cold-start time (ENI wait + init), with p50/p95/p99.
 
-    With per-invocation records (``record_invocations=True``) the panels are histograms; otherwise they show the
-    percentiles the summary holds (the engine keeps a fixed-size histogram, not the values)."""
-    inv = result.invocations
-    detailed = inv is not None and len(inv) > 0
+    The panels are histograms: of the per-invocation records when they were kept (``record_invocations=True``),
+    else of the engine's fixed-size latency histogram (``Result.latency_distribution``, 1%-wide buckets). A result
+    without either (rebuilt from an old results folder) shows the summary's percentiles per function instead."""
+    has_rows = result.invocations is not None and len(result.invocations) > 0
+    dist = result.latency_distribution
+    has_buckets = dist is not None and len(dist) > 0
     n_fn = len(result.summary["functions"])
     rows = 1 + min(n_fn, _MAX_LATENCY_ROWS) if n_fn > 1 else 1
-    fig = _new(fig, (11, 4.2 if detailed else 2.6 + 0.6 * rows))
+    fig = _new(fig, (11, 4.2 if has_rows or has_buckets else 2.6 + 0.6 * rows))
     _title(fig, "Latency", result)
     axes = fig.subplots(1, 2)
-    if detailed:
+    if has_rows:
         _latency_histograms(result, axes)
+    elif has_buckets:
+        _latency_from_buckets(result, axes)
     else:
         _latency_ladder(result, axes)
     return fig
@@ -453,6 +457,39 @@ def _log_ms(ax: Axes, lo: float, hi: float) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
+_PANELS = (("latency_ms", "end-to-end latency", "successful invocations"),
+           ("cold_start_ms", "cold start (ENI wait + init)", "cold starts"))
+
+
+def _draw_histogram(ax: Axes, counts: np.ndarray, edges: np.ndarray, summary: Mapping[str, Any], key: str,
+                    what: str, count_text: str) -> None:
+    """One latency panel: a histogram on a logarithmic millisecond axis with the summary's p50/p95/p99."""
+    if counts.sum() == 0:
+        ax.text(0.5, 0.5, "none", transform=ax.transAxes, ha="center", va="center")
+        ax.set_title(what, loc="left", fontsize=10)
+        ax.set_xlabel(f"{what} (ms, log scale)")
+        return
+    ax.stairs(counts, edges, fill=True, color=OKABE_ITO["sky"], edgecolor=OKABE_ITO["blue"], lw=0.4)
+    ax.set_xscale("log")
+    ax.set_xlim(edges[0], edges[-1])
+    _log_ms(ax, edges[0], edges[-1])
+    if counts.max() > 100 * max(1, counts[counts > 0].min()):  # tails matter: a log count axis shows them
+        ax.set_yscale("log")
+        ax.set_ylabel("invocations (log scale)")
+    else:
+        ax.set_ylabel("invocations")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _thousands(ax)
+    for q, ls, colour in _QUANTILES:
+        v = summary[key][q]
+        if v is not None:
+            ax.axvline(v, color=colour, ls=ls, lw=1.8, label=f"{q} {v:,.0f} ms")
+    ax.legend(fontsize=8, loc="best", framealpha=0.9)
+    ax.set_title(f"{what}: {count_text}", loc="left", fontsize=10)
+    ax.set_xlabel(f"{what} (ms, log scale)")
+    ax.grid(axis="y", color="#DDDDDD", lw=0.6)
+
+
 def _latency_histograms(result: Result, axes: Sequence[Axes]) -> None:
     inv = result.invocations
     sc, s = result.scenario, result.summary
@@ -461,36 +498,34 @@ def _latency_histograms(result: Result, axes: Sequence[Axes]) -> None:
     e2e_ms = ((ok["end_s"] - ok["arrival_s"]) * 1000).to_numpy()
     cold = ok[ok["cold"]]
     cold_ms = ((cold["start_s"] - cold["arrival_s"]) * 1000).to_numpy()
-    for ax, values, key, what in ((axes[0], e2e_ms, "latency_ms", "end-to-end latency"),
-                                  (axes[1], cold_ms, "cold_start_ms", "cold start (ENI wait + init)")):
+    for ax, values, (key, what, noun) in zip(axes, (e2e_ms, cold_ms), _PANELS, strict=True):
         values = values[np.isfinite(values) & (values > 0)]
         if not len(values):
-            ax.text(0.5, 0.5, "none", transform=ax.transAxes, ha="center", va="center")
-            ax.set_title(what, loc="left", fontsize=10)
-            ax.set_xlabel(f"{what} (ms, log scale)")
+            _draw_histogram(ax, np.zeros(1), np.array([1.0, 2.0]), s, key, what, "")
             continue
         lo, hi = float(values.min()), float(values.max())
         nbins = int(np.clip(2 * np.sqrt(len(values)), 8, 60))
         bins = np.geomspace(max(lo, 1e-3), max(hi, lo * 1.01, 1e-3 * 1.01), nbins + 1)
-        counts, _, _ = ax.hist(values, bins=bins, color=OKABE_ITO["sky"], edgecolor=OKABE_ITO["blue"], lw=0.4)
-        ax.set_xscale("log")
-        _log_ms(ax, bins[0], bins[-1])
-        if counts.max() > 100 * max(1, counts[counts > 0].min()):  # tails matter: a log count axis shows them
-            ax.set_yscale("log")
-            ax.set_ylabel("invocations (log scale)")
-        else:
-            ax.set_ylabel("invocations")
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        _thousands(ax)
-        for q, ls, colour in _QUANTILES:
-            v = s[key][q]
-            if v is not None:
-                ax.axvline(v, color=colour, ls=ls, lw=1.8, label=f"{q} {v:,.0f} ms")
-        ax.legend(fontsize=8, loc="best", framealpha=0.9)
-        count = f"{len(values):,} " + ("successful invocations" if key == "latency_ms" else "cold starts")
-        ax.set_title(f"{what}: {count}", loc="left", fontsize=10)
-        ax.set_xlabel(f"{what} (ms, log scale)")
-        ax.grid(axis="y", color="#DDDDDD", lw=0.6)
+        counts, _ = np.histogram(values, bins=bins)
+        _draw_histogram(ax, counts, bins, s, key, what, f"{len(values):,} {noun}")
+
+
+def _latency_from_buckets(result: Result, axes: Sequence[Axes]) -> None:
+    """Histograms from the engine's 1%-wide buckets, merged into at most 60 bars."""
+    dist = result.latency_distribution
+    assert dist is not None
+    for ax, kind, (key, what, noun) in zip(axes, ("latency", "cold_start"), _PANELS, strict=True):
+        part = dist[(dist["kind"] == kind) & (dist["high_ms"] > 1e-3)]
+        counts = part["count"].to_numpy()
+        if not len(part) or counts.sum() == 0:
+            _draw_histogram(ax, np.zeros(1), np.array([1.0, 2.0]), result.summary, key, what, "")
+            continue
+        k = max(1, math.ceil(len(part) / 60))
+        starts = np.arange(0, len(part), k)
+        merged = np.add.reduceat(counts, starts)
+        edges = np.append(part["low_ms"].to_numpy()[starts], part["high_ms"].to_numpy()[-1])
+        edges[0] = max(edges[0], 1e-3)  # bucket 0 starts at 0 ms: no place on a log axis
+        _draw_histogram(ax, merged, edges, result.summary, key, what, f"{int(counts.sum()):,} {noun}")
 
 
 def _latency_ladder(result: Result, axes: Sequence[Axes]) -> None:
@@ -680,7 +715,9 @@ def dashboard(result: Result) -> Figure:
     n_az = max(1, len(result.scenario.azs)) if result.scenario.vpc.subnets else 1
     n_fn = len(result.summary["capacity"]["functions"])
     n_lat = 1 + min(n_fn, _MAX_LATENCY_ROWS) if n_fn > 1 else 1
-    left = (7.5, 4.2 if result.invocations is not None and len(result.invocations) else 2.6 + 0.6 * n_lat)
+    has_hist = (result.invocations is not None and len(result.invocations)) or (
+        result.latency_distribution is not None and len(result.latency_distribution))
+    left = (7.5, 4.2 if has_hist else 2.6 + 0.6 * n_lat)
     right = (2.4 + 1.9 * n_az, _capacity_height(n_fn))
     fig = Figure(figsize=(20, max(sum(left), sum(right))), layout="constrained")
     col_l, col_r = fig.subfigures(1, 2, width_ratios=[1.15, 1])

@@ -404,7 +404,15 @@ def load_results(folder: str | Path) -> Result:
             invocations["cold"] = invocations["cold"].astype(bool)
         except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:
             raise ResultsFolderError(f"{folder / 'invocations.csv'}: cannot read: {exc}") from None
-    return Result(scenario, summary, ts, invocations)
+    distribution = None
+    if (folder / "latency.csv").is_file():
+        try:
+            distribution = pd.read_csv(folder / "latency.csv")
+            if list(distribution.columns) != ["kind", "low_ms", "high_ms", "count"]:
+                raise ValueError(f"columns must be kind, low_ms, high_ms, count (got {', '.join(distribution.columns)})")
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            raise ResultsFolderError(f"{folder / 'latency.csv'}: cannot read: {exc}") from None
+    return Result(scenario, summary, ts, invocations, distribution)
 
 
 def rebuild_report(folder: str | Path, html: str | Path | None = None) -> Path:

@@ -38,12 +38,15 @@ SUMMARY_KEYS = (
 @dataclass
 class Result:
     """What one run produced. ``summary`` (dict), ``timeseries`` (DataFrame, one row per timestep),
-    ``invocations`` (DataFrame, only with ``record_invocations=True``)."""
+    ``invocations`` (DataFrame, only with ``record_invocations=True``), ``latency_distribution`` (DataFrame: the
+    engine's fixed-size histograms of end-to-end latency and cold-start time, columns ``kind`` — ``latency`` or
+    ``cold_start`` —, ``low_ms``, ``high_ms``, ``count``; buckets are 1% wide)."""
 
     scenario: Scenario
     summary: dict[str, Any]
     timeseries: pd.DataFrame
     invocations: pd.DataFrame | None = None
+    latency_distribution: pd.DataFrame | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def plot(self) -> Figure:
@@ -141,7 +144,17 @@ def build_result(engine: Engine) -> Result:
                                           "cold": bool, "attempt": int})
         # Rows are recorded when an attempt ends; readers expect them in arrival order.
         invocations = invocations.sort_values(["arrival_s", "attempt"], kind="stable", ignore_index=True)
-    return Result(sc, summary, timeseries(engine), invocations)
+    return Result(sc, summary, timeseries(engine), invocations, latency_distribution(engine))
+
+
+def latency_distribution(engine: Engine) -> pd.DataFrame:
+    """The engine's latency histograms (all functions together) as a tidy table of 1%-wide buckets."""
+    parts = []
+    for kind, hist in (("latency", engine.lat), ("cold_start", engine.cold_lat)):
+        edges, counts = hist.distribution()
+        parts.append(pd.DataFrame({"kind": kind, "low_ms": edges[:-1] * 1000, "high_ms": edges[1:] * 1000,
+                                   "count": counts}))
+    return pd.concat(parts, ignore_index=True)
 
 
 def timeseries(engine: Engine) -> pd.DataFrame:

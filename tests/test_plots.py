@@ -155,11 +155,23 @@ def test_latency_histograms_mark_the_summary_percentiles(bad_run):
         marked = {line.get_label().split()[0]: line.get_xdata()[0] for line in ax.lines}
         for q in ("p50", "p95", "p99"):
             assert marked[q] == pytest.approx(bad_run.summary[key][q])
-        assert sum(p.get_height() for p in ax.patches) > 0  # a real histogram
+        assert sum(p.get_data().values.sum() for p in ax.patches) > 0  # a real histogram
 
 
-def test_latency_without_records_shows_the_summary_percentiles(good_run):
+def test_latency_without_records_draws_the_engines_histogram(good_run):
+    assert good_run.invocations is None
     fig = plots.latency(good_run)
+    ax_e2e, ax_cold = fig.axes
+    (bars,) = ax_e2e.patches
+    assert bars.get_data().values.sum() == good_run.summary["succeeded"]  # every success, in merged buckets
+    marked = {line.get_label().split()[0]: line.get_xdata()[0] for line in ax_e2e.lines}
+    assert marked["p99"] == pytest.approx(good_run.summary["latency_ms"]["p99"])
+
+
+def test_latency_without_records_or_buckets_shows_the_summary_percentiles(good_run):
+    import dataclasses
+
+    fig = plots.latency(dataclasses.replace(good_run, latency_distribution=None))
     ax = fig.axes[0]
     xs = sorted(x for line in ax.lines for x in line.get_xdata() if line.get_label() in ("p50", "p95", "p99"))
     want = sorted(good_run.summary["latency_ms"][q] for q in ("p50", "p95", "p99"))

@@ -294,3 +294,27 @@ def test_run_out_writes_the_report_through_the_cli(tmp_path, capsys):
     page = (tmp_path / "res" / "report.html").read_text(encoding="utf-8")
     assert "DOES NOT FIT" in page
     assert {p.name for p in (tmp_path / "res" / "figures").iterdir()} == {f"{k}.png" for k in report.FIGURES}
+
+
+def test_latency_histograms_survive_a_round_trip_through_the_results_folder(tmp_path):
+    import simulator as vs
+    from simulator.output import write_run
+    from simulator.report import load_results
+
+    from .conftest import SCENARIOS
+
+    res = vs.simulate(vs.load_scenario(SCENARIOS / "quickstart.yaml").with_changes({"duration": "4m"}))
+    dist = res.latency_distribution
+    # Every successful invocation and every cold start is in exactly one bucket.
+    assert dist[dist["kind"] == "latency"]["count"].sum() == res.summary["succeeded"]
+    assert dist[dist["kind"] == "cold_start"]["count"].sum() == res.summary["cold_starts"]
+    # The buckets hold the percentiles the summary reports (buckets are 1% wide).
+    lat = dist[dist["kind"] == "latency"]
+    cum = lat["count"].cumsum() / lat["count"].sum()
+    p50_bucket = lat[cum >= 0.5].iloc[0]
+    assert p50_bucket["low_ms"] * 0.99 <= res.summary["latency_ms"]["p50"] <= p50_bucket["high_ms"] * 1.01
+    write_run(res, tmp_path / "out")
+    back = load_results(tmp_path / "out")
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(back.latency_distribution, dist, check_exact=False, rtol=1e-8)
