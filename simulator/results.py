@@ -6,7 +6,6 @@ expectations and other tools read them): every key is always present, ``None`` w
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -197,6 +196,3 @@ def simulate(
         result.summary["expectations"] = evaluate(scenario, result.summary)
     return result
 
-
-def _finite(x: float | None) -> float | None:
-    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x

@@ -572,12 +572,6 @@ def _list_index(items: list, part: str, path: str, within: Any = "") -> int:
     raise ScenarioError([Problem(None, None, path, f"no {what} named {part!r}{extra}")])
 
 
-def get_path(data: Any, parts: tuple) -> Any:
-    for part in parts:
-        data = data[part]
-    return data
-
-
 # --------------------------------------------------------------------------------------------------- validation
 
 
