@@ -305,7 +305,7 @@ def print_summary(s: dict[str, Any], timeseries: Any = None) -> None:
             ex = v["exhausted_s"]
             sub.add_row(sid, v["az"], f"{v['usable_ips']:,}", f"{v['peak_ips_used']:,}", f"{v['min_free_ips']:,}",
                         "[red]" + _when(ex) + "[/red]" if ex is not None else "never",
-                        format_duration(round(v["exhausted_for_s"], 1)) if ex is not None else "-")
+                        _when(v["exhausted_for_s"]) if ex is not None else "-")
         out.print(sub)
 
     cap = s["capacity"]
