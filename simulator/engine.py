@@ -98,7 +98,7 @@ class _Env:
     """An execution environment and, while busy, the invocation it runs."""
 
     __slots__ = ("fn", "eni", "az", "provisioned", "busy", "lost", "expire", "timer", "timer_at",
-                 "arr", "t0", "attempt", "cold", "start", "wait", "end", "timed_out", "counted")
+                 "arr", "t0", "attempt", "errors", "cold", "start", "wait", "end", "timed_out", "counted")
 
     def __init__(self, fn: _Fn, eni: Eni | None, az: AzState | None, provisioned: bool):
         self.fn = fn
@@ -115,7 +115,7 @@ class _Env:
 class _Fn:
     """A function's live state and counters."""
 
-    __slots__ = ("idx", "spec", "name", "reserved", "in_flight", "idle", "idle_prov", "envs", "net",
+    __slots__ = ("idx", "spec", "name", "reserved", "own", "in_flight", "idle", "idle_prov", "envs", "net",
                  "duration", "init", "keep_alive", "keep_alive_const", "timeout", "retry", "async_", "max_age",
                  "rng_retry", "bucket", "invocations", "attempts", "outcomes", "cold", "starts", "peak_conc",
                  "peak_envs", "peak_enis", "first_outcome")
@@ -125,6 +125,10 @@ class _Fn:
         self.spec = spec
         self.name = spec.name
         self.reserved = spec.reserved_concurrency
+        # Provisioned concurrency of a function without a reservation is taken out of the unreserved pool for it
+        # alone (DOMAIN §4, as the scenario's validation counts it): its first `own` executions in flight do not
+        # draw on the pool, and the pool is smaller by as much for everyone.
+        self.own = spec.provisioned_concurrency if self.reserved is None else 0
         self.in_flight = 0
         self.idle: dict[_Env, None] = {}
         self.idle_prov: list[_Env] = []
@@ -282,7 +286,7 @@ class Engine:
             for f in fns:
                 f.bucket = _Bucket(scaling.burst, scaling.per_minute / 60.0)
 
-        self.pool_limit = scenario.region.concurrency_limit - sum(f.reserved or 0 for f in fns)
+        self.pool_limit = scenario.region.concurrency_limit - sum((f.reserved or 0) + f.own for f in fns)
         self.pool_in_flight = 0
         self.conc = 0
         self.area = 0.0
@@ -398,12 +402,13 @@ class Engine:
         env.schedule(ev, NORMAL, tn - t)
 
     def _on_retry(self, ev: Event) -> None:
-        f, t0, attempt = ev._value
+        f, t0, attempt, errors = ev._value
         self.pending -= 1
-        self._arrive(f, self.env._now, t0, attempt)
+        self._arrive(f, self.env._now, t0, attempt, errors)
 
-    def _arrive(self, f: _Fn, t: float, t0: float, attempt: int) -> None:
-        """SPEC §3 rules 1-6 for one attempt arriving at ``t`` (``t0``: the invocation's first arrival)."""
+    def _arrive(self, f: _Fn, t: float, t0: float, attempt: int, errors: int = 0) -> None:
+        """SPEC §3 rules 1-6 for one attempt arriving at ``t`` (``t0``: the invocation's first arrival; ``errors``:
+        the async retries of function errors it already had)."""
         k = int(t * self.inv_step)
         if k < self.nsteps:
             self.ts_arrivals[k] += 1
@@ -416,10 +421,10 @@ class Engine:
         reserved = f.reserved
         if reserved is not None:
             if f.in_flight >= reserved:
-                self._failed(f, t, t0, attempt, THR_RES)
+                self._failed(f, t, t0, attempt, THR_RES, None, errors)
                 return
-        elif self.pool_in_flight >= self.pool_limit:
-            self._failed(f, t, t0, attempt, THR_CONC)
+        elif self.pool_in_flight >= self.pool_limit and f.in_flight >= f.own:
+            self._failed(f, t, t0, attempt, THR_CONC, None, errors)
             return
         # 2. Warm start on the most recently used idle environment (provisioned ones first).
         if f.idle_prov:
@@ -436,7 +441,7 @@ class Engine:
             # 3. Scaling credit.
             bucket = f.bucket
             if bucket is not None and not bucket.take(t):
-                self._failed(f, t, t0, attempt, THR_SCALE)
+                self._failed(f, t, t0, attempt, THR_SCALE, None, errors)
                 return
             # 4. A slot on an ENI.
             eni = None
@@ -447,7 +452,7 @@ class Engine:
                 if eni is None:
                     if bucket is not None:
                         bucket.refund()  # no environment was created
-                    self._failed(f, t, t0, attempt, _OUT[cause])
+                    self._failed(f, t, t0, attempt, _OUT[cause], None, errors)
                     return
                 az = eni.az
                 if eni.ready_at > t:
@@ -479,6 +484,7 @@ class Engine:
         env.arr = t
         env.t0 = t0
         env.attempt = attempt
+        env.errors = errors
         env.cold = cold
         env.start = start
         env.wait = wait
@@ -489,9 +495,9 @@ class Engine:
             f.starts += 1
             if cold:
                 f.cold += 1
-        f.in_flight += 1
-        if reserved is None:
+        if reserved is None and f.in_flight >= f.own:
             self.pool_in_flight += 1
+        f.in_flight += 1
         self.area += self.conc * (t - self.last_t)
         self.last_t = t
         c = self.conc + 1
@@ -514,14 +520,14 @@ class Engine:
         f = env.fn
         # Leave (inlined, like the success path below: this is the hottest path of the engine).
         f.in_flight -= 1
-        if f.reserved is None:
+        if f.reserved is None and f.in_flight >= f.own:
             self.pool_in_flight -= 1
         self.area += self.conc * (t - self.last_t)
         self.last_t = t
         self.conc -= 1
         env.busy = False
         if env.timed_out:
-            self._failed(f, t, env.t0, env.attempt, TIMEOUT, env)
+            self._failed(f, t, env.t0, env.attempt, TIMEOUT, env, env.errors)
         else:
             k = int(t * self.inv_step)
             if k < self.nsteps:
@@ -552,26 +558,30 @@ class Engine:
     def _leave(self, f: _Fn) -> None:
         t = self.env._now
         f.in_flight -= 1
-        if f.reserved is None:
+        if f.reserved is None and f.in_flight >= f.own:
             self.pool_in_flight -= 1
         self.area += self.conc * (t - self.last_t)
         self.last_t = t
         self.conc -= 1
 
-    def _failed(self, f: _Fn, t: float, t0: float, attempt: int, cause: int, env: _Env | None = None) -> None:
-        """An attempt failed with ``cause``: retry it (SPEC §3.7) or count the invocation's final outcome."""
+    def _failed(self, f: _Fn, t: float, t0: float, attempt: int, cause: int, env: _Env | None = None,
+                errors: int = 0) -> None:
+        """An attempt failed with ``cause``: retry it (SPEC §3.7) or count the invocation's final outcome.
+        ``errors``: the async retries of function errors the invocation already had (counted apart from the retries
+        of throttles, which do not use up its two retries of function errors)."""
         if self.record:
             self._row(f, env.arr if env else t, env.start if env else None, t if env else None, cause, env,
                       attempt=attempt)
         if f.async_:
             if cause in _RETRYABLE:
-                delay = min(_ASYNC_BACKOFF_CAP_S, 2.0 ** (attempt - 1))
+                # Backoff from 1 s, doubling with each retry of a throttle or 5xx (not with those of function errors).
+                delay = min(_ASYNC_BACKOFF_CAP_S, 2.0 ** (attempt - 1 - errors))
                 if t + delay - t0 <= f.max_age:
-                    self._retry(f, t + delay, t0, attempt + 1)
+                    self._retry(f, t + delay, t0, attempt + 1, errors)
                     return
                 cause = DROPPED
-            elif cause == TIMEOUT and attempt <= len(_ASYNC_ERROR_RETRIES):
-                self._retry(f, t + _ASYNC_ERROR_RETRIES[attempt - 1], t0, attempt + 1)
+            elif cause == TIMEOUT and errors < len(_ASYNC_ERROR_RETRIES):
+                self._retry(f, t + _ASYNC_ERROR_RETRIES[errors], t0, attempt + 1, errors + 1)
                 return
         elif f.retry is not None and cause in _RETRYABLE and attempt < f.retry.attempts:
             # The SDK's full-jitter backoff: uniform(0, min(cap, base * 2^(attempt-1))).
@@ -591,9 +601,9 @@ class Engine:
             if cause in _FAILURE_IDX and self.first_failure is None:
                 self.first_failure = t
 
-    def _retry(self, f: _Fn, at: float, t0: float, attempt: int) -> None:
+    def _retry(self, f: _Fn, at: float, t0: float, attempt: int, errors: int = 0) -> None:
         self.pending += 1
-        self._at(at, self._on_retry, (f, t0, attempt))
+        self._at(at, self._on_retry, (f, t0, attempt, errors))
 
     def _row(self, f: _Fn, arr: float, start: float | None, end: float | None, cause: int, env: _Env | None,
              attempt: int | None = None) -> None:
@@ -661,7 +671,7 @@ class Engine:
         if env.busy:
             env.busy = False
             self._leave(f)
-            self._failed(f, t, env.t0, env.attempt, AZ_OUTAGE, env)
+            self._failed(f, t, env.t0, env.attempt, AZ_OUTAGE, env, env.errors)
         elif env.provisioned:
             f.idle_prov.remove(env)
         else:

@@ -97,11 +97,12 @@ class SubnetState:
 class AzState:
     """An Availability Zone: up or down, and what lives in it (for an outage)."""
 
-    __slots__ = ("name", "up", "envs", "enis", "subnets")
+    __slots__ = ("name", "up", "down", "envs", "enis", "subnets")
 
     def __init__(self, name: str):
         self.name = name
         self.up = True
+        self.down = 0  # outages in progress: overlapping outages keep the AZ down until the last one ends
         self.envs: dict[Any, None] = {}  # environments in this AZ, for az_outage
         self.enis: dict[Eni, None] = {}  # legacy ENIs in this AZ
         self.subnets: list[SubnetState] = []
@@ -363,9 +364,13 @@ class LegacyNetwork(_Base):
         del eni.az.enis[eni]
 
     def az_down(self, az: AzState, now: float) -> None:
+        az.down += 1
         az.up = False  # its ENIs keep their addresses and take no new environment (SPEC §3.9)
 
     def az_up(self, az: AzState, now: float) -> None:
+        az.down -= 1
+        if az.down:
+            return  # another outage of this AZ is still going on
         az.up = True
         for eni in az.enis:
             if eni.deleting:
@@ -436,7 +441,8 @@ class HyperplaneNetwork(_Base):
                 why = self._add_eni(combo, now)
                 if why is not None:
                     cause = why
-                    if why == "eni_limit" or not self.failover:
+                    # At the VPC's quota no subnet can add an ENI, but another subnet's ENIs may still have room.
+                    if why == "subnet_ips" and not self.failover:
                         return None, why
                     continue
             combo.used += 1
@@ -449,10 +455,12 @@ class HyperplaneNetwork(_Base):
         f.az_count[combo.az.name] -= 1
 
     def az_down(self, az: AzState, now: float) -> None:
+        az.down += 1
         az.up = False
 
     def az_up(self, az: AzState, now: float) -> None:
-        az.up = True
+        az.down -= 1
+        az.up = not az.down
 
 
 def make_network(scenario: Scenario, schedule: Schedule, clock: Callable[[], float],

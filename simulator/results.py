@@ -105,13 +105,21 @@ def build_result(engine: Engine) -> Result:
             "exhausted_for_s": hs["exhausted_for"][s.id],
         }
     functions = {}
+    combos = getattr(engine.net, "combos", None)  # hyperplane: the shared ENIs of each (subnet, security groups)
     for f in fns:
         entry = _counts(f.outcomes, f.invocations, f.attempts, f.cold, f.starts)
         entry["latency_ms"] = engine.lat.summary(f.idx)
         entry["cold_start_ms"] = engine.cold_lat.summary(f.idx)
         entry["peak_concurrency"] = f.peak_conc
         entry["peak_environments"] = f.peak_envs
-        entry["peak_enis"] = f.peak_enis if f.net is not None else None
+        if f.net is None:
+            entry["peak_enis"] = None
+        elif combos is not None:
+            # Hyperplane ENIs are shared and never released during a run: the function's peak is the ENIs of its
+            # (subnet, security groups) combinations at the end.
+            entry["peak_enis"] = sum(combos[(sid, f.net.sg)].enis for sid in f.spec.subnets)
+        else:
+            entry["peak_enis"] = f.peak_enis
         entry["first_outcome_s"] = dict(sorted(f.first_outcome.items(), key=lambda kv: kv[1]))
         functions[f.name] = entry
     summary: dict[str, Any] = {
