@@ -48,6 +48,8 @@ class SubnetState:
         self.exhausted_since: float | None = None
         self.exhausted_total = 0.0
         self.reset_stats(0.0)
+        self.step_min_free = self.min_free  # the time series' per-step extremes, reset by each tick only
+        self.step_max_used = self.peak_used
 
     @property
     def free(self) -> int:
@@ -58,12 +60,10 @@ class SubnetState:
         return self.other + self.enis
 
     def reset_stats(self, now: float) -> None:
-        """Start measuring afresh (at t=0 and again at the end of the warm-up)."""
+        """Start measuring the summary's figures afresh (at t=0 and again at the end of the warm-up)."""
         free = self.free
         self.min_free = free
         self.peak_used = self.usable - free
-        self.step_min_free = free
-        self.step_max_used = self.usable - free
         self.exhausted_total = 0.0
         self.exhausted_since = now if free <= 0 else None
         self.exhausted_at = now if free <= 0 else None

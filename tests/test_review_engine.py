@@ -86,3 +86,16 @@ def test_hyperplane_peak_enis_of_a_function_counts_the_shared_enis_it_uses():
                          functions=[fn(init=0.5, duration=1, arrivals={
                              "process": "constant", "rate": 2, "end": 1.5})])).summary
     assert s["functions"]["f"]["peak_enis"] == s["peak_enis"] == 3
+
+
+def test_warmup_does_not_cut_the_time_series_step_it_falls_in():
+    # Another workload holds 4 addresses of subnet a over [5.2, 5.4); the warm-up ends at 5.5, inside step [5, 6).
+    # The summary starts measuring at 5.5 (nothing used), but the time series covers the whole run: step 5 shows the
+    # 4 addresses.
+    sc = tiny(duration=8, warmup=5.5, functions=[fn(subnets=[], arrivals={"process": "constant", "rate": 1})],
+              events=[{"at": 5.2, "kind": "ips_taken", "subnet": "a", "count": 4},
+                      {"at": 5.4, "kind": "ips_released", "subnet": "a", "count": 4}])
+    res = vs.simulate(sc)
+    assert res.timeseries["ips_used.a"].tolist() == [0] * 5 + [4] + [0] * 2
+    assert res.timeseries["free_ips.a"].tolist() == [11] * 5 + [7] + [11] * 2
+    assert res.summary["subnets"]["a"]["peak_ips_used"] == 0 and res.summary["subnets"]["a"]["min_free_ips"] == 11
