@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +59,58 @@ def user_errors():
             raise
         err.print(f"vpcsim: error: {exc}", markup=False)
         raise typer.Exit(2) from None
+
+
+# A folder vpcsim wrote holds one of these; `--out` replaces such a folder (or an empty one) whole, and nothing else.
+_OUTPUT_MARKERS = ("summary.json", "comparison.json", "sweep.csv")
+
+
+def _writable_parent(path: Path, option: str) -> None:
+    """The nearest existing ancestor of ``path`` must be a folder we may write in (the rest is created)."""
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"{option} {path}: cannot write: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: cannot write: {parent} is not writable")
+
+
+def check_out_dir(path: Path | None, option: str = "--out") -> None:
+    """Refuse, before any work is done, an output folder whose replacement would destroy what vpcsim did not write.
+
+    The folder is written whole and then replaces ``path``: an existing file (a scenario given to --out by mistake),
+    a device, the current folder or a folder of other files would be lost. A new path, an empty folder, or a folder
+    vpcsim wrote before (it holds summary.json, comparison.json or sweep.csv) is fine."""
+    if path is None:
+        return
+    if path.exists():
+        if not path.is_dir():
+            raise UserError(f"{option} {path}: exists and is not a folder; give a new folder for the results")
+        if Path.cwd().resolve().is_relative_to(path.resolve()):
+            raise UserError(f"{option} {path}: is the current folder (or holds it); give a new folder for the results")
+        try:
+            names = {p.name for p in path.iterdir()}
+        except OSError as exc:
+            raise UserError(f"{option} {path}: cannot read: {exc.strerror or exc}") from None
+        if names and not names & set(_OUTPUT_MARKERS):
+            n = len(names)
+            raise UserError(f"{option} {path}: is a folder vpcsim did not write ({n} entr{'ies' if n != 1 else 'y'}); "
+                            f"it would be replaced whole, so give a new or empty folder")
+    _writable_parent(path, option)
+
+
+def check_out_file(path: Path | None, option: str = "--out") -> None:
+    """Refuse, before any work is done, an output file path that is a folder or not a regular file (a device, a
+    pipe): the file is written beside it and then replaces it."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UserError(f"{option} {path}: is a folder; give a file name (e.g. {path / 'report.xml'})"
+                        if option == "--junit" else f"{option} {path}: is a folder; give a file name")
+    if path.exists() and not path.is_file():
+        raise UserError(f"{option} {path}: not a regular file (a device or a pipe); give a file name")
+    _writable_parent(path, option)
 
 
 def _version(value: bool) -> None:
@@ -146,10 +199,12 @@ def validate(
         warnings = [f for f in findings if f["level"] == "warning"]
         warned += bool(warnings)
         status = "ok" if not warnings else f"ok, {len(warnings)} warning{'s' * (len(warnings) != 1)}"
-        out.print(f"{path}: {status}", markup=False)
+        out.print(f"{path}: {status}", markup=False, soft_wrap=True)
         for f in findings:
             who = f" {f['function']}:" if f["function"] else ""
-            out.print(f"  {f['level']} [{f['rule']}]{who} {f['message']}", markup=False)
+            out.print(f"  {f['level']} [{f['rule']}]{who} {f['message']}", markup=False, soft_wrap=True)
+    if strict and warned:  # say why the exit code is 2 when every file printed "ok"
+        err.print(f"vpcsim: error: --strict: {warned} file{'s' * (warned != 1)} with lint warnings", markup=False)
     if bad or (strict and warned):
         raise typer.Exit(2)
 
@@ -159,7 +214,7 @@ def validate(
 
 def capacity_tables(cap: dict[str, Any]) -> list[Table]:
     """The capacity figures as rich tables (also used by `run`)."""
-    fns = Table(title=f"Capacity of {cap['scenario']} — concurrent executions each limit allows", title_justify="left")
+    fns = Table(title=f"Capacity of {escape(cap['scenario'])} — concurrent executions each limit allows", title_justify="left")
     for col, justify in [("function", "left"), ("memory MB", "right"), ("env/ENI", "right"),
                          ("projected peak", "right"), ("ENIs (doc formula)", "right"), ("ENIs (packed)", "right"),
                          ("concurrency", "right"), ("subnet IPs", "right"), ("ENI quota", "right"),
@@ -196,8 +251,9 @@ def print_lint(findings: list[dict]) -> None:
     for f in findings:
         colour = "yellow" if f["level"] == "warning" else "cyan"
         who = f" {f['function']}:" if f["function"] else ""
-        out.print(f"  [{colour}]{f['level']}[/{colour}] {escape('[' + f['rule'] + ']')}{escape(who)} ", end="")
-        out.print(f["message"], markup=False)
+        out.print(f"  [{colour}]{f['level']}[/{colour}] {escape('[' + f['rule'] + ']')}{escape(who)} ", end="",
+                  soft_wrap=True)
+        out.print(f["message"], markup=False, soft_wrap=True)
 
 
 @app.command(name="capacity")
@@ -224,7 +280,8 @@ def capacity_cmd(
         out.print(f"All functions at their projected peaks: {tot['projected_peak']:,} concurrent executions, "
                   f"{tot['enis_packed']:,} ENIs packed ({tot['enis_formula']:,} by the doc's formula), "
                   f"{tot['eni_quota_free']:,} free under the ENI quota; scaling needs "
-                  f"{format_duration(tot['scaling_s']) if math.isfinite(tot['scaling_s']) else 'forever'}.")
+                  f"{format_duration(tot['scaling_s']) if math.isfinite(tot['scaling_s']) else 'forever'}.",
+                  soft_wrap=True)
     print_lint(cap["lint"])
 
 
@@ -243,6 +300,8 @@ def _pct(v: float | None) -> str:
         return "-"
     if v == 0:
         return "0"
+    if v < 0.00001:  # would print as 0.000%: it is not zero (as in the HTML report)
+        return "<0.001%"
     return f"{v:.3%}" if v < 0.001 else f"{v:.2%}"
 
 
@@ -268,9 +327,13 @@ def print_summary(s: dict[str, Any], timeseries: Any = None) -> None:
 
     head = (f"[bold]{escape(s['scenario'])}[/bold]  platform {s['platform']}, seed {s['seed']}, "
             f"{format_duration(s['simulated_s'])} simulated in {s['wall_s']:.1f} s")
-    out.print(head)
+    reps = s.get("replications")
+    if reps:
+        head += f"; means of {reps['n']} replications"
+    out.print(head, soft_wrap=True)
     colour = "green" if s["error_rate"] == 0 else "red"
-    out.print(f"[{colour}]{escape(verdict(s, timeseries)['headline'])}[/{colour}]")
+    # Prose is not wrapped at the console width: a CI log or a file keeps each sentence on one line.
+    out.print(f"[{colour}]{escape(verdict(s, timeseries)['headline'])}[/{colour}]", soft_wrap=True)
 
     t = Table(title="Outcomes", title_justify="left")
     t.add_column("outcome")
@@ -295,7 +358,7 @@ def print_summary(s: dict[str, Any], timeseries: Any = None) -> None:
     out.print(f"Concurrency: mean {s['mean_concurrency']:.1f}, peak {s['peak_concurrency']:,}.  "
               f"Environments: mean {s['mean_environments']:.1f}, peak {s['peak_environments']:,}.  "
               f"Cold starts: {s['cold_starts']:,} ({_pct(s['cold_start_rate'])} of executions)."
-              + (f"  Peak ENIs: {s['peak_enis']:,}." if s["peak_enis"] is not None else ""))
+              + (f"  Peak ENIs: {s['peak_enis']:,}." if s["peak_enis"] is not None else ""), soft_wrap=True)
 
     if s["subnets"]:
         sub = Table(title="Subnets (addresses)", title_justify="left")
@@ -343,7 +406,7 @@ def print_expectations(rows: list[dict[str, Any]]) -> None:
     out.print(t)
     for r in rows:
         if not r["passed"] and r.get("message"):
-            out.print(f"[red]FAIL[/red] {escape(r['message'])}")
+            out.print(f"[red]FAIL[/red] {escape(r['message'])}", soft_wrap=True)
 
 
 def _progress_runner(enabled: bool):
@@ -388,6 +451,7 @@ def run(
 
     with user_errors():
         sc = load_with_changes(scenario, sets, seed)
+        check_out_dir(out_dir)  # before the run: a bad --out must not cost the simulation, nor replace a file
     show_bar = not as_json and err.is_terminal
     n_reps = replications if replications is not None else sc.replications
     if n_reps > 1:  # replications (simulator.sweep): means, intervals; time series of replication 0
@@ -454,10 +518,14 @@ def main(argv: list[str] | None = None) -> int:
         err.print("vpcsim: interrupted", markup=False)
         return 130
     except ScenarioError as exc:  # only when a command forgot user_errors(); still no traceback
+        if _DEBUG:
+            raise
         for p in exc.problems:
             err.print(str(p), markup=False)
         return 2
     except UserError as exc:
+        if _DEBUG:
+            raise
         err.print(f"vpcsim: error: {exc}", markup=False)
         return 2
     return rv if isinstance(rv, int) else 0

@@ -29,6 +29,8 @@ from .cli import (
     SetOpt,
     UserError,
     app,
+    check_out_dir,
+    check_out_file,
     err,
     load_with_changes,
     out,
@@ -188,10 +190,17 @@ def check(
     from .sweep import run_replications
 
     with user_errors():
+        check_out_file(junit, "--junit")  # before the runs: a CI job must not lose them to a typo in the path
         try:
             files, skipped = find_scenario_files(paths)
         except ExpectationError as exc:
             raise UserError(str(exc)) from None
+    # A file named on the command line that cannot be read as text is invalid (exit 2), not "without expect:".
+    named = {Path(p).resolve() for p in paths if Path(p).is_file()}
+    unreadable = [f for f, why in skipped if why == "not readable as text" and f.resolve() in named]
+    if unreadable:
+        files = files + unreadable
+        skipped = [(f, why) for f, why in skipped if f not in unreadable]
     if not files:
         where = ", ".join(str(p) for p in paths)
         raise_msg = f"no scenario with an `expect:` section found in {where}"
@@ -239,7 +248,7 @@ def check(
     if table.row_count:
         out.print(table)
     for block in explained:
-        out.print(block)
+        out.print(block, soft_wrap=True)
     rows_all = [r for s in suites for r in s.get("rows", [])]
     n_failed = sum(not r["passed"] for r in rows_all)
     checked = sum(1 for s in suites if "rows" in s)
@@ -249,7 +258,8 @@ def check(
                "Nothing was checked")
               + (f"; {invalid} invalid file{plural[invalid != 1]} (exit 2)" if invalid else "")
               + (f"; {len(skipped)} YAML file{'s' * (len(skipped) != 1)} without expect: skipped" if skipped else "")
-              + ("; strict: the unfavourable end of each 95% interval was checked" if strict else "") + ".")
+              + ("; strict: the unfavourable end of each 95% interval was checked" if strict else "") + ".",
+              soft_wrap=True)
     if junit is not None:
         from .output import atomic_file
 
@@ -335,6 +345,8 @@ def _means_table(means, vary: list[str], title: str) -> Table:
                 cells.append("-")
                 continue
             text = format_value(float(v), kind) if kind == RATE else format_value(v, kind)
+            if kind == NUMBER and col != "n" and (row.get("n") or 1) > 1:  # means: one decimal in every row, not 98 / 95.80
+                text = f"{float(v):,.1f}"
             if kind == RATE and f"{col}_ci_high" in row and row[f"{col}_ci_high"] == row[f"{col}_ci_high"]:
                 half = (row[f"{col}_ci_high"] - row[f"{col}_ci_low"]) / 2
                 text = "0" if v == 0 and half == 0 else f"{_percent(v)} ± {_percent(half)}"
@@ -369,6 +381,7 @@ def sweep_command(
     with user_errors():
         sc = load_with_changes(scenario, sets, seed)
         grid = parse_vary(vary)
+        check_out_dir(out_dir)
     with _sweep_errors():
         n = replications if replications is not None else sc.replications
         points = 1
@@ -394,7 +407,7 @@ def sweep_command(
     if as_json:
         typer.echo(df.to_json(orient="records", indent=2))
         return
-    title = (f"Sweep of {sc.name}: {len(means)} points x {n} replication{'s' * (n != 1)}"
+    title = (f"Sweep of {escape(sc.name)}: {len(means)} points x {n} replication{'s' * (n != 1)}"
              + (" (means; ± is the 95% interval)" if n > 1 else ""))
     out.print(_means_table(means, paths, title))
     if out_dir is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import UserError, app, err, out, user_errors
+from .cli import UserError, app, check_out_file, err, out, user_errors
 from .importers import ImportProblem, import_azure2019
 from .output import atomic_file
 from .scenario import ScenarioError, scenario_from_dict
@@ -52,7 +53,8 @@ def azure2019(
         "--functions", metavar="HASH[,HASH...]",
         help="Only these functions (HashFunction, HashApp/HashFunction, or a prefix of 6+ characters). "
              "Repeatable.")] = None,
-    day: Annotated[int, typer.Option("--day", min=1, max=14, help="Day of the full data set (d01..d14).")] = 1,
+    day: Annotated[int | None, typer.Option("--day", min=1, max=14, help="Day of the full data set (d01..d14; "
+                                                                          "default 1).")] = None,
     platform: Annotated[str, typer.Option("--platform", help="legacy (one ENI per 3 GB of environments) or "
                                                              "hyperplane.")] = "legacy",
     subnets: Annotated[int, typer.Option("--subnets", help="Subnets every function uses.")] = 2,
@@ -71,6 +73,15 @@ def azure2019(
     """A scenario with one function per trace function: arrivals replayed from the trace, durations from its
     percentiles, memory from memory.csv, and a VPC from the options."""
     with user_errors():
+        check_out_file(out_file)
+        if name is not None and not name.strip():
+            raise UserError("--name: the scenario name must not be empty")
+        if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", region):
+            raise UserError(f"--region: not an AWS region name like us-east-1 (got {region!r}); the AZs are named "
+                            f"REGION + a, b, c...")
+        if day is not None and (directory / "invocations.csv").is_file():
+            raise UserError(f"--day {day}: {directory} holds a sample (invocations.csv), not the full data set's "
+                            f"files per day (invocations_per_function_md.anon.dNN.csv); leave --day out")
         try:
             step = parse_duration(timestep)
         except ValueError as exc:
@@ -79,7 +90,7 @@ def azure2019(
             raise UserError(f"--timestep must be > 0 (got {timestep})")
         try:
             imp = import_azure2019(
-                directory, out_file=out_file, top=top, functions=_hashes(functions), day=day, platform=platform,
+                directory, out_file=out_file, top=top, functions=_hashes(functions), day=day or 1, platform=platform,
                 subnets=subnets, cidr_prefix=cidr_prefix, vpc_cidr=vpc_cidr, azs=azs, region=region, name=name,
                 scale=scale, spread=spread, timestep_s=step,
             )

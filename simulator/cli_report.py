@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import JsonOpt, SetOpt, UserError, app, out, parse_sets, user_errors
+from .cli import JsonOpt, SetOpt, UserError, app, check_out_dir, check_out_file, out, parse_sets, user_errors
 from .scenario import load_scenario
 
 __all__ = ["report", "compare"]
@@ -33,12 +33,22 @@ def report(
     from .report import ResultsFolderError, rebuild_report
 
     with user_errors():
+        check_out_file(html)
         try:
             path = rebuild_report(folder, html)
         except ResultsFolderError as exc:
             raise UserError(str(exc)) from None
         except OSError as exc:
             raise UserError(f"{html or folder}: cannot write: {exc.strerror or exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            # Every file is there and parses, but a value is not what `vpcsim run` writes (a hand-edited file).
+            from .cli import _DEBUG
+
+            if _DEBUG:
+                raise
+            raise UserError(f"{folder}: not a results folder vpcsim can read: a value in summary.json, timeseries.csv "
+                            f"or scenario.yaml is not what `vpcsim run` writes ({type(exc).__name__}: {exc}); "
+                            f"write it again with: vpcsim run SCENARIO --out {folder}") from None
     out.print(f"Report written to {escape(str(path))}")
 
 
@@ -95,6 +105,7 @@ def compare(
     with user_errors():
         if len(scenarios) > 2:
             raise UserError(f"compare takes one or two scenario files, got {len(scenarios)}")
+        check_out_dir(out_dir)
         a = load_scenario(scenarios[0])
         changes = parse_sets(sets)
         if len(scenarios) == 2:
@@ -127,11 +138,11 @@ def compare(
     for tag, label, r in (("A", la, cmp.a), ("B", lb, cmp.b)):
         v = verdict(r.summary, r.timeseries, r.scenario.timestep)
         colour = "green" if v["fits"] else "red"
-        out.print(f"{tag} ({escape(label)}): [{colour}]{escape(v['headline'])}[/{colour}]")
+        out.print(f"{tag} ({escape(label)}): [{colour}]{escape(v['headline'])}[/{colour}]", soft_wrap=True)
     t = Table(title="Key figures", title_justify="left")
     t.add_column("metric")
-    t.add_column(f"A: {la}", justify="right")
-    t.add_column(f"B: {lb}", justify="right")
+    t.add_column(f"A: {escape(la)}", justify="right")
+    t.add_column(f"B: {escape(lb)}", justify="right")
     t.add_column("B - A", justify="right")
     t.add_column("change", justify="right")
     t.add_column("B is")

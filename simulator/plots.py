@@ -751,6 +751,26 @@ def _series(result: Result) -> tuple[np.ndarray, pd.DataFrame, float]:
     return x, ts, width_s
 
 
+def _legend_headroom(fig: Figure | SubFigure, axes: Sequence[Axes], margin: float = 0.04) -> None:
+    """Raise the top of each y axis (starting at 0) until every value lies below its legend in the upper corner, so
+    the legend never hides a line (a spike at the start of the run, a flat line near the top). The legend's height
+    is measured once the layout is done."""
+    axes = [ax for ax in axes if ax.get_legend() is not None and np.isfinite(ax.dataLim.y1) and ax.dataLim.y1 > 0]
+    if not axes:
+        return
+    root = getattr(fig, "figure", fig)  # a SubFigure's root Figure
+    if not hasattr(root.canvas, "get_renderer"):  # a bare Figure(): measure with the canvas savefig would use
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(root)
+    root.draw_without_rendering()  # runs the constrained layout: the axes have their final size
+    renderer = root.canvas.get_renderer()
+    for ax in axes:
+        below = ax.get_legend().get_window_extent(renderer).transformed(ax.transAxes.inverted()).y0 - margin
+        if below > 0.3:  # the legend's bottom edge, as a fraction of the axis height
+            ax.set_ylim(top=max(ax.get_ylim()[1], ax.dataLim.y1 / below))
+
+
 _RUN_STYLE = ((OKABE_ITO["blue"], "-"), (OKABE_ITO["vermillion"], "--"), (OKABE_ITO["green"], "-."),
               (OKABE_ITO["purple"], ":"))
 
@@ -786,6 +806,7 @@ def compare_timeline(results: Mapping[str, Result], *, fig: Figure | SubFigure |
         ax.grid(axis="y", color="#DDDDDD", lw=0.6)
         ax.set_axisbelow(True)
         _thousands(ax)
+    _legend_headroom(fig, (ax_a, ax_c, ax_o))
     return fig
 
 
@@ -815,6 +836,7 @@ def compare_network(results: Mapping[str, Result], *, fig: Figure | SubFigure | 
             ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
         ax.grid(axis="y", color="#DDDDDD", lw=0.6)
         _thousands(ax)
+    _legend_headroom(fig, (ax_e, ax_f))
     return fig
 
 

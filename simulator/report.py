@@ -98,6 +98,15 @@ def fmt_clock(t: float | None) -> str:
     return format_duration(round(t) if t >= 60 else round(t, 1))
 
 
+def fmt_count(v: float | None) -> str:
+    """A count, or the mean of counts across replications: ``1,234``, ``24.8``."""
+    if v is None:
+        return "–"
+    if isinstance(v, float) and not v.is_integer():
+        return f"{v:,.1f}"
+    return f"{int(v):,}"
+
+
 def fmt_rate(per_s: float | None) -> str:
     if per_s is None:
         return "–"
@@ -131,6 +140,13 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
     inv = summary["invocations"] or 0
     outcomes = summary["outcomes"]
     first = summary.get("first_outcome_s") or {}
+    # With replications every number is a mean, and the time series is replication 0's: the load "then" would
+    # pair one replication's traffic with another's time, so it is left out, and the headline says "means".
+    reps = (summary.get("replications") or {}).get("n")
+    if reps:
+        timeseries = None
+    mean_of = f" (means of {reps} replications)" if reps else ""
+    on_average = " on average" if reps else ""
     step = timestep_s or (float(timeseries["t_s"].iloc[1] - timeseries["t_s"].iloc[0])
                           if timeseries is not None and len(timeseries) > 1 else 1.0)
     causes = []
@@ -153,23 +169,24 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
         headline, fits = "No invocations were counted (check the arrivals and the warm-up).", False
     elif not causes:
         fits = True
-        headline = f"Fits: all {inv:,} invocations succeeded."
+        headline = f"Fits: all {fmt_count(inv)} invocations succeeded{mean_of}."
     else:
         fits = False
         bad = summary["failed"] + summary["throttled"]
         # Lead with the cause that costs most; the details list every cause in the order they began.
         c = max(causes, key=lambda row: row["count"])
         mostly = "all" if c["count"] == bad else "mostly"
-        at = f", first at {fmt_clock(c['first_s'])}" if c["first_s"] is not None else ""
+        at = f", first at {fmt_clock(c['first_s'])}{on_average}" if c["first_s"] is not None else ""
         load = c["load"]
         under = (f" with {fmt_rate(load['arrivals_per_s'])} arriving and {load['concurrency']:,} executions in "
                  f"flight" if load else "")
-        headline = (f"Does not fit: {bad:,} of {inv:,} invocations ({fmt_pct(summary['error_rate'])}) failed or "
-                    f"were throttled, {mostly} {c['cause']} ({c['count']:,}){at}{under}.")
+        headline = (f"Does not fit{mean_of}: {fmt_count(bad)} of {fmt_count(inv)} invocations "
+                    f"({fmt_pct(summary['error_rate'])}) failed or were throttled, {mostly} {c['cause']} "
+                    f"({fmt_count(c['count'])}){at}{under}.")
         for c in causes:
-            when = f"first at {fmt_clock(c['first_s'])}" if c["first_s"] is not None else ""
+            when = f", first at {fmt_clock(c['first_s'])}{on_average}" if c["first_s"] is not None else ""
             err = f" ({c['lambda_error']})" if c["lambda_error"] else ""
-            details.append(f"{c['cause']}{err}: {c['count']:,} invocations ({fmt_pct(c['share'])}), {when}.")
+            details.append(f"{c['cause']}{err}: {fmt_count(c['count'])} invocations ({fmt_pct(c['share'])}){when}.")
     cap = summary.get("capacity") or {}
     for name, f in (cap.get("functions") or {}).items():
         ceilings = f["ceilings"]
@@ -177,7 +194,8 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
         ceiling = ceilings[bind]
         peak = f["projected_peak"]
         sim = (summary.get("functions") or {}).get(name, {}).get("peak_concurrency")
-        seen = f"; the run peaked at {sim:,}" if sim is not None else ""
+        seen = (f"; the run{'s' if reps else ''} peaked at {fmt_count(sim)}{on_average}" if sim is not None
+                else "")
         if peak > ceiling:
             details.append(f"{name}: the projected peak of {peak:,} concurrent executions is above its {bind} "
                            f"ceiling of {ceiling:,}{seen}.")
