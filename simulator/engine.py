@@ -581,8 +581,11 @@ class Engine:
                     return
                 cause = DROPPED
             elif cause == TIMEOUT and errors < len(_ASYNC_ERROR_RETRIES):
-                self._retry(f, t + _ASYNC_ERROR_RETRIES[errors], t0, attempt + 1, errors + 1)
-                return
+                delay = _ASYNC_ERROR_RETRIES[errors]
+                if t + delay - t0 <= f.max_age:
+                    self._retry(f, t + delay, t0, attempt + 1, errors + 1)
+                    return
+                cause = DROPPED  # the event would be too old for its next retry (Lambda: EventAgeExceeded)
         elif f.retry is not None and cause in _RETRYABLE and attempt < f.retry.attempts:
             # The SDK's full-jitter backoff: uniform(0, min(cap, base * 2^(attempt-1))).
             backoff = min(f.retry.cap, f.retry.base * 2.0 ** (attempt - 1))

@@ -113,3 +113,15 @@ def test_diurnal_expected_count_is_the_integral_of_its_rate_for_any_period():
         w = 2 * math.pi / period
         exact = 10 * horizon + 10 / w * (math.sin(w * (horizon - peak_at)) - math.sin(-w * peak_at))
         assert abs(p.expected_count(horizon) - exact) < 1e-6 * exact
+
+
+def test_async_function_error_retries_stop_at_the_maximum_event_age():
+    # max_event_age 90 s: the event times out at 2 and 64 (retried at 62, age 62 s), but its second retry would come at
+    # 184 (age 184 s): Lambda discards it (EventAgeExceeded), so its outcome is `dropped` at 64.
+    sc = tiny(duration=1, functions=[fn(subnets=[], invocation="async", max_event_age=90, init=0, duration=5, timeout=2,
+                                         arrivals={"process": "constant", "rate": 1, "end": 1})])
+    res = vs.simulate(sc, record_invocations=True)
+    assert res.invocations["arrival_s"].tolist() == [0.0, 62.0]
+    s = res.summary
+    assert (s["outcomes"]["dropped"], s["outcomes"]["timeout"], s["attempts"]) == (1, 0, 2)
+    assert s["first_outcome_s"] == {"dropped": 64.0}
