@@ -454,6 +454,10 @@ def run(
         check_out_dir(out_dir)  # before the run: a bad --out must not cost the simulation, nor replace a file
     show_bar = not as_json and err.is_terminal
     n_reps = replications if replications is not None else sc.replications
+    if strict and n_reps < 2:
+        with user_errors():
+            raise UserError("--strict checks the unfavourable end of a 95% interval, and one run has none: add "
+                            "--replications N (5 or more), or leave --strict out")
     if n_reps > 1:  # replications (simulator.sweep): means, intervals; time series of replication 0
         from .cli_check import _progress, _sweep_errors
         from .sweep import run_replications

@@ -175,6 +175,18 @@ def junit_xml(suites: list[dict[str, Any]]) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
+def _strict_note(suites: list[dict[str, Any]]) -> str:
+    """What --strict did: one run has no interval, so its values were checked as they are."""
+    once = [s["name"] for s in suites if s.get("properties", {}).get("replications") == 1]
+    if not once:
+        return "; strict: the unfavourable end of each 95% interval was checked"
+    if len(once) == sum(1 for s in suites if "properties" in s):
+        return ("; strict had no effect: one replication has no 95% interval, so the values themselves were "
+                "checked (use --replications 5 or more)")
+    return (f"; strict: the unfavourable end of each 95% interval was checked, except in {', '.join(once)} (one "
+            f"replication: no interval)")
+
+
 @app.command()
 def check(
     paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders (searched recursively for YAML "
@@ -258,7 +270,7 @@ def check(
                "Nothing was checked")
               + (f"; {invalid} invalid file{plural[invalid != 1]} (exit 2)" if invalid else "")
               + (f"; {len(skipped)} YAML file{'s' * (len(skipped) != 1)} without expect: skipped" if skipped else "")
-              + ("; strict: the unfavourable end of each 95% interval was checked" if strict else "") + ".",
+              + (_strict_note(suites) if strict else "") + ".",
               soft_wrap=True)
     if junit is not None:
         from .output import atomic_file

@@ -34,6 +34,9 @@ def report(
 
     with user_errors():
         check_out_file(html)
+        if (folder / "comparison.json").is_file() and not (folder / "summary.json").exists():
+            raise UserError(f"{folder}: a comparison folder (vpcsim compare --out), not the results of one run; "
+                            f"its runs are {folder / 'a'} and {folder / 'b'} (vpcsim report {folder / 'a'})")
         try:
             path = rebuild_report(folder, html)
         except ResultsFolderError as exc:

@@ -107,6 +107,18 @@ def fmt_count(v: float | None) -> str:
     return f"{int(v):,}"
 
 
+def fmt_expectation_value(row: Mapping[str, Any]) -> str:
+    """An expectation's measured value in its metric's unit, as the command line shows it: ``0.07241 (7.24%)``,
+    ``150 ms``, ``6m41s``, ``never``; with replications, the mean and its 95% interval."""
+    from .expectations import format_value
+
+    kind = row.get("kind", "number")
+    text = format_value(row.get("value"), kind)
+    if row.get("ci"):
+        text += f" ({format_value(row['ci'][0], kind)} .. {format_value(row['ci'][1], kind)})"
+    return text
+
+
 def fmt_rate(per_s: float | None) -> str:
     if per_s is None:
         return "–"
@@ -215,7 +227,7 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
                            f"had none free for {fmt_clock(sub.get('exhausted_for_s'))} in all.")
     if failed_exps:
         details.append(f"{len(failed_exps)} of {len(exps)} expectations failed: "
-                       + "; ".join(f"{e['path']} {e['condition']} (got {fmt_num(e['value'], 6)})"
+                       + "; ".join(f"{e['path']} {e['condition']} (got {fmt_expectation_value(e)})"
                                    for e in failed_exps) + ".")
     return {"fits": fits, "headline": headline, "details": details, "causes": causes,
             "expectations_failed": len(failed_exps)}
@@ -233,7 +245,8 @@ def _env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=fmt_num, pct=fmt_pct, ms=fmt_ms, clock=fmt_clock, rate=fmt_rate)
+    env.filters.update(num=fmt_num, pct=fmt_pct, ms=fmt_ms, clock=fmt_clock, rate=fmt_rate,
+                       expectation_value=fmt_expectation_value)
     return env
 
 

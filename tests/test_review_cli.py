@@ -168,6 +168,28 @@ def test_validate_strict_says_why_it_exits_2(tmp_path, capsys):
     assert one_error(err) == "vpcsim: error: --strict: 1 file with lint warnings"
 
 
+def test_strict_with_one_run_is_not_silently_a_plain_check(tmp_path, capsys):
+    path = scenario_file(tmp_path, expect={"failure_rate": "<= 1"})
+    code, _, err = run(capsys, "run", path, "--strict")
+    assert code == 2
+    assert "--strict checks the unfavourable end of a 95% interval, and one run has none" in one_error(err)
+    code, out, _ = run(capsys, "check", path, "--strict")
+    assert code == 0
+    assert "strict had no effect: one replication has no 95% interval" in out
+    assert "the unfavourable end of each 95% interval was checked" not in out
+
+
+def test_report_on_a_comparison_folder_points_at_its_runs(tmp_path, capsys):
+    path = scenario_file(tmp_path)
+    cmp = tmp_path / "cmp"
+    assert run(capsys, "compare", path, "--set", "platform=hyperplane", "--out", cmp)[0] == 0
+    code, _, err = run(capsys, "report", cmp)
+    assert code == 2
+    assert f"a comparison folder (vpcsim compare --out), not the results of one run; its runs are {cmp / 'a'}" in (
+        one_error(err))
+    assert run(capsys, "report", cmp / "a")[0] == 0
+
+
 # --------------------------------------------------------------------------------------------------- text
 
 
@@ -225,6 +247,16 @@ def test_sweep_means_have_one_decimal_in_every_row():
     console.print(_means_table(means, ["functions.f.memory_mb"], "t"))
     text = console.export_text()
     assert "287.0" in text and "330.2" in text and "95.8" in text and "98.0" in text and "95.80" not in text
+
+
+def test_report_shows_expectation_values_in_their_unit(tmp_path, capsys):
+    path = scenario_file(tmp_path, expect={"latency_ms.p50": "< 1ms", "failure_rate": "<= 1"})
+    res = tmp_path / "res"
+    assert run(capsys, "run", path, "--out", res)[0] == 1
+    page = (res / "report.html").read_text()
+    assert '<td class="n">1,000 ms</td>' in page  # the warm starts: 1 s of duration (not "1000.000000")
+    assert "latency_ms.p50 &lt; 1ms (got 1,000 ms)" in page
+    assert ".000000" not in page
 
 
 # --------------------------------------------------------------------------------------------------- figures
