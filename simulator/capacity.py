@@ -17,7 +17,10 @@ from .arrivals import peak_rate
 from .scenario import Function, Scenario
 from .units import format_duration
 
-__all__ = ["capacity", "slots_per_eni", "function_ceilings", "LEGACY_MAX_MEMORY_MB", "INIT_LIMIT_S"]
+__all__ = [
+    "capacity", "slots_per_eni", "function_ceilings", "unreserved_pool", "concurrency_ceiling", "LEGACY_MAX_MEMORY_MB",
+    "INIT_LIMIT_S",
+]
 
 LEGACY_MAX_MEMORY_MB = 3008  # DOMAIN §1: memory then was 128..3008 MB in 64 MB steps
 INIT_LIMIT_S = 10.0  # DOMAIN §7: init is limited to 10 s
@@ -31,9 +34,20 @@ def slots_per_eni(scenario: Scenario, fn: Function) -> int:
     return max(1, math.floor(scenario.vpc.eni_memory_gb * 1024 / fn.memory_mb + 1e-9))
 
 
-def _unreserved_pool(scenario: Scenario) -> int:
-    reserved = sum(f.reserved_concurrency or 0 for f in scenario.functions)
-    return scenario.region.concurrency_limit - reserved
+def unreserved_pool(scenario: Scenario) -> int:
+    """The account concurrency that functions without a reservation share: the limit minus every reservation and
+    minus the provisioned concurrency of functions without one (which AWS sets aside for them, DOMAIN §4)."""
+    taken = sum(f.reserved_concurrency if f.reserved_concurrency is not None else f.provisioned_concurrency
+                for f in scenario.functions)
+    return scenario.region.concurrency_limit - taken
+
+
+def concurrency_ceiling(scenario: Scenario, fn: Function) -> int:
+    """The concurrency ``fn`` can reach before it is throttled: its reservation, or the shared pool plus its own
+    provisioned concurrency."""
+    if fn.reserved_concurrency is not None:
+        return fn.reserved_concurrency
+    return unreserved_pool(scenario) + fn.provisioned_concurrency
 
 
 def _scaling_seconds(scenario: Scenario, need: float) -> float:
@@ -53,7 +67,7 @@ def function_ceilings(scenario: Scenario, fn: Function, free_ips: dict[str, int]
     free = free_ips if free_ips is not None else {s.id: s.free_ips for s in scenario.vpc.subnets}
     rate, _ = peak_rate(fn.arrivals, scenario.duration)
     projected = math.ceil(rate * fn.duration.mean - 1e-9)
-    concurrency = fn.reserved_concurrency if fn.reserved_concurrency is not None else _unreserved_pool(scenario)
+    concurrency = concurrency_ceiling(scenario, fn)
     out: dict[str, Any] = {
         "memory_mb": fn.memory_mb,
         "slots_per_eni": None,

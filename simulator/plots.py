@@ -182,10 +182,10 @@ def _vpc_slots(sc: Scenario) -> int | None:
 
 def _concurrency_ceiling(sc: Scenario) -> tuple[int, str]:
     reserved = [f.reserved_concurrency for f in sc.functions if f.reserved_concurrency is not None]
-    pool = sc.region.concurrency_limit - sum(reserved)
     if len(reserved) == len(sc.functions):
         return sum(reserved), "reserved concurrency"
-    return min(sc.region.concurrency_limit, sum(reserved) + pool), "account concurrency limit"
+    # Every reservation, the shared pool and the provisioned concurrency set aside for unreserved functions.
+    return sc.region.concurrency_limit, "account concurrency limit"
 
 
 def _address_ceiling(sc: Scenario, slots: int, t: np.ndarray) -> np.ndarray:

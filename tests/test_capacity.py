@@ -395,3 +395,16 @@ def test_shared_subnet_finding_names_a_few_functions_and_counts_the_rest():
 
     assert _names(["a", "b"]) == "a, b"
     assert _names([f"f{i}" for i in range(100)]) == "f0, f1, f2, f3 and 96 more"
+
+
+def test_provisioned_concurrency_without_a_reservation_is_set_aside_from_the_pool():
+    import simulator as vs
+
+    fn = {"memory_mb": 128, "duration": 1, "arrivals": {"process": "poisson", "rate": 1}}
+    sc = vs.scenario_from_dict({"version": 1, "name": "pool", "duration": 60, "functions": [
+        {"name": "f", "reserved_concurrency": 200, **fn},
+        {"name": "g", "provisioned_concurrency": 50, **fn},
+        {"name": "h", **fn}]})
+    ceilings = {name: f["ceilings"]["concurrency"] for name, f in vs.capacity(sc)["functions"].items()}
+    # 1000 - 200 reserved - 50 provisioned for g = 750 shared; g also has its own 50.
+    assert ceilings == {"f": 200, "g": 800, "h": 750}
