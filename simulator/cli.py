@@ -129,7 +129,7 @@ def _main(
     _DEBUG = debug
 
 
-ScenarioArg = Annotated[Path, typer.Argument(help="A scenario file (YAML).", show_default=False)]
+ScenarioArg = Annotated[Path, typer.Argument(metavar="SCENARIO", help="A scenario file (YAML).", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
 SetOpt = Annotated[
     list[str] | None,
@@ -179,7 +179,7 @@ def _num(v: Any, digits: int = 0) -> str:
 
 @app.command()
 def validate(
-    scenarios: Annotated[list[Path], typer.Argument(help="Scenario files.", show_default=False)],
+    scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO", help="Scenario files.", show_default=False)],
     strict: Annotated[bool, typer.Option("--strict", help="Lint warnings fail too (exit 2).")] = False,
 ) -> None:
     """Check scenario files: the schema, cross-references and the lint rules of the capacity calculator."""

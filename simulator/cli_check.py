@@ -189,7 +189,7 @@ def _strict_note(suites: list[dict[str, Any]]) -> str:
 
 @app.command()
 def check(
-    paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders (searched recursively for YAML "
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Scenario files or folders (searched recursively for YAML "
                                                      "scenarios that have `expect`).", show_default=False)],
     junit: Annotated[Path | None, typer.Option("--junit", metavar="FILE",
                                                help="Write JUnit XML (one testcase per expectation).")] = None,
@@ -372,7 +372,7 @@ def _means_table(means, vary: list[str], title: str) -> Table:
 
 @app.command("sweep")
 def sweep_command(
-    scenario: Annotated[Path, typer.Argument(help="A scenario file (YAML).", show_default=False)],
+    scenario: Annotated[Path, typer.Argument(metavar="SCENARIO", help="A scenario file (YAML).", show_default=False)],
     vary: Annotated[list[str], typer.Option("--vary", metavar="PATH=V1,V2,...",
                                             help="A parameter and its values (the paths of --set). Repeat it for "
                                                  "a grid: every combination is run.")],

@@ -44,7 +44,7 @@ def _hashes(values: list[str] | None) -> list[str] | None:
 
 @import_app.command("azure2019")
 def azure2019(
-    directory: Annotated[Path, typer.Argument(help="Folder of the trace: invocations.csv, durations.csv, memory.csv "
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder of the trace: invocations.csv, durations.csv, memory.csv "
                                                    "(or one day of the full data set).", show_default=False)],
     out_file: Annotated[Path | None, typer.Option("--out", "-o", help="Scenario file to write (YAML). Without it "
                                                                        "the scenario is printed.")] = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -188,6 +189,12 @@ def _concurrency_ceiling(sc: Scenario) -> tuple[int, str]:
     return sc.region.concurrency_limit, "account concurrency limit"
 
 
+def _without_brackets(label: str) -> str:
+    """A ceiling's legend label, short: "ENI quota (350 - 20 in use) × envs/ENI" → "ENI quota × envs/ENI" (an
+    execution count, not a number of ENIs)."""
+    return re.sub(r" \([^)]*\)", "", label)
+
+
 def _address_ceiling(sc: Scenario, slots: int, t: np.ndarray) -> np.ndarray:
     """Executions the VPC functions' subnets can hold at each time ``t``: free addresses (after other workloads'
     takes and releases) of the subnets whose AZ is up, times environments per ENI."""
@@ -268,11 +275,11 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
     for label, value, colour, ls in limits:
         if isinstance(value, np.ndarray):
             if float(np.min(value)) > top:
-                off_scale.append(f"{label.split(' (')[0]} {_num(float(np.min(value)))}")
+                off_scale.append(f"{_without_brackets(label)} {_num(float(np.min(value)))}")
                 continue
             ax_c.stairs(value[:-1], x, baseline=None, color=colour, lw=3, ls=ls, label=label, zorder=2)
         elif value > top:
-            off_scale.append(f"{label.split(' (')[0]} {_num(value)}")
+            off_scale.append(f"{_without_brackets(label)} {_num(value)}")
         else:
             ax_c.axhline(value, color=colour, lw=3, ls=ls, label=label, zorder=2)
     if projected:

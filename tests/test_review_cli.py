@@ -283,3 +283,14 @@ def test_compare_legends_hide_no_data():
                 continue
             bottom = legend.get_window_extent(renderer).transformed(ax.transData.inverted()).y0
             assert ax.dataLim.y1 < bottom, (draw.__name__, ax.get_ylabel())
+
+
+def test_off_scale_eni_quota_is_named_as_executions_not_enis():
+    """"ENI quota 990" read as 990 ENIs; it is the executions 330 free ENIs × 3 environments allow."""
+    from simulator.plots import timeline
+
+    fig = timeline(vs.simulate(vs.scenario_from_dict(BASE)))
+    titles = [ax.get_title(loc="right") for ax in fig.axes]
+    note = next(t for t in titles if t.startswith("above the plot"))
+    assert "ENI quota × envs/ENI 1,050" in note  # 350 ENIs × 3 environments of 1024 MB
+    assert "account concurrency limit 1,000" in note
