@@ -728,10 +728,18 @@ class Engine:
         self.env_area += self.envs_total * (t - self.env_last)
         self.env_last = t
         span = self.horizon - self.warmup
+        # Every figure about time is taken here, at the horizon: the drain that follows (in-flight executions and
+        # retries landing after the horizon) adds outcomes, not peaks or address history.
         self.horizon_stats = {
             "mean_concurrency": (self.area - self.warm_area) / span,
             "mean_environments": (self.env_area - self.warm_env_area) / span,
-            "exhausted_for": {s.id: s.exhausted_for(t) for s in self.subnet_list},
+            "peak_concurrency": self.peak_conc,
+            "peak_environments": self.peak_envs,
+            "peak_enis": self.net.peak_enis,
+            "subnets": {s.id: {"peak_ips_used": int(s.peak_used), "min_free_ips": int(s.min_free),
+                               "exhausted_s": s.exhausted_at, "exhausted_for_s": s.exhausted_for(t)}
+                        for s in self.subnet_list},
+            "functions": [(f.peak_conc, f.peak_envs, f.peak_enis) for f in self.fns],
         }
 
     # -- run -----------------------------------------------------------------------------------------------------

@@ -96,22 +96,16 @@ def build_result(engine: Engine) -> Result:
     hs = engine.horizon_stats
     subnets = {}
     for s in engine.subnet_list:
-        subnets[s.id] = {
-            "az": s.az.name,
-            "usable_ips": s.usable,
-            "peak_ips_used": int(s.peak_used),
-            "min_free_ips": int(s.min_free),
-            "exhausted_s": s.exhausted_at,
-            "exhausted_for_s": hs["exhausted_for"][s.id],
-        }
+        subnets[s.id] = {"az": s.az.name, "usable_ips": s.usable, **hs["subnets"][s.id]}
     functions = {}
     combos = getattr(engine.net, "combos", None)  # hyperplane: the shared ENIs of each (subnet, security groups)
     for f in fns:
         entry = _counts(f.outcomes, f.invocations, f.attempts, f.cold, f.starts)
         entry["latency_ms"] = engine.lat.summary(f.idx)
         entry["cold_start_ms"] = engine.cold_lat.summary(f.idx)
-        entry["peak_concurrency"] = f.peak_conc
-        entry["peak_environments"] = f.peak_envs
+        peak_conc, peak_envs, peak_enis = hs["functions"][f.idx]
+        entry["peak_concurrency"] = peak_conc
+        entry["peak_environments"] = peak_envs
         if f.net is None:
             entry["peak_enis"] = None
         elif combos is not None:
@@ -119,7 +113,7 @@ def build_result(engine: Engine) -> Result:
             # (subnet, security groups) combinations at the end.
             entry["peak_enis"] = sum(combos[(sid, f.net.sg)].enis for sid in f.spec.subnets)
         else:
-            entry["peak_enis"] = f.peak_enis
+            entry["peak_enis"] = peak_enis
         entry["first_outcome_s"] = dict(sorted(f.first_outcome.items(), key=lambda kv: kv[1]))
         functions[f.name] = entry
     summary: dict[str, Any] = {
@@ -131,10 +125,10 @@ def build_result(engine: Engine) -> Result:
         "latency_ms": engine.lat.summary(),
         "cold_start_ms": engine.cold_lat.summary(),
         "mean_concurrency": hs["mean_concurrency"],
-        "peak_concurrency": engine.peak_conc,
+        "peak_concurrency": hs["peak_concurrency"],
         "mean_environments": hs["mean_environments"],
-        "peak_environments": engine.peak_envs,
-        "peak_enis": engine.net.peak_enis if any(f.net is not None for f in fns) else None,
+        "peak_environments": hs["peak_environments"],
+        "peak_enis": hs["peak_enis"] if any(f.net is not None for f in fns) else None,
         "first_failure_s": engine.first_failure,
         "first_outcome_s": dict(sorted(engine.first_outcome.items(), key=lambda kv: kv[1])),
         "subnets": subnets,

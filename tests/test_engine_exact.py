@@ -254,3 +254,20 @@ def test_invocations_table_columns_are_those_of_the_spec():
                                              "wait_s", "subnet", "az", "attempt"]
     assert isinstance(res.invocations, pd.DataFrame) and len(res.invocations) == 10
     assert vs.simulate(tiny()).invocations is None
+
+
+def test_peaks_and_address_figures_stop_at_the_horizon_while_late_retries_still_get_an_outcome():
+    # One token of scaling credit, refilled at 1/s: f's arrival at 0 takes it; g's three async events at 0.1, 0.2
+    # and 0.3 are throttled and retried after the 1 s horizon, where they run for 100 s side by side with f's.
+    sc = tiny(duration=1, region={"scaling": {"model": "burst", "burst": 1, "per_minute": 60}},
+              functions=[fn(subnets=[], init=0, duration=100, timeout=900,
+                            arrivals={"process": "constant", "rate": 1, "end": 0.5}),
+                         fn(name="g", subnets=[], init=0, duration=100, timeout=900, invocation="async",
+                            arrivals={"process": "constant", "rate": 10, "start": 0.1, "end": 0.35})])
+    res = vs.simulate(sc, record_invocations=True)
+    s = res.summary
+    assert s["outcomes"]["success"] == 4 and s["invocations"] == 4  # every late retry ended in an outcome
+    ran = res.invocations[res.invocations["outcome"] == "success"]
+    assert (ran["arrival_s"] > 1).sum() == 3  # ... after the horizon
+    assert s["peak_concurrency"] == 1 and s["functions"]["g"]["peak_concurrency"] == 0
+    assert s["mean_concurrency"] == pytest.approx(1.0)

@@ -137,7 +137,9 @@ def test_invariants(data, seed):
 
     # Concurrency within the limits; the reported peak is the peak of the recorded in-flight intervals.
     flying = inv[inv["end_s"].notna()]
-    assert s["peak_concurrency"] == max_overlap(flying["arrival_s"].to_numpy(), flying["end_s"].to_numpy())
+    # Peaks are measured up to the horizon (retries may land after it; overlap only falls once arrivals stop).
+    before = flying[flying["arrival_s"] < sc.duration]
+    assert s["peak_concurrency"] == max_overlap(before["arrival_s"].to_numpy(), before["end_s"].to_numpy())
     assert s["peak_concurrency"] <= sc.region.concurrency_limit
     assert (ts["concurrency_max"] <= sc.region.concurrency_limit).all()
     for fn in sc.functions:
