@@ -507,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     """The ``vpcsim`` command. Returns the exit code (0, 1 or 2)."""
     try:
         rv = app(args=argv, prog_name="vpcsim", standalone_mode=False)
+        if rv == 130:  # typer turns Ctrl-C into exit code 130, silently
+            err.print("vpcsim: interrupted (nothing was written)", markup=False)
     except typer.TyperException as exc:  # typer's (click's) usage errors: a bad option, a missing argument
         message = exc.format_message()
         if type(exc).__name__ == "NoArgsIsHelpError":

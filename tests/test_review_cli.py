@@ -294,3 +294,16 @@ def test_off_scale_eni_quota_is_named_as_executions_not_enis():
     note = next(t for t in titles if t.startswith("above the plot"))
     assert "ENI quota × envs/ENI 1,050" in note  # 350 ENIs × 3 environments of 1024 MB
     assert "account concurrency limit 1,000" in note
+
+
+def test_ctrl_c_says_so_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    import simulator.results
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(simulator.results, "simulate", interrupted)
+    code, _, err = run(capsys, "run", scenario_file(tmp_path), "--out", tmp_path / "res")
+    assert code == 130
+    assert one_error(err) == "vpcsim: interrupted (nothing was written)"
+    assert not (tmp_path / "res").exists()
