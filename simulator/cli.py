@@ -34,7 +34,7 @@ app = typer.Typer(
 )
 
 # Tables are wide: when the output is a file or a CI log (no terminal), do not squeeze them to 80 columns.
-out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 _DEBUG = False
 

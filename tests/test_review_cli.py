@@ -307,3 +307,9 @@ def test_ctrl_c_says_so_and_writes_nothing(tmp_path, capsys, monkeypatch):
     assert code == 130
     assert one_error(err) == "vpcsim: interrupted (nothing was written)"
     assert not (tmp_path / "res").exists()
+
+
+def test_capacity_table_headers_are_not_wrapped_in_a_log(tmp_path, capsys):
+    code, out, _ = run(capsys, "capacity", scenario_file(tmp_path))
+    assert code == 0
+    assert "ENIs (doc formula)" in out  # a 12-column table is wider than 160 columns
