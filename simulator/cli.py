@@ -139,7 +139,7 @@ SetOpt = Annotated[
 ]
 
 
-def parse_sets(items: list[str] | None) -> dict[str, Any]:
+def parse_sets(items: list[str] | None, option: str = "--set") -> dict[str, Any]:
     """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``; values are read as YAML scalars/lists."""
     import yaml
 
@@ -150,7 +150,11 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
         path, _, text = item.partition("=")
         try:
             value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
+        except yaml.YAMLError as exc:
+            if text.strip()[:1] in ("{", "["):  # meant as a mapping or a list: say so, not "not a duration"
+                problem = getattr(exc, "problem", None) or "not valid YAML"
+                raise UserError(f"{option} {path.strip()}: not a valid YAML mapping or list: {problem} "
+                                f"(got {text!r})") from None
             value = text
         changes[path.strip()] = value
     return changes

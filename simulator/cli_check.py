@@ -328,7 +328,7 @@ def parse_vary(items: list[str] | None) -> dict[str, list[Any]]:
         values = _split_values(text)
         if not text.strip() or any(v == "" for v in values):
             raise UserError(f"--vary {item!r}: an empty value; write PATH=V1,V2,...")
-        parsed = [parse_sets([f"x={v}"])["x"] for v in values]
+        parsed = [parse_sets([f"{path}={v}"], option="--vary")[path] for v in values]
         if len({repr(v) for v in parsed}) != len(parsed):
             raise UserError(f"--vary {path}: a value is listed twice (got {text})")
         vary[path] = parsed

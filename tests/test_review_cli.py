@@ -313,3 +313,13 @@ def test_capacity_table_headers_are_not_wrapped_in_a_log(tmp_path, capsys):
     code, out, _ = run(capsys, "capacity", scenario_file(tmp_path))
     assert code == 0
     assert "ENIs (doc formula)" in out  # a 12-column table is wider than 160 columns
+
+
+def test_set_with_broken_yaml_says_so(tmp_path, capsys):
+    code, _, err = run(capsys, "capacity", scenario_file(tmp_path), "--set",
+                       "functions.f.duration={dist: lognormal, median: 1s")
+    assert code == 2
+    assert one_error(err).startswith("vpcsim: error: --set functions.f.duration: not a valid YAML mapping or list")
+    code, _, err = run(capsys, "sweep", scenario_file(tmp_path), "--vary", "functions.f.subnets=[a],[b")
+    assert code == 2
+    assert one_error(err).startswith("vpcsim: error: --vary functions.f.subnets: not a valid YAML mapping or list")
