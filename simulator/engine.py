@@ -15,8 +15,8 @@ Design for speed (the engine is the product's heart; see ``benchmarks/``):
 - Measurements stream into counters, per-step lists and a fixed-size latency histogram (memory stays flat).
 
 Every random stream has its own ``SeedSequence`` child keyed by the stream's *name* (``arrivals/checkout/0``,
-``duration/checkout``, ``eni_attach``, ``placement``...), so adding a function does not reshuffle the others and the
-same seed gives the same results on any machine.
+``duration/checkout``, ``eni_attach/checkout``, ``placement/checkout``...), so adding a function does not reshuffle
+the others and the same seed gives the same results on any machine.
 """
 
 from __future__ import annotations
@@ -264,9 +264,7 @@ class Engine:
 
         fns = [_Fn(i, f) for i, f in enumerate(scenario.functions)]
         self.fns = fns
-        self.attach = sampler(scenario.vpc.eni_attach, self._rng("eni_attach"))
-        self.net = make_network(scenario, self._schedule_plain, lambda: self.env.now, self._rng("placement"),
-                                self.attach)
+        self.net = make_network(scenario, self._schedule_plain, lambda: self.env.now)
         for f in fns:
             spec = f.spec
             f.duration = sampler(spec.duration, self._rng("duration", f.name))
@@ -275,7 +273,8 @@ class Engine:
             f.keep_alive_const = spec.keep_alive.value if isinstance(spec.keep_alive, Constant) else None
             f.rng_retry = self._rng("retry", f.name)
             if spec.in_vpc:
-                f.net = self.net.fn_net(spec)
+                f.net = self.net.fn_net(spec, sampler(scenario.vpc.eni_attach, self._rng("eni_attach", f.name)),
+                                        self._rng("placement", f.name))
 
         scaling = scenario.region.scaling
         if scaling.model == "burst":
@@ -528,6 +527,10 @@ class Engine:
         env.busy = False
         if env.timed_out:
             self._failed(f, t, env.t0, env.attempt, TIMEOUT, env, env.errors)
+            if not env.provisioned:
+                # Lambda resets an environment whose execution timed out: the next invocation starts cold.
+                self._drop(env, t)
+                return
         else:
             k = int(t * self.inv_step)
             if k < self.nsteps:
@@ -637,8 +640,9 @@ class Engine:
         self._drop(env, t)
 
     def _drop(self, env: _Env, t: float) -> None:
-        """The environment is gone (reclaimed or lost): release its ENI slot."""
+        """The environment is gone (reclaimed, reset or lost): release its ENI slot."""
         f = env.fn
+        env.lost = True  # a keep-alive timer still pending for it must not reclaim it twice
         if env.az is not None:
             env.az.envs.pop(env, None)
         self.env_area += self.envs_total * (t - self.env_last)

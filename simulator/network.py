@@ -132,10 +132,14 @@ class Eni:
 class FnNet:
     """A function's view of the network: its subnets, its ENIs with a free slot, its ENIs per AZ."""
 
-    __slots__ = ("name", "subnets", "slots", "free", "az_count", "rr", "sg", "enis")
+    __slots__ = ("name", "subnets", "slots", "free", "az_count", "rr", "sg", "enis", "attach", "rng_place")
 
-    def __init__(self, name: str, subnets: list[SubnetState], slots: int, sg: tuple[str, ...]):
+    def __init__(self, name: str, subnets: list[SubnetState], slots: int, sg: tuple[str, ...],
+                 attach: Callable[[], float], rng_place: np.random.Generator):
         self.name = name
+        # The function's own random streams (SPEC §3: adding a function must not change another's ENI waits).
+        self.attach = attach
+        self.rng_place = rng_place
         self.subnets = subnets
         self.slots = slots
         self.free: list[Eni] = []  # ENIs that had a free slot when pushed (checked again when popped)
@@ -148,12 +152,10 @@ class FnNet:
 class _Base:
     """What both platforms share: subnets, AZs, placement, address book-keeping."""
 
-    def __init__(self, scenario: Scenario, schedule: Schedule, clock: Callable[[], float],
-                 rng_place: np.random.Generator):
+    def __init__(self, scenario: Scenario, schedule: Schedule, clock: Callable[[], float]):
         self.scenario = scenario
         self.schedule = schedule
         self.clock = clock
-        self.rng_place = rng_place
         self.azs: dict[str, AzState] = {}
         self.subnets: dict[str, SubnetState] = {}
         for i, s in enumerate(scenario.vpc.subnets):
@@ -169,9 +171,10 @@ class _Base:
         self.peak_enis = 0
         self.enis_created = 0
 
-    def fn_net(self, fn: Function) -> FnNet:
+    def fn_net(self, fn: Function, attach: Callable[[], float], rng_place: np.random.Generator) -> FnNet:
+        """The function's view of the network, with its own ENI-attach sampler and placement generator."""
         return FnNet(fn.name, [self.subnets[s] for s in fn.subnets], slots_per_eni(self.scenario, fn),
-                     tuple(sorted(fn.security_groups)))
+                     tuple(sorted(fn.security_groups)), attach, rng_place)
 
     @property
     def n_enis(self) -> int:
@@ -189,7 +192,7 @@ class _Base:
             k = f.rr % len(up)
             f.rr += 1
             return up[k:] + up[:k]
-        return [up[i] for i in self.rng_place.permutation(len(up))]
+        return [up[i] for i in f.rng_place.permutation(len(up))]
 
     # Events that change addresses (SPEC §3.9).
     def take_ips(self, sid: str, count: int, now: float) -> int:
@@ -212,9 +215,8 @@ class _Base:
 class LegacyNetwork(_Base):
     """Per-function ENIs with memory-based slots, attach latency, idle release and delete delay (SPEC §3.4-§3.6)."""
 
-    def __init__(self, scenario: Scenario, schedule: Schedule, clock: Callable[[], float],
-                 rng_place: np.random.Generator, attach_sample: Callable[[], float]):
-        super().__init__(scenario, schedule, clock, rng_place)
+    def __init__(self, scenario: Scenario, schedule: Schedule, clock: Callable[[], float]):
+        super().__init__(scenario, schedule, clock)
         region = scenario.region
         self.quota = region.eni_quota
         self.region_enis = region.enis_in_use  # other ENIs of the region count against the same quota
@@ -224,7 +226,6 @@ class LegacyNetwork(_Base):
         self.ec2_wait = region.ec2_api.on_throttle == "wait"
         self.ec2_tokens = self.ec2_size
         self.ec2_last = 0.0
-        self.attach_sample = attach_sample
         self.idle_release = scenario.vpc.eni_idle_release
         self.delete_s = scenario.vpc.eni_delete
         self._seq = 0
@@ -278,7 +279,7 @@ class LegacyNetwork(_Base):
             delay = self._ec2_take(now)
             if delay is None:
                 return None, "ec2_throttled"
-            attach = self.attach_sample()
+            attach = f.attach()
         self._seq += 1
         eni = Eni(f, chosen, f.slots, now + delay + attach, self._seq)
         eni.used = 1
@@ -393,9 +394,8 @@ class _Combo(Eni):
 class HyperplaneNetwork(_Base):
     """Shared Hyperplane ENIs per (subnet, security-group set), created before t=0 (SPEC §3.8)."""
 
-    def __init__(self, scenario: Scenario, schedule: Schedule, clock: Callable[[], float],
-                 rng_place: np.random.Generator, attach_sample: Callable[[], float] | None = None):
-        super().__init__(scenario, schedule, clock, rng_place)
+    def __init__(self, scenario: Scenario, schedule: Schedule, clock: Callable[[], float]):
+        super().__init__(scenario, schedule, clock)
         self.per_eni = scenario.vpc.hyperplane.connections_per_eni
         self.quota = scenario.vpc.hyperplane.eni_quota_per_vpc
         self.vpc_enis = 0
@@ -463,8 +463,8 @@ class HyperplaneNetwork(_Base):
         az.up = not az.down
 
 
-def make_network(scenario: Scenario, schedule: Schedule, clock: Callable[[], float],
-                 rng_place: np.random.Generator, attach_sample: Callable[[], float]) -> LegacyNetwork | HyperplaneNetwork:
+def make_network(scenario: Scenario, schedule: Schedule,
+                 clock: Callable[[], float]) -> LegacyNetwork | HyperplaneNetwork:
     """The network model of the scenario's platform."""
     cls = HyperplaneNetwork if scenario.platform == "hyperplane" else LegacyNetwork
-    return cls(scenario, schedule, clock, rng_place, attach_sample)
+    return cls(scenario, schedule, clock)

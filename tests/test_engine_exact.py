@@ -271,3 +271,13 @@ def test_peaks_and_address_figures_stop_at_the_horizon_while_late_retries_still_
     assert (ran["arrival_s"] > 1).sum() == 3  # ... after the horizon
     assert s["peak_concurrency"] == 1 and s["functions"]["g"]["peak_concurrency"] == 0
     assert s["mean_concurrency"] == pytest.approx(1.0)
+
+
+def test_an_environment_whose_execution_timed_out_is_reset_and_the_next_start_is_cold():
+    # Arrivals at 0 (runs 5 s, times out at 2.5 = 0.5 init + 2 s timeout) and at 3: a fresh cold start.
+    sc = tiny(functions=[fn(subnets=[], timeout=2, duration=5,
+                            arrivals=[{"process": "constant", "rate": 1, "end": 1},
+                                      {"process": "constant", "rate": 1, "start": 3, "end": 4}])])
+    res = vs.simulate(sc, record_invocations=True)
+    assert [(r[0], r[3], r[4]) for r in rows(res)] == [(0.0, "timeout", True), (3.0, "timeout", True)]
+    assert res.summary["cold_starts"] == 2 and res.summary["peak_environments"] == 1
