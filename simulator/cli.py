@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,56 +60,28 @@ def user_errors():
         raise typer.Exit(2) from None
 
 
-# A folder vpcsim wrote holds one of these; `--out` replaces such a folder (or an empty one) whole, and nothing else.
-_OUTPUT_MARKERS = ("summary.json", "comparison.json", "sweep.csv")
-
-
-def _writable_parent(path: Path, option: str) -> None:
-    """The nearest existing ancestor of ``path`` must be a folder we may write in (the rest is created)."""
-    parent = path.absolute().parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UserError(f"{option} {path}: cannot write: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"{option} {path}: cannot write: {parent} is not writable")
-
-
 def check_out_dir(path: Path | None, option: str = "--out") -> None:
-    """Refuse, before any work is done, an output folder whose replacement would destroy what vpcsim did not write.
+    """Refuse, before any work is done, an output folder whose replacement would destroy what vpcsim did not write
+    (see :func:`simulator.output.check_dir_target`)."""
+    from .output import OutputError, check_dir_target
 
-    The folder is written whole and then replaces ``path``: an existing file (a scenario given to --out by mistake),
-    a device, the current folder or a folder of other files would be lost. A new path, an empty folder, or a folder
-    vpcsim wrote before (it holds summary.json, comparison.json or sweep.csv) is fine."""
-    if path is None:
-        return
-    if path.exists():
-        if not path.is_dir():
-            raise UserError(f"{option} {path}: exists and is not a folder; give a new folder for the results")
-        if Path.cwd().resolve().is_relative_to(path.resolve()):
-            raise UserError(f"{option} {path}: is the current folder (or holds it); give a new folder for the results")
+    if path is not None:
         try:
-            names = {p.name for p in path.iterdir()}
-        except OSError as exc:
-            raise UserError(f"{option} {path}: cannot read: {exc.strerror or exc}") from None
-        if names and not names & set(_OUTPUT_MARKERS):
-            n = len(names)
-            raise UserError(f"{option} {path}: is a folder vpcsim did not write ({n} entr{'ies' if n != 1 else 'y'}); "
-                            f"it would be replaced whole, so give a new or empty folder")
-    _writable_parent(path, option)
+            check_dir_target(path)
+        except OutputError as exc:
+            raise UserError(f"{option} {exc}") from None
 
 
 def check_out_file(path: Path | None, option: str = "--out") -> None:
-    """Refuse, before any work is done, an output file path that is a folder or not a regular file (a device, a
-    pipe): the file is written beside it and then replaces it."""
-    if path is None:
-        return
-    if path.is_dir():
-        raise UserError(f"{option} {path}: is a folder; give a file name (e.g. {path / 'report.xml'})"
-                        if option == "--junit" else f"{option} {path}: is a folder; give a file name")
-    if path.exists() and not path.is_file():
-        raise UserError(f"{option} {path}: not a regular file (a device or a pipe); give a file name")
-    _writable_parent(path, option)
+    """Refuse, before any work is done, an output file path that is a folder or not a regular file."""
+    from .output import OutputError, check_file_target
+
+    if path is not None:
+        try:
+            check_file_target(path)
+        except OutputError as exc:
+            hint = f" (e.g. {path / 'report.xml'})" if option == "--junit" and path.is_dir() else ""
+            raise UserError(f"{option} {exc}{hint}") from None
 
 
 def _version(value: bool) -> None:

@@ -18,7 +18,59 @@ from typing import Any
 
 from .results import Result
 
-__all__ = ["atomic_dir", "atomic_file", "write_run", "to_json"]
+__all__ = ["atomic_dir", "atomic_file", "write_run", "to_json", "OutputError", "check_dir_target", "check_file_target"]
+
+# A folder vpcsim wrote holds one of these; a results folder replaces such a folder (or an empty one), nothing else.
+OUTPUT_MARKERS = ("summary.json", "comparison.json", "sweep.csv", "timeline.png")  # timeline.png: figures/
+
+
+class OutputError(ValueError):
+    """An output path that must not be replaced or cannot be written (one line, naming the path)."""
+
+
+def _writable_parent(path: Path) -> None:
+    """The nearest existing ancestor of ``path`` must be a folder we may write in (the rest is created)."""
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{path}: cannot write: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: cannot write: {parent} is not writable")
+
+
+def check_dir_target(path: str | Path) -> None:
+    """Refuse a results folder whose replacement would destroy what vpcsim did not write.
+
+    The folder is written whole and then replaces ``path``: an existing file (a scenario given by mistake), a
+    device, the current folder or a folder of other files would be lost. A new path, an empty folder, or a folder
+    vpcsim wrote before (it holds summary.json, comparison.json or sweep.csv) is fine."""
+    path = Path(path)
+    if path.exists():
+        if not path.is_dir():
+            raise OutputError(f"{path}: exists and is not a folder; give a new folder for the results")
+        if Path.cwd().resolve().is_relative_to(path.resolve()):
+            raise OutputError(f"{path}: is the current folder (or holds it); give a new folder for the results")
+        try:
+            names = {p.name for p in path.iterdir()}
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        if names and not names & set(OUTPUT_MARKERS):
+            n = len(names)
+            raise OutputError(f"{path}: is a folder vpcsim did not write ({n} entr{'ies' if n != 1 else 'y'}); "
+                              f"it would be replaced whole, so give a new or empty folder")
+    _writable_parent(path)
+
+
+def check_file_target(path: str | Path) -> None:
+    """Refuse an output file path that is a folder or not a regular file (a device, a pipe): the file is written
+    beside it and then replaces it."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name")
+    if path.exists() and not path.is_file():
+        raise OutputError(f"{path}: not a regular file (a device or a pipe); give a file name")
+    _writable_parent(path)
 
 
 def _plain(v: Any) -> Any:
@@ -42,8 +94,10 @@ def to_json(data: Any) -> str:
 
 @contextmanager
 def atomic_dir(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder; on success it becomes ``target`` (replacing it), on failure it disappears."""
+    """Yield a temporary folder; on success it becomes ``target`` (replacing a folder vpcsim wrote, or an empty one:
+    anything else raises :class:`OutputError` first), on failure it disappears."""
     target = Path(target)
+    check_dir_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
@@ -67,8 +121,10 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
 
 @contextmanager
 def atomic_file(target: str | Path, mode: str = "w") -> Iterator[Any]:
-    """Open a temporary file beside ``target``; it replaces ``target`` only when closed without error."""
+    """Open a temporary file beside ``target``; it replaces ``target`` (a regular file, or nothing: anything else
+    raises :class:`OutputError` first) only when closed without error."""
     target = Path(target)
+    check_file_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

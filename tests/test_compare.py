@@ -129,7 +129,7 @@ def test_write_comparison_writes_a_self_contained_report(legacy_vs_hyperplane, t
 def test_write_comparison_is_whole_or_nothing(legacy_vs_hyperplane, tmp_path, monkeypatch):
     target = tmp_path / "cmp"
     target.mkdir()
-    (target / "keep.txt").write_text("old", encoding="utf-8")
+    (target / "comparison.json").write_text("{}", encoding="utf-8")  # an earlier comparison: replaceable
 
     def broken(self):
         raise RuntimeError("figure failed")
@@ -138,7 +138,7 @@ def test_write_comparison_is_whole_or_nothing(legacy_vs_hyperplane, tmp_path, mo
     monkeypatch.setattr("simulator.report.draw_figures", lambda result: {})  # keep the run folders quick
     with pytest.raises(RuntimeError, match="figure failed"):
         write_comparison(legacy_vs_hyperplane, target)
-    assert [p.name for p in target.iterdir()] == ["keep.txt"]
+    assert [p.name for p in target.iterdir()] == ["comparison.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["cmp"]
 
 

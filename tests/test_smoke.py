@@ -47,3 +47,26 @@ def test_results_folder_is_as_readable_as_any_new_folder(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o777 & ~umask
+
+
+def test_the_library_writers_refuse_to_replace_what_vpcsim_did_not_write(tmp_path):
+    import pytest
+
+    import simulator as vs
+    from simulator.output import OutputError, atomic_file, write_run
+
+    res = vs.simulate(vs.load_scenario(SCENARIOS / "quickstart.yaml").with_changes({"duration": "3m"}))
+    precious = tmp_path / "designs"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="vpcsim did not write"):
+        write_run(res, precious)
+    scenario_copy = tmp_path / "sc.yaml"
+    scenario_copy.write_text("x")
+    with pytest.raises(OutputError, match="not a folder"):
+        write_run(res, scenario_copy)
+    with pytest.raises(OutputError, match="not a regular file"), atomic_file("/dev/null"):
+        pass
+    assert (precious / "notes.txt").read_text() == "mine" and scenario_copy.read_text() == "x"
+    write_run(res, tmp_path / "out")
+    write_run(res, tmp_path / "out")  # a folder vpcsim wrote is replaced whole
