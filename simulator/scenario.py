@@ -491,6 +491,7 @@ class Scenario(_Model):
                 raise ScenarioError([p._replace(file=self._source, path=f"--set {path}") for p in exc.problems]) from None
         keep = {k: v for k, v in self._marks.items() if _dotted(k) not in changed and not any(
             _inside(_dotted(k), c) for c in changed)}
+        existing = {_dotted(k) for k in self._marks} if self._marks else None  # the file's own keys
         base_dir = Path(self._source).parent if self._source else None
         try:
             return scenario_from_dict(raw, source=self._source, marks=keep, base_dir=base_dir)
@@ -499,8 +500,11 @@ class Scenario(_Model):
             # file (which does not hold that value).
             problems = []
             for p in exc.problems:
+                # The change is at fault when the problem lies in what it set, or in a section it created (a
+                # section the file does not have: `--set foo.bar=1` makes an unknown key `foo`).
+                created = existing is not None and p.path not in existing
                 cause = next((c for c in changed if _inside(p.path, c) or (
-                    _inside(c, p.path) and ("[" in p.path or "." in p.path))), None)
+                    _inside(c, p.path) and ("[" in p.path or "." in p.path or created))), None)
                 problems.append(p._replace(line=None, path=f"--set {changed[cause]}") if cause is not None else p)
             raise ScenarioError(problems) from None
 
@@ -535,6 +539,11 @@ def set_path(data: dict, path: str, value: Any) -> tuple:
                 node[rest] = value
                 return tuple(keys + ["expect", rest])
             if part not in node or node[part] is None:
+                if parts[i + 1].lstrip("-").isdigit() or part in _ITEM_NAMES:
+                    # A list cannot be created by naming one of its items: there is nothing to change.
+                    what = _ITEM_NAMES.get(part, "item")
+                    raise ScenarioError([Problem(None, None, path, f"the scenario has no {part} (no {what} "
+                                                                   f"{parts[i + 1]!r} to change)")])
                 node[part] = {}
             node, keys = node[part], keys + [part]
         elif isinstance(node, list):
@@ -564,7 +573,8 @@ def _list_index(items: list, part: str, path: str, within: Any = "") -> int:
             return idx
     if part.lstrip("-").isdigit() and -len(items) <= int(part) < len(items):
         return int(part) % len(items)
-    names = [str(it.get("name", it.get("id"))) for it in items if isinstance(it, dict)]
+    names = [str(it.get("name", it.get("id"))) for it in items
+             if isinstance(it, dict) and it.get("name", it.get("id")) is not None]
     what = _ITEM_NAMES.get(within, "item") if isinstance(within, str) else "item"
     hint = difflib.get_close_matches(part, names, n=1)
     extra = f"; did you mean {hint[0]!r}?" if hint else f" ({within}: {', '.join(names)})" if names else (

@@ -572,3 +572,19 @@ def test_docs_name_every_key_of_the_schema():
 def test_api_names_are_exported():
     for name in ("load_scenario", "scenario_from_dict", "Scenario", "ScenarioError", "capacity"):
         assert hasattr(vs, name), name
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"foo.bar": 1}, "--set foo.bar: unknown key 'foo'"),
+    ({"events.0.at": "1m"}, "--set events.0.at: the scenario has no events (no event '0' to change)"),
+    ({"functions.api.arrivals.7.rate": 5}, "--set functions.api.arrivals.7.rate: no arrival process named '7' "
+                                           "(there are 2, numbered from 0)"),
+])
+def test_set_errors_name_the_change_not_a_line_of_the_file(change, message):
+    from .conftest import SCENARIOS
+
+    sc = load_scenario(SCENARIOS / "quickstart.yaml")
+    with pytest.raises(ScenarioError) as info:
+        sc.with_changes(change)
+    (problem,) = info.value.problems
+    assert problem.line is None and message in str(problem)
