@@ -86,8 +86,10 @@ def t_quantile(confidence: float, df: int) -> float:
 
 
 def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> dict[str, Any]:
-    """``{mean, ci_low, ci_high, sd, n}`` of a sample: the Student-t interval of the mean (not clipped to the
-    metric's range). With fewer than two values the interval is unknown (null)."""
+    """``{mean, ci_low, ci_high, sd, n}`` of a sample: the Student-t interval of the mean. Every metric of a
+    summary is a count, a rate, a time or a size, never negative: when no value is negative the interval is
+    clipped at 0 (a failure rate of 0.0001 ± 0.0003 is [0, 0.0004], not [-0.0002, 0.0004]). With fewer than two
+    values the interval is unknown (null)."""
     n = len(values)
     if n == 0:
         return {"mean": None, "ci_low": None, "ci_high": None, "sd": None, "n": 0}
@@ -100,7 +102,10 @@ def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> dict[str
     mean = math.fsum(values) / n
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
     half = t_quantile(confidence, n - 1) * sd / math.sqrt(n)
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "sd": sd, "n": n}
+    low = mean - half
+    if low < 0 <= min(values):
+        low = 0.0
+    return {"mean": mean, "ci_low": low, "ci_high": mean + half, "sd": sd, "n": n}
 
 
 # --------------------------------------------------------------------------------------------------- aggregation

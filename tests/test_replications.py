@@ -142,3 +142,9 @@ def test_cli_rejects_bad_counts(capsys):
     assert main(["run", path, "--workers", "-1"]) == 2
     err = capsys.readouterr().err
     assert "--replications" in err and "Traceback" not in err
+
+
+def test_intervals_of_quantities_that_cannot_be_negative_stop_at_zero():
+    m = mean_ci([0.0, 0.0, 0.0, 0.0004])
+    assert m["ci_low"] == 0.0 and m["ci_high"] > m["mean"] > 0
+    assert mean_ci([-1.0, 1.0, 2.0])["ci_low"] < 0  # a quantity that can be negative keeps its interval
