@@ -251,12 +251,12 @@ def _numbers(path: Path, df: pd.DataFrame, column: str, *, first_line: int, what
     arr = values.to_numpy(dtype=float)
     if not np.isfinite(arr).all():
         i = int(np.argmax(~np.isfinite(arr)))
-        raise TraceError(f"{path}:{first_line + i}: column {column!r}: not {what} (got {raw.iloc[i]!r})")
+        raise TraceError(f"{path}:{first_line + i}: column {column!r}: not {what} (got {str(raw.iloc[i])!r})")
     if counts:
         wrong = (arr < 0) | (arr != np.floor(arr))
         if wrong.any():
             i = int(np.argmax(wrong))
-            raise TraceError(f"{path}:{first_line + i}: column {column!r}: not {what} (got {raw.iloc[i]!r})")
+            raise TraceError(f"{path}:{first_line + i}: column {column!r}: not {what} (got {str(raw.iloc[i])!r})")
         return arr.astype(np.int64)
     return arr
 
