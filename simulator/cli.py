@@ -405,17 +405,17 @@ def _progress_runner(enabled: bool):
 @app.command()
 def run(
     scenario: ScenarioArg,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Write summary.json, timeseries.csv, scenario.yaml "
+    out_dir: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Write summary.json, timeseries.csv, scenario.yaml "
                                                                "(and the report) into this folder.")] = None,
     as_json: JsonOpt = False,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the scenario's seed.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, metavar="N", help="Override the scenario's seed.")] = None,
     sets: SetOpt = None,
     record: Annotated[bool, typer.Option("--record-invocations",
                                          help="Keep one row per invocation (invocations.csv with --out).")] = False,
     replications: Annotated[int | None, typer.Option(
-        "--replications", min=1, help="Independent replications; the summary holds means and 95% intervals "
+        "--replications", min=1, metavar="N", help="Independent replications; the summary holds means and 95% intervals "
                                       "(default: the scenario's `replications`, else 1).")] = None,
-    workers: Annotated[int, typer.Option("--workers", min=0, help="Worker processes for replications "
+    workers: Annotated[int, typer.Option("--workers", min=0, metavar="N", help="Worker processes for replications "
                                                                   "(0: one per CPU).")] = 1,
     strict: Annotated[bool, typer.Option("--strict", help="With replications, expectations check the unfavourable "
                                                           "end of the 95% interval, not the mean.")] = False,

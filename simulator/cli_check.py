@@ -43,9 +43,9 @@ from .scenario import Scenario, ScenarioError, load_scenario
 __all__ = ["check", "sweep_command", "junit_xml", "parse_vary", "print_replications"]
 
 
-WorkersOpt = Annotated[int, typer.Option("--workers", min=0, help="Worker processes for replications "
+WorkersOpt = Annotated[int, typer.Option("--workers", min=0, metavar="N", help="Worker processes for replications "
                                                                   "(0: one per CPU).")]
-ReplicationsOpt = Annotated[int | None, typer.Option("--replications", min=1, help="Independent replications "
+ReplicationsOpt = Annotated[int | None, typer.Option("--replications", min=1, metavar="N", help="Independent replications "
                                                      "(default: the scenario's `replications`, else 1).")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="With replications, check the unfavourable end of the "
                                                           "95% interval instead of the mean.")]
@@ -381,9 +381,9 @@ def sweep_command(
     scheduler: Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS",
                                                   help="Run on a Dask cluster (needs the dask extra), e.g. "
                                                        "tcp://10.0.0.5:8786.")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Write sweep.csv, sweep_means.csv and sweep.png "
+    out_dir: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Write sweep.csv, sweep_means.csv and sweep.png "
                                                                "into this folder.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the scenario's seed.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, metavar="N", help="Override the scenario's seed.")] = None,
     sets: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

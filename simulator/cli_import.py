@@ -46,7 +46,7 @@ def _hashes(values: list[str] | None) -> list[str] | None:
 def azure2019(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder of the trace: invocations.csv, durations.csv, memory.csv "
                                                    "(or one day of the full data set).", show_default=False)],
-    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="Scenario file to write (YAML). Without it "
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE", help="Scenario file to write (YAML). Without it "
                                                                        "the scenario is printed.")] = None,
     top: Annotated[int | None, typer.Option("--top", help="Keep the N functions with the most invocations.")] = None,
     functions: Annotated[list[str] | None, typer.Option(

@@ -88,7 +88,7 @@ def compare(
                                                     help="One scenario file (and --set for the second run) or two.",
                                                     show_default=False)],
     sets: SetOpt = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="The seed of both runs (default: the first "
+    seed: Annotated[int | None, typer.Option("--seed", min=0, metavar="N", help="The seed of both runs (default: the first "
                                                                    "scenario's).")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Write a comparison folder: report.html, figures/, "
                                                                "comparison.json and each run's results (a/, b/).")]
