@@ -285,14 +285,10 @@ def _ms(v: float | None) -> str:
 
 
 def _when(t: float | None) -> str:
-    """A simulated time for people: 42.5s, 20m00.5s, 1h02m03s."""
-    if t is None:
-        return "-"
-    if t < 60:
-        return f"{t:.1f}s"
-    h, rest = divmod(t, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{int(h)}h{int(m):02d}m{sec:02.0f}s" if h else f"{int(m)}m{sec:04.1f}s"
+    """A simulated time for people, as the report writes it: 42.5s, 20m1s, 1h2m3s."""
+    from .report import fmt_clock
+
+    return "-" if t is None else fmt_clock(t)
 
 
 def print_summary(s: dict[str, Any], timeseries: Any = None) -> None:
