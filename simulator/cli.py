@@ -277,6 +277,8 @@ def _pct(v: float | None) -> str:
         return "0"
     if v < 0.00001:  # would print as 0.000%: it is not zero (as in the HTML report)
         return "<0.001%"
+    if 0.99995 <= v < 1:  # would print as 100.00%: it is not all
+        return ">99.99%"
     return f"{v:.3%}" if v < 0.001 else f"{v:.2%}"
 
 
