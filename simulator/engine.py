@@ -94,13 +94,21 @@ class _Call(Event):
         self._value = value
 
 
-class _Env:
-    """An execution environment and, while busy, the invocation it runs."""
+class _Env(Event):
+    """An execution environment and, while busy, the invocation it runs.
+
+    It is also the SimPy event of that invocation's end: an environment runs one invocation at a time, so it has at
+    most one end pending, and scheduling the end allocates nothing (SimPy's ``step`` reads only ``callbacks`` and
+    ``_ok`` of an event; ``callbacks`` is set to the engine's one-element tuple when the end is scheduled). An end
+    left on the queue by an environment lost in an outage is recognised by ``lost`` and ignored."""
 
     __slots__ = ("fn", "eni", "az", "provisioned", "busy", "lost", "expire", "timer", "timer_at",
-                 "arr", "t0", "attempt", "errors", "cold", "start", "wait", "end", "timed_out", "counted")
+                 "arr", "t0", "attempt", "errors", "cold", "start", "wait", "end", "timed_out", "counted",
+                 "callbacks")
+    _ok = True
 
     def __init__(self, fn: _Fn, eni: Eni | None, az: AzState | None, provisioned: bool):
+        # Event.__init__ is not called: this object is scheduled by hand (see _arrive) and is never yielded.
         self.fn = fn
         self.eni = eni
         self.az = az
@@ -254,6 +262,7 @@ class Engine:
         self.env = simpy.Environment()
         self.queue = self.env._queue
         self.eid = self.env._eid
+        self._end_callbacks = (self._on_end,)  # SimPy only iterates an event's callbacks: one shared tuple
         self.horizon = scenario.duration
         self.warmup = scenario.warmup
         self.step = scenario.timestep
@@ -508,11 +517,11 @@ class Engine:
         if f.in_flight > f.peak_conc:
             f.peak_conc = f.in_flight
         # env.schedule() inlined (same tuple, same tie-breaking counter): one call less per invocation.
-        heappush(self.queue, (env.end, URGENT, next(self.eid), _Call(self.env, self._on_end, env)))
+        env.callbacks = self._end_callbacks
+        heappush(self.queue, (env.end, URGENT, next(self.eid), env))
 
     # -- endings -------------------------------------------------------------------------------------------------
-    def _on_end(self, ev: Event) -> None:
-        env: _Env = ev._value
+    def _on_end(self, env: _Env) -> None:
         if env.lost:
             return  # its AZ went down; the invocation already failed
         t = env.end
