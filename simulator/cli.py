@@ -84,6 +84,22 @@ def check_out_file(path: Path | None, option: str = "--out") -> None:
             raise UserError(f"{option} {exc}{hint}") from None
 
 
+@contextmanager
+def writing(path: Path | str, option: str | None = "--out"):
+    """Writing an output: an OS error, or a target the library's writers refuse, becomes one line naming the
+    option and the path (exit 2)."""
+    from .output import OutputError
+
+    prefix = f"{option} " if option else ""
+    with user_errors():
+        try:
+            yield
+        except OutputError as exc:
+            raise UserError(f"{prefix}{exc}") from None
+        except OSError as exc:
+            raise UserError(f"{prefix}{path}: cannot write: {exc.strerror or exc}") from None
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"vpcsim {__version__}")
@@ -442,11 +458,8 @@ def run(
         with _progress_runner(show_bar) as progress:
             result = simulate(sc, record_invocations=record, progress=progress)
     if out_dir is not None:
-        with user_errors():
-            try:
-                write_run(result, out_dir)
-            except OSError as exc:
-                raise UserError(f"--out {out_dir}: cannot write: {exc.strerror or exc}") from None
+        with writing(out_dir):
+            write_run(result, out_dir)
     if as_json:
         typer.echo(to_json(result.summary), nl=False)
     else:

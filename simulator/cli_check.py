@@ -36,6 +36,7 @@ from .cli import (
     out,
     parse_sets,
     user_errors,
+    writing,
 )
 from .expectations import ExpectationError, _percent, find_scenario_files, format_value, key_figures
 from .scenario import Scenario, ScenarioError, load_scenario
@@ -275,12 +276,8 @@ def check(
     if junit is not None:
         from .output import atomic_file
 
-        with user_errors():
-            try:
-                with atomic_file(junit, "wb") as fh:
-                    fh.write(junit_xml(suites))
-            except OSError as exc:
-                raise UserError(f"--junit {junit}: cannot write: {exc.strerror or exc}") from None
+        with writing(junit, "--junit"), atomic_file(junit, "wb") as fh:
+            fh.write(junit_xml(suites))
         out.print(f"JUnit report written to {escape(str(junit))}")
     if invalid:
         raise typer.Exit(2)
@@ -407,15 +404,11 @@ def sweep_command(
     if out_dir is not None:
         from .output import atomic_dir
 
-        with user_errors():
-            try:
-                with atomic_dir(out_dir) as tmp:
-                    df.to_csv(tmp / "sweep.csv", index=False, float_format="%.6g")
-                    means.to_csv(tmp / "sweep_means.csv", index=False, float_format="%.6g")
-                    fig = plot_sweep(df, paths, title=sc.name)
-                    fig.savefig(tmp / "sweep.png", dpi=120)
-            except OSError as exc:
-                raise UserError(f"--out {out_dir}: cannot write: {exc.strerror or exc}") from None
+        with writing(out_dir), atomic_dir(out_dir) as tmp:
+            df.to_csv(tmp / "sweep.csv", index=False, float_format="%.6g")
+            means.to_csv(tmp / "sweep_means.csv", index=False, float_format="%.6g")
+            fig = plot_sweep(df, paths, title=sc.name)
+            fig.savefig(tmp / "sweep.png", dpi=120)
     if as_json:
         typer.echo(df.to_json(orient="records", indent=2))
         return

@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import UserError, app, check_out_file, err, out, user_errors
+from .cli import UserError, app, check_out_file, err, out, user_errors, writing
 from .importers import ImportProblem, import_azure2019
 from .output import atomic_file
 from .scenario import ScenarioError, scenario_from_dict
@@ -112,11 +112,8 @@ def azure2019(
             for note in imp.notes:
                 err.print(f"note: {note}", markup=False)
             return
-        try:
-            with atomic_file(out_file) as fh:
-                fh.write(imp.text)
-        except OSError as exc:
-            raise UserError(f"--out {out_file}: cannot write: {exc.strerror or exc}") from None
+        with writing(out_file), atomic_file(out_file) as fh:
+            fh.write(imp.text)
 
     rows = imp.functions
     assert rows is not None

@@ -16,7 +16,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import JsonOpt, SetOpt, UserError, app, check_out_dir, check_out_file, out, parse_sets, user_errors
+from .cli import (
+    JsonOpt,
+    SetOpt,
+    UserError,
+    app,
+    check_out_dir,
+    check_out_file,
+    out,
+    parse_sets,
+    user_errors,
+    writing,
+)
 from .scenario import load_scenario
 
 __all__ = ["report", "compare"]
@@ -38,11 +49,10 @@ def report(
             raise UserError(f"{folder}: a comparison folder (vpcsim compare --out), not the results of one run; "
                             f"its runs are {folder / 'a'} and {folder / 'b'} (vpcsim report {folder / 'a'})")
         try:
-            path = rebuild_report(folder, html)
+            with writing(html or folder, option=None):
+                path = rebuild_report(folder, html)
         except ResultsFolderError as exc:
             raise UserError(str(exc)) from None
-        except OSError as exc:
-            raise UserError(f"{html or folder}: cannot write: {exc.strerror or exc}") from None
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             # Every file is there and parses, but a value is not what `vpcsim run` writes (a hand-edited file).
             from .cli import _DEBUG
@@ -128,11 +138,8 @@ def compare(
             label_b = f"{cmp.labels[1]} ({', '.join(f'{k}={v}' for k, v in changes.items())})"
             cmp = dataclasses.replace(cmp, labels=(cmp.labels[0], label_b), changes=changes)
     if out_dir is not None:
-        with user_errors():
-            try:
-                write_comparison(cmp, out_dir)
-            except OSError as exc:
-                raise UserError(f"--out {out_dir}: cannot write: {exc.strerror or exc}") from None
+        with writing(out_dir):
+            write_comparison(cmp, out_dir)
     if as_json:
         typer.echo(to_json(cmp.to_dict()), nl=False)
         return

@@ -329,7 +329,6 @@ class Engine:
         self.warm_area = 0.0
         self.warm_env_area = 0.0
         self.horizon_stats: dict[str, Any] = {}
-        self.done = False
 
         self.arrivals = _Arrivals([(f, proc.blocks(self._rng("arrivals", f.name, str(k)), self.horizon))
                                    for f in fns for k, proc in enumerate(f.spec.arrivals)], self.horizon)
@@ -774,7 +773,6 @@ class Engine:
         while (self.conc or self.pending) and queue:
             env.step()
         self.wall_s = time.perf_counter() - started
-        self.done = True
         return self
 
 

@@ -70,3 +70,24 @@ def test_the_library_writers_refuse_to_replace_what_vpcsim_did_not_write(tmp_pat
     assert (precious / "notes.txt").read_text() == "mine" and scenario_copy.read_text() == "x"
     write_run(res, tmp_path / "out")
     write_run(res, tmp_path / "out")  # a folder vpcsim wrote is replaced whole
+
+
+def test_write_failures_become_one_line_naming_the_option_and_path(tmp_path, capsys):
+    import errno
+
+    import pytest
+    import typer
+
+    from simulator.cli import writing
+    from simulator.output import atomic_dir
+
+    with pytest.raises(typer.Exit) as info, writing(tmp_path / "out"):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert info.value.exit_code == 2
+    assert capsys.readouterr().err.strip() == f"vpcsim: error: --out {tmp_path / 'out'}: cannot write: No space left on device"
+    taken = tmp_path / "a-file"
+    taken.write_text("x")
+    with pytest.raises(typer.Exit), writing(taken, "--junit"), atomic_dir(taken):
+        pass
+    assert capsys.readouterr().err.strip() == (f"vpcsim: error: --junit {taken}: exists and is not a folder; "
+                                               "give a new folder for the results")
