@@ -304,15 +304,22 @@ def _group(path: Path, df: pd.DataFrame, fcol: str | None, values: np.ndarray, f
     return series, lines
 
 
-def _read_timestamps(path: Path) -> TraceTable:
+def _read_column(path: Path, names: tuple[str, ...], what: str, name: str) -> tuple[pd.DataFrame, int, str]:
+    """Read a one-value-per-row trace: the frame, the file line of its first row and the column holding the values
+    (named one of ``names``, or the file's only column, with or without a header)."""
     df = _read_csv(path)
     df, first_line = _single_headerless(path, df)
     _no_rows(path, df)
-    tcol = _find(df, _TIME_COLUMNS)
-    if tcol is None:
+    column = _find(df, names)
+    if column is None:
         if len(df.columns) != 1:
-            raise TraceError(f"{path}:1: no time column: name it `timestamp` (got columns {_shown_columns(df)})")
-        tcol = df.columns[0]
+            raise TraceError(f"{path}:1: no {what} column: name it `{name}` (got columns {_shown_columns(df)})")
+        column = df.columns[0]
+    return df, first_line, column
+
+
+def _read_timestamps(path: Path) -> TraceTable:
+    df, first_line, tcol = _read_column(path, _TIME_COLUMNS, "time", "timestamp")
     fcol = _find(df, ("function",))
     seconds = _times(path, df, tcol, first_line)
     seconds = seconds - seconds.min()
@@ -341,14 +348,7 @@ def _times(path: Path, df: pd.DataFrame, column: str, first_line: int) -> np.nda
 
 
 def _read_per_minute(path: Path) -> TraceTable:
-    df = _read_csv(path)
-    df, first_line = _single_headerless(path, df)
-    _no_rows(path, df)
-    ccol = _find(df, _COUNT_COLUMNS)
-    if ccol is None:
-        if len(df.columns) != 1:
-            raise TraceError(f"{path}:1: no count column: name it `count` (got columns {_shown_columns(df)})")
-        ccol = df.columns[0]
+    df, first_line, ccol = _read_column(path, _COUNT_COLUMNS, "count", "count")
     counts = _numbers(path, df, ccol, first_line=first_line, what="a count of calls (a whole number >= 0)",
                       counts=True)
     fcol = _find(df, ("function",))
