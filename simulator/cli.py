@@ -42,6 +42,32 @@ class UserError(Exception):
     """A problem with what the user gave us (not with vpcsim): one line, exit code 2."""
 
 
+def problem_lines(problems: list[Problem], repeat: int = 2) -> list[str]:
+    """One line per problem, except that a problem repeated in many places (a trace file missing for each of 100
+    functions) is shown ``repeat`` times, then once more as one line listing where else it occurs."""
+    by_message: dict[str, list[Problem]] = {}
+    for p in problems:
+        by_message.setdefault(p.message, []).append(p)
+    lines = []
+    for p in problems:
+        same = by_message[p.message]
+        k = same.index(p)
+        if k < repeat or len(same) == repeat + 1:
+            lines.append(str(p))
+        elif k == repeat:
+            rest = same[repeat:]
+            where = [f"{q.path} (line {q.line})" if q.line is not None else q.path for q in rest[:3]]
+            more = f" and {len(rest) - 3} more" if len(rest) > 3 else ""
+            lines.append(f"{p.file or '<scenario>'}: the same problem in {len(rest)} more places: "
+                         f"{', '.join(where)}{more}")
+    return lines
+
+
+def print_problems(problems: list[Problem]) -> None:
+    for line in problem_lines(problems):
+        err.print(line, markup=False)
+
+
 @contextmanager
 def user_errors():
     """Turn the library's errors about user input into one line each on stderr and exit code 2."""
@@ -50,8 +76,7 @@ def user_errors():
     except ScenarioError as exc:
         if _DEBUG:
             raise
-        for p in exc.problems:
-            err.print(str(p), markup=False)
+        print_problems(exc.problems)
         raise typer.Exit(2) from None
     except UserError as exc:
         if _DEBUG:
@@ -126,6 +151,24 @@ SetOpt = Annotated[
 ]
 
 
+YesOpt = Annotated[bool, typer.Option("--yes", help="Start even when the estimate says the run will not fit this "
+                                                    "machine (memory) or will take more than a day.")]
+
+
+def gate(sc: Scenario, *, yes: bool, replications: int = 1, points: int = 1, workers: int = 1,
+         record_invocations: bool = False) -> Any:
+    """The estimate of what the runs need (:mod:`simulator.estimate`); a run that cannot fit this machine is refused
+    before any work, with one line saying why and how to go on, unless ``yes``."""
+    from .estimate import estimate
+
+    est = estimate(sc, replications=replications, points=points, workers=workers,
+                   record_invocations=record_invocations)
+    why = est.refusal()
+    if why is not None and not yes:
+        raise UserError(why)
+    return est
+
+
 def parse_sets(items: list[str] | None, option: str = "--set") -> dict[str, Any]:
     """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``; values are read as YAML scalars/lists."""
     import yaml
@@ -182,8 +225,7 @@ def validate(
         try:
             sc = load_scenario(path)
         except ScenarioError as exc:
-            for p in exc.problems:
-                err.print(str(p), markup=False)
+            print_problems(exc.problems)
             bad += 1
             continue
         findings = capacity(sc)["lint"]
@@ -433,6 +475,7 @@ def run(
                                                                   "(0: one per CPU).")] = 1,
     strict: Annotated[bool, typer.Option("--strict", help="With replications, expectations check the unfavourable "
                                                           "end of the 95% interval, not the mean.")] = False,
+    yes: YesOpt = False,
 ) -> None:
     """Simulate a scenario and report outcomes, latency, peaks, subnet addresses and ceilings."""
     from .output import to_json, write_run
@@ -443,10 +486,13 @@ def run(
         check_out_dir(out_dir)  # before the run: a bad --out must not cost the simulation, nor replace a file
     show_bar = not as_json and err.is_terminal
     n_reps = replications if replications is not None else sc.replications
-    if strict and n_reps < 2:
-        with user_errors():
+    with user_errors():
+        if strict and n_reps < 2:
             raise UserError("--strict checks the unfavourable end of a 95% interval, and one run has none: add "
                             "--replications N (5 or more), or leave --strict out")
+        est = gate(sc, yes=yes, replications=n_reps, workers=workers, record_invocations=record)
+    if not as_json:
+        out.print(f"Simulating {escape(sc.name)}: {escape(est.line())}.", soft_wrap=True)
     if n_reps > 1:  # replications (simulator.sweep): means, intervals; time series of replication 0
         from .cli_check import _progress, _sweep_errors
         from .sweep import run_replications
@@ -512,8 +558,7 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as exc:  # only when a command forgot user_errors(); still no traceback
         if _DEBUG:
             raise
-        for p in exc.problems:
-            err.print(str(p), markup=False)
+        print_problems(exc.problems)
         return 2
     except UserError as exc:
         if _DEBUG:

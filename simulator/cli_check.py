@@ -28,13 +28,16 @@ from .cli import (
     JsonOpt,
     SetOpt,
     UserError,
+    YesOpt,
     app,
     check_out_dir,
     check_out_file,
     err,
+    gate,
     load_with_changes,
     out,
     parse_sets,
+    print_problems,
     user_errors,
     writing,
 )
@@ -197,6 +200,7 @@ def check(
     replications: ReplicationsOpt = None,
     workers: WorkersOpt = 1,
     strict: StrictOpt = False,
+    yes: YesOpt = False,
 ) -> None:
     """Run every scenario that has `expect` and check its sizing assumptions: exit 0 when all hold, 1 when one
     fails, 2 when a file is invalid."""
@@ -233,11 +237,12 @@ def check(
             sc = load_scenario(file)
         except ScenarioError as exc:
             invalid += 1
-            for p in exc.problems:
-                err.print(str(p), markup=False)
+            print_problems(exc.problems)
             suites.append({"name": str(file), "file": file, "time": 0.0, "problems": exc.problems})
             continue
         n = replications if replications is not None else sc.replications
+        with user_errors():
+            gate(sc, yes=yes, replications=n, workers=workers)
         label = f"{file} ({n} replication{'s' * (n != 1)})"
         with _sweep_errors(), _progress(f"checking {label}", err.is_terminal) as progress:
             result = run_replications(sc, n, workers=workers, strict=strict, progress=progress)
@@ -383,6 +388,7 @@ def sweep_command(
     seed: Annotated[int | None, typer.Option("--seed", min=0, metavar="N", help="Override the scenario's seed.")] = None,
     sets: SetOpt = None,
     as_json: JsonOpt = False,
+    yes: YesOpt = False,
 ) -> None:
     """Run a grid of scenario variants × replications; print the means per grid point (tidy CSV with --out)."""
     from .sweep import plot_sweep, sweep, sweep_means
@@ -396,6 +402,8 @@ def sweep_command(
         points = 1
         for values in grid.values():
             points *= len(values)
+        with user_errors():
+            gate(sc, yes=yes, replications=n, points=points, workers=workers)
         show = err.is_terminal and not as_json
         with _progress(f"sweep: {points} points x {n} replications", show) as progress:
             df = sweep(sc, grid, replications=n, workers=workers, scheduler=scheduler, progress=progress)

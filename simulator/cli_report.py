@@ -20,9 +20,11 @@ from .cli import (
     JsonOpt,
     SetOpt,
     UserError,
+    YesOpt,
     app,
     check_out_dir,
     check_out_file,
+    gate,
     out,
     parse_sets,
     user_errors,
@@ -104,6 +106,7 @@ def compare(
                                                                "comparison.json and each run's results (a/, b/).")]
     = None,
     as_json: JsonOpt = False,
+    yes: YesOpt = False,
 ) -> None:
     """Run two scenarios with the same seed and show them side by side, with the differences.
 
@@ -130,6 +133,8 @@ def compare(
                             "the second run (e.g. --set platform=hyperplane)")
         else:
             b = a.with_changes(changes)  # validated here, so a bad --set is reported before anything runs
+        for sc in (a, b):
+            gate(sc, yes=yes)
     if len(scenarios) == 1:
         cmp = run_compare(a, changes, seed=seed)
     else:

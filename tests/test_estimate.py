@@ -1,0 +1,103 @@
+"""Absurd but valid scenarios are refused before they start (issue 12, item 6): the estimate of invocations, events,
+time and memory from the closed forms, shown in `run`'s first line, and one line with how to go on (`--yes`)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+import simulator as vs
+import simulator.estimate as est_mod
+from simulator.cli import main
+from simulator.estimate import estimate
+
+from .conftest import BASE, SCENARIOS, deep_merge
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def scenario_file(tmp_path, **changes) -> str:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(deep_merge(BASE, changes), sort_keys=False))
+    return str(path)
+
+
+@pytest.mark.parametrize("name", ["quickstart", "az-outage", "azure-trace"])
+def test_the_estimated_invocations_are_the_arrivals_the_run_simulates(name):
+    sc = vs.load_scenario(SCENARIOS / f"{name}.yaml")
+    res = vs.simulate(sc)
+    arrived = int(res.timeseries["arrivals"].sum())  # every attempt, warm-up included
+    retries = res.summary["attempts"] - res.summary["invocations"]
+    assert estimate(sc).invocations == pytest.approx(arrived - retries, rel=0.03)
+
+
+def test_recording_invocations_costs_about_400_bytes_each():
+    sc = vs.load_scenario(SCENARIOS / "spike-exhausts-subnets.yaml")
+    plain, recorded = estimate(sc), estimate(sc, record_invocations=True)
+    assert recorded.memory_mb - plain.memory_mb == pytest.approx(plain.invocations * 400 / 2**20)
+
+
+def test_replications_multiply_the_work_and_workers_share_it():
+    sc = vs.load_scenario(SCENARIOS / "quickstart.yaml")
+    one, ten, ten_on_two = estimate(sc), estimate(sc, replications=10), estimate(sc, replications=10, workers=2)
+    assert ten.runs == 10 and ten.wall_s == pytest.approx(10 * one.wall_s)
+    assert ten_on_two.wall_s == pytest.approx(5 * one.wall_s)
+    assert ten_on_two.memory_mb > ten.memory_mb  # a second process holds its own interpreter
+
+
+def test_a_billion_per_second_is_refused_in_one_line_before_any_work(tmp_path, capsys):
+    path = scenario_file(tmp_path, duration=3600,
+                         functions=[{**BASE["functions"][0], "arrivals": {"process": "poisson", "rate": "1e9/s"}}])
+    started = time.perf_counter()
+    code, out, err = run(capsys, "run", path)
+    assert time.perf_counter() - started < 10
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert "would take about" in line and "3.6 trillion invocations" in line and "--yes" in line
+
+
+def test_a_billion_replications_are_refused_on_memory(tmp_path, capsys):
+    path = scenario_file(tmp_path)
+    code, _, err = run(capsys, "run", path, "--replications", "1000000000")
+    (line,) = err.splitlines()
+    assert code == 2 and "of memory" in line and "is available now" in line and "fewer replications" in line
+
+
+def test_recording_a_huge_run_is_refused_and_says_to_drop_the_recording(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(est_mod, "available_memory_mb", lambda: 4096.0)
+    path = scenario_file(tmp_path, duration=3 * 3600,
+                         functions=[{**BASE["functions"][0], "arrivals": {"process": "poisson", "rate": 2000}}])
+    code, _, err = run(capsys, "run", path, "--record-invocations", "--out", str(tmp_path / "r"))
+    assert code == 2 and "drop --record-invocations" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("command", [["run"], ["check"], ["sweep", "--vary", "functions.f.memory_mb=512,1024"],
+                                     ["compare", "--set", "functions.f.memory_mb=512"]])
+def test_every_simulating_command_is_gated_and_yes_goes_on(tmp_path, capsys, monkeypatch, command):
+    monkeypatch.setattr(est_mod, "MAX_WALL_S", 0.0)  # every run "takes too long"
+    path = scenario_file(tmp_path, expect={"failure_rate": "<= 1"})
+    code, _, err = run(capsys, command[0], path, *command[1:])
+    assert code == 2 and "would take about" in err and "--yes" in err
+    code, out, _ = run(capsys, command[0], path, *command[1:], "--yes")
+    assert code == 0, out
+
+
+def test_run_says_what_it_is_about_to_do_in_its_first_line(tmp_path, capsys):
+    code, out, _ = run(capsys, "run", str(SCENARIOS / "quickstart.yaml"))
+    first = out.splitlines()[0]
+    assert first.startswith("Simulating quickstart: about 200,000 invocations and 390,000 events; about ")
+    assert first.endswith("of memory.")
+
+
+def test_run_json_stays_json(capsys):
+    import json
+
+    code, out, _ = run(capsys, "run", str(SCENARIOS / "quickstart.yaml"), "--json")
+    assert json.loads(out)["scenario"] == "quickstart"
