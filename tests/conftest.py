@@ -22,6 +22,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 SHARED = ROOT.parent / "shared"
 TRACES = SHARED / "traces"
+# The Azure samples live beside the project (../shared/traces), not in it: without them the tests that replay them
+# are skipped, with this reason, rather than failing.
+HAVE_TRACES = (TRACES / "azure2019-sample").is_dir() and (TRACES / "azure2021-excerpt").is_dir()
+needs_traces = pytest.mark.skipif(not HAVE_TRACES, reason="needs the Azure traces in ../shared/traces beside the "
+                                                          "project (they are not shipped with it)")
+
+
+def with_traces(values, uses_traces=lambda v: "azure" in str(v) or "03-real-trace" in str(v)):
+    """Parameters for a parametrized test, those that replay the shared traces marked ``needs_traces``."""
+    return [pytest.param(v, marks=needs_traces) if uses_traces(v) else v for v in values]
 
 BASE: dict[str, Any] = {
     "version": 1,

@@ -13,7 +13,7 @@ import simulator.estimate as est_mod
 from simulator.cli import main
 from simulator.estimate import estimate
 
-from .conftest import BASE, SCENARIOS, deep_merge
+from .conftest import BASE, SCENARIOS, deep_merge, with_traces
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -28,7 +28,7 @@ def scenario_file(tmp_path, **changes) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("name", ["quickstart", "az-outage", "azure-trace"])
+@pytest.mark.parametrize("name", with_traces(["quickstart", "az-outage", "azure-trace"]))
 def test_the_estimated_invocations_are_the_arrivals_the_run_simulates(name):
     sc = vs.load_scenario(SCENARIOS / f"{name}.yaml")
     res = vs.simulate(sc)

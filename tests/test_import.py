@@ -16,7 +16,9 @@ import simulator as vs
 from simulator.cli import main
 from simulator.importers import ImportProblem, import_azure2019, lambda_memory_mb
 
-from .conftest import SCENARIOS, TRACES
+from .conftest import SCENARIOS, TRACES, needs_traces
+
+pytestmark = needs_traces
 
 A100 = TRACES / "azure2019-sample" / "100"
 A500 = TRACES / "azure2019-sample" / "500"

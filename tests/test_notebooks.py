@@ -9,15 +9,18 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from .conftest import with_traces
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+RUNNABLE = with_traces(NOTEBOOKS)
 
 
 def test_the_tutorial_notebooks_exist():
     assert {"01-quickstart.ipynb", "02-sizing-subnets.ipynb"} <= {p.name for p in NOTEBOOKS}
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", RUNNABLE, ids=lambda p: p.name)
 def test_notebook_runs_in_a_fresh_kernel(path: Path):
     nb = nbformat.read(path, as_version=4)
     # The kernel starts in notebooks/, as when a person opens the file; a failing cell raises CellExecutionError

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 import simulator as vs
 from simulator.scenario import PRESETS, Problem, ScenarioError, json_schema, load_scenario, scenario_from_dict
 
-from .conftest import ROOT, SCENARIOS
+from .conftest import ROOT, SCENARIOS, with_traces
 
 BASE = """\
 version: 1
@@ -410,7 +410,7 @@ def test_a_change_that_breaks_an_unchanged_field_points_at_that_field(tmp_path):
 # --------------------------------------------------------------------------------------------------- round trips
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in SCENARIOS.glob("*.yaml")))
+@pytest.mark.parametrize("name", with_traces(sorted(p.name for p in SCENARIOS.glob("*.yaml"))))
 def test_shipped_scenarios_round_trip_through_yaml(name):
     sc = load_scenario(SCENARIOS / name)
     again = scenario_from_dict(yaml.safe_load(sc.to_yaml()))

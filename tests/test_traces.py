@@ -19,7 +19,7 @@ from simulator import traces
 from simulator.cli import main
 from simulator.importers import import_azure2019
 
-from .conftest import TRACES
+from .conftest import TRACES, needs_traces
 
 A100 = TRACES / "azure2019-sample" / "100"
 A500 = TRACES / "azure2019-sample" / "500"
@@ -64,6 +64,7 @@ def inv500() -> pd.DataFrame:
     return pd.read_csv(A500 / "invocations.csv")
 
 
+@needs_traces
 def test_every_minute_of_every_function_of_the_500_sample_is_replayed_exactly(inv500):
     table = traces.read_table(A500 / "invocations.csv", "azure2019")
     minutes = [c for c in inv500.columns if c.isdigit()]
@@ -81,6 +82,7 @@ def test_every_minute_of_every_function_of_the_500_sample_is_replayed_exactly(in
     assert total == 3_037_902  # the figure of traces/README.md
 
 
+@needs_traces
 def test_even_spread_is_deterministic_and_centred_in_the_minute():
     sc = _scenario([_fn(_azure("7017de4f", spread="even"))])
     proc = sc.functions[0].arrivals[0]
@@ -92,6 +94,7 @@ def test_even_spread_is_deterministic_and_centred_in_the_minute():
     assert a[np.searchsorted(a, one * 60.0)] == pytest.approx(one * 60.0 + 30.0)
 
 
+@needs_traces
 def test_poisson_spread_is_uniform_inside_minutes():
     proc = _scenario([_fn(_azure("1fa06535"))]).functions[0].arrivals[0]
     t = _all_times(proc)
@@ -103,6 +106,7 @@ def test_poisson_spread_is_uniform_inside_minutes():
     assert np.array_equal(t, _all_times(proc, seed=1))  # same stream, same times
 
 
+@needs_traces
 def test_the_file_is_parsed_once_for_all_functions_until_it_changes(tmp_path, monkeypatch):
     calls = []
     real = traces._READERS["azure2019"]
@@ -121,6 +125,7 @@ def test_the_file_is_parsed_once_for_all_functions_until_it_changes(tmp_path, mo
     assert len(calls) == 2
 
 
+@needs_traces
 def test_simulated_invocations_equal_the_trace_per_function():
     # Ten functions of the 100 sample (not the busiest: a few seconds at most), through the importer and the engine.
     inv = pd.read_csv(A100 / "invocations.csv")
@@ -137,6 +142,7 @@ def test_simulated_invocations_equal_the_trace_per_function():
     assert res.timeseries["arrivals"].sum() == pick["total"].sum()
 
 
+@needs_traces
 def test_replayed_durations_follow_the_trace_percentiles():
     dur = pd.read_csv(A100 / "durations.csv").set_index("HashFunction")
     picks = ["08d3e511", "6513d956", "7017de4f", "ef6feecf"]  # 28,800 / 7,460 / 7,040 / 2,880 calls
@@ -162,6 +168,7 @@ def test_replayed_durations_follow_the_trace_percentiles():
         assert ran_ms.max() <= dur.at[h, "percentile_Average_100"] + 1e-6
 
 
+@needs_traces
 def test_capacity_uses_the_busiest_minute_of_the_trace():
     sc = _scenario([_fn(_azure("1fa06535"), duration=2.0)])
     row = pd.read_csv(A100 / "invocations.csv").set_index("HashFunction").loc[
@@ -175,6 +182,7 @@ def test_capacity_uses_the_busiest_minute_of_the_trace():
     assert proc.rate_at(np.array([-1.0, 30.0, HORIZON_S + 1]), HORIZON_S).tolist() == [0.0, row["480"] / 60, 0.0]
 
 
+@needs_traces
 def test_a_horizon_shorter_than_the_trace_cuts_it_and_a_longer_one_adds_nothing():
     proc = _scenario([_fn(_azure("08d3e511"))]).functions[0].arrivals[0]
     short = _all_times(proc, horizon=600.5)
@@ -183,6 +191,7 @@ def test_a_horizon_shorter_than_the_trace_cuts_it_and_a_longer_one_adds_nothing(
     assert len(long) == 28_800 and long.max() < HORIZON_S
 
 
+@needs_traces
 def test_function_by_prefix_and_by_app_slash_function():
     table = traces.read_table(A100 / "invocations.csv", "azure2019")
     full = "1fa06535203693698b96c9d65f3529e724f80a80af2e779880fe15cf9739fad7"
@@ -196,6 +205,7 @@ def test_function_by_prefix_and_by_app_slash_function():
 # --------------------------------------------------------------------------------------------------- scale
 
 
+@needs_traces
 def test_scale_two_doubles_every_minute_and_zero_replays_nothing():
     base = _scenario([_fn(_azure("7017de4f"))]).functions[0].arrivals[0]
     counts = _per_minute(_all_times(base), 480)
@@ -206,6 +216,7 @@ def test_scale_two_doubles_every_minute_and_zero_replays_nothing():
     assert double.expected_count(HORIZON_S) == 2 * 7040
 
 
+@needs_traces
 @pytest.mark.parametrize("scale", [0.5, 1.5])
 def test_fractional_scale_thins_each_call_binomially(scale):
     proc = _scenario([_fn(_azure("1fa06535", scale=scale))]).functions[0].arrivals[0]
@@ -227,6 +238,7 @@ def test_scale_on_timestamps_repeats_calls_at_the_same_instant(tmp_path):
 # --------------------------------------------------------------------------------------------------- azure2021
 
 
+@needs_traces
 def test_azure2021_excerpt_starts_are_end_minus_duration():
     raw = pd.read_csv(A2021)
     start = raw["end_timestamp"] - raw["duration"]
@@ -241,6 +253,7 @@ def test_azure2021_excerpt_starts_are_end_minus_duration():
         assert np.allclose(table.series[key], want, atol=1e-9), func
 
 
+@needs_traces
 def test_azure2021_functions_replay_through_the_engine():
     raw = pd.read_csv(A2021)
     busiest = raw["func"].value_counts().index[:3]
