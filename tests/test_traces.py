@@ -337,6 +337,7 @@ def _cli_error(capsys, sc: Path) -> str:
     return err[0]
 
 
+@needs_traces
 def test_missing_column_names_the_file_line_and_field(tmp_path, capsys):
     lines = _real_lines()
     header = lines[0].split(",")
@@ -347,6 +348,7 @@ def test_missing_column_names_the_file_line_and_field(tmp_path, capsys):
     assert "trace.csv:1: no column 'HashFunction'" in msg
 
 
+@needs_traces
 def test_non_numeric_count_names_its_line_and_column(tmp_path, capsys):
     lines = _real_lines()
     cells = lines[5].split(",")
@@ -357,6 +359,7 @@ def test_non_numeric_count_names_its_line_and_column(tmp_path, capsys):
     assert "trace.csv:6: column '483': not a count of invocations" in msg and "'lots'" in msg
 
 
+@needs_traces
 def test_negative_count_is_refused(tmp_path, capsys):
     lines = _real_lines()
     cells = lines[2].split(",")
@@ -366,6 +369,7 @@ def test_negative_count_is_refused(tmp_path, capsys):
     assert "trace.csv:3: column '480'" in msg and "-3" in msg
 
 
+@needs_traces
 def test_wrong_function_hash_names_the_function_field(tmp_path, capsys):
     text = (A100 / "invocations.csv").read_text()
     msg = _cli_error(capsys, _bad_trace_scenario(tmp_path, text, function="deadbeefcafe"))
@@ -373,6 +377,7 @@ def test_wrong_function_hash_names_the_function_field(tmp_path, capsys):
     assert "'deadbeefcafe'" in msg
 
 
+@needs_traces
 def test_missing_function_for_azure2019_is_an_error(tmp_path, capsys):
     text = (A100 / "invocations.csv").read_text()
     msg = _cli_error(capsys, _bad_trace_scenario(tmp_path, text, function=None))
@@ -389,6 +394,7 @@ def test_empty_or_unreadable_files(tmp_path, capsys, content, expected):
     assert "functions[0].arrivals[0].file:" in msg and expected in msg
 
 
+@needs_traces
 def test_bad_timestamp_and_azure2021_cells(tmp_path, capsys):
     msg = _cli_error(capsys, _bad_trace_scenario(tmp_path, "timestamp\n1\n2\nsoon\n", fmt="timestamps",
                                                  function=None))
@@ -420,6 +426,7 @@ def test_a_function_column_needs_a_function(tmp_path, capsys):
     assert "functions[0].arrivals[0].function:" in msg and "has a `function` column" in msg
 
 
+@needs_traces
 def test_counts_written_as_floats_or_with_spaces_are_read(tmp_path):
     lines = _real_lines()[:3]
     cells = lines[1].split(",")
