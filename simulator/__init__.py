@@ -12,12 +12,11 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .capacity import capacity
-from .estimate import estimate
 from .results import Result, simulate
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 from .sweep import sweep  # the function; `from simulator.sweep import ...` still reaches the module
 
 __all__ = [
-    "__version__", "Result", "Scenario", "ScenarioError", "capacity", "estimate", "load_scenario", "scenario_from_dict", "simulate",
+    "__version__", "Result", "Scenario", "ScenarioError", "capacity", "load_scenario", "scenario_from_dict", "simulate",
     "sweep",
 ]
