@@ -139,6 +139,9 @@ def _projected_enis_per_subnet(scenario: Scenario, figures: dict[str, dict]) -> 
 
 def capacity(scenario: Scenario) -> dict[str, Any]:
     """Closed-form capacity figures, ceilings and lint findings of a scenario (SPEC §5)."""
+    from .errors import require_scenario
+
+    require_scenario(scenario, "capacity")
     functions = {fn.name: function_ceilings(scenario, fn) for fn in scenario.functions}
     projected_enis = _projected_enis_per_subnet(scenario, functions)
     subnets = {

@@ -177,7 +177,9 @@ class Comparison:
 def _labels(a: Scenario, b: Scenario, labels: Sequence[str] | None, changes: Mapping[str, Any]) -> tuple[str, str]:
     if labels is not None:
         if len(labels) != 2 or labels[0] == labels[1]:
-            raise ValueError(f"labels: two different names are needed, got {list(labels)}")
+            from .errors import ArgumentError
+
+            raise ArgumentError(f"compare(): labels must be two different names, got {list(labels)}")
         return labels[0], labels[1]
     if changes:
         return a.name, ", ".join(f"{k}={v}" for k, v in changes.items())
@@ -195,10 +197,18 @@ def compare(a: Scenario, b: Scenario | Mapping[str, Any], *, seed: int | None = 
 
     ``b`` is a scenario or a mapping of changes to ``a`` (the ``--set`` paths: ``{"platform": "hyperplane"}``).
     """
+    from .errors import ArgumentError, require_bool, require_int, require_mapping, require_scenario
+
+    require_scenario(a, "compare", "a")
+    seed = require_int(seed, "compare", "seed", allow_none=True)
+    require_bool(record_invocations, "compare", "record_invocations")
     changes: dict[str, Any] = {}
     if isinstance(b, Mapping):
-        changes = dict(b)
+        changes = dict(require_mapping(b, "compare", "b", '{"platform": "hyperplane"}'))
         b = a.with_changes(changes)
+    elif not isinstance(b, Scenario):
+        raise ArgumentError(f"compare(): b must be a Scenario or a mapping of changes such as "
+                            f"{{\"platform\": \"hyperplane\"}}, got {type(b).__name__} {b!r}")
     run_seed = a.seed if seed is None else seed
     pair = _labels(a, b, labels, changes)
     ra = simulate(a, seed=run_seed, record_invocations=record_invocations)

@@ -140,7 +140,12 @@ def write_run(result: Result, out_dir: str | Path) -> Path:
     """Write ``summary.json``, ``timeseries.csv``, ``scenario.yaml`` (the resolved scenario, which reproduces the
     run), ``latency.csv`` (the latency histograms), ``invocations.csv`` when recorded, ``figures/*.png`` and the
     self-contained ``report.html``."""
+    from .errors import ArgumentError
     from .report import write_report_files
+
+    if not isinstance(result, Result):
+        raise ArgumentError(f"write_run(): result must be a Result (from simulator.simulate), got "
+                            f"{type(result).__name__}")
 
     with atomic_dir(out_dir) as tmp:
         (tmp / "summary.json").write_text(to_json(result.summary), encoding="utf-8")

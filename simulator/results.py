@@ -190,6 +190,14 @@ def simulate(
 ) -> Result:
     """Run ``scenario`` once (SPEC §7). ``seed`` overrides the scenario's seed; the same scenario and seed give
     the same summary (but ``wall_s``) and time series, on any machine."""
+    from .errors import ArgumentError, require_bool, require_int, require_scenario
+
+    require_scenario(scenario, "simulate")
+    seed = require_int(seed, "simulate", "seed", allow_none=True)
+    require_bool(record_invocations, "simulate", "record_invocations")
+    replication = require_int(replication, "simulate", "replication")
+    if progress is not None and not callable(progress):
+        raise ArgumentError(f"simulate(): progress must be a function of the share done (0..1), got {progress!r}")
     engine = simulate_once(scenario, seed, replication, record_invocations, progress)
     result = build_result(engine)
     if scenario.expect:  # SPEC §2: checked against this run (a replicated run checks the means: simulator.sweep)

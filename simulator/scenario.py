@@ -37,6 +37,7 @@ from pydantic import (
 
 from .arrivals import ArrivalSpec
 from .distributions import Constant, DistributionSpec, FrozenDict, Lognormal
+from .errors import ArgumentError, VpcsimError, require_mapping
 from .units import Duration, PositiveDuration, format_duration
 
 __all__ = [
@@ -63,7 +64,7 @@ class Problem(typing.NamedTuple):
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
-class ScenarioError(ValueError):
+class ScenarioError(VpcsimError, ValueError):
     """A scenario that cannot be used; ``problems`` lists every finding, one line each."""
 
     def __init__(self, problems: list[Problem]):
@@ -441,6 +442,20 @@ class Scenario(_Model):
             raise ValueError("needs at least one function")
         return v
 
+    # A scenario is only ever what the loader accepts: pydantic's own entry point ``Scenario.model_validate(data)``
+    # runs the loader (cross-checks included), so that a function in a subnet that does not exist is refused here,
+    # not as a KeyError in the middle of a run. (``__init__`` is left alone: pydantic calls a custom one from every
+    # validation; build scenarios with load_scenario or scenario_from_dict.)
+    @classmethod
+    def model_validate(cls, obj: Any, *, strict: bool | None = None, from_attributes: bool | None = None,
+                       context: Any | None = None, **kwargs: Any) -> Scenario:
+        if (context or {}).get(_LOADING):
+            return super().model_validate(obj, strict=strict, from_attributes=from_attributes, context=context,
+                                          **kwargs)
+        if isinstance(obj, cls):
+            return obj
+        return scenario_from_dict(obj, base_dir=(context or {}).get("base_dir"))
+
     def __eq__(self, other: object) -> bool:
         # Equal scenarios have equal content; where they came from (file, marks) does not matter.
         return type(other) is type(self) and self.__dict__ == other.__dict__  # type: ignore[union-attr]
@@ -482,6 +497,7 @@ class Scenario(_Model):
     def with_changes(self, changes: Mapping[str, Any]) -> Scenario:
         """A new scenario with ``{dotted.path: value}`` applied to this one's input (the paths of ``--set``:
         functions and subnets by name, e.g. ``functions.checkout.memory_mb``, ``vpc.subnets.private-a.cidr``)."""
+        require_mapping(changes, "with_changes", "changes", '{"functions.api.memory_mb": 2048}')
         raw = copy.deepcopy(self._raw or self.to_dict())
         changed: dict[str, str] = {}  # dotted raw path (functions[0].memory_mb) → the change as written
         for path, value in changes.items():
@@ -850,6 +866,9 @@ def _cross_check(sc: Scenario) -> list[tuple[tuple, str]]:
     return out
 
 
+_LOADING = "vpcsim-loading"  # in the validation context: the loader runs the cross-checks itself, with line numbers
+
+
 def scenario_from_dict(
     data: Any,
     *,
@@ -869,7 +888,7 @@ def scenario_from_dict(
             hint = " (YAML reads on/off/yes/no as true/false: quote a key you meant as text)" if isinstance(
                 key, bool) else ""
             raise ScenarioError([Problem(source, marks.get((key,)), str(key), f"unknown key {key!r}{hint}")])
-    context = {"base_dir": str(base_dir) if base_dir is not None else None}
+    context = {"base_dir": str(base_dir) if base_dir is not None else None, _LOADING: True}
     try:
         sc = Scenario.model_validate(data, context=context)
     except ValidationError as exc:
@@ -891,6 +910,12 @@ def scenario_from_dict(
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read, validate and freeze a scenario file. Raises :class:`ScenarioError` with one line per problem."""
+    if isinstance(path, Mapping):
+        raise ArgumentError("load_scenario(): path must be a file path; to validate data already in Python, use "
+                            "simulator.scenario_from_dict(data)")
+    if not isinstance(path, str | Path) and not hasattr(path, "__fspath__"):
+        raise ArgumentError(f"load_scenario(): path must be a file path (text or pathlib.Path), got "
+                            f"{type(path).__name__} {path!r}")
     p = Path(path)
     label = str(path)
     if not p.exists():

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .errors import ArgumentError, VpcsimError, require_int, require_mapping, require_scenario
 from .expectations import evaluate, lookup
 from .results import SUMMARY_KEYS, Result, simulate
 from .scenario import Scenario, ScenarioError
@@ -68,7 +69,7 @@ _NOT_AVERAGED = frozenset(("scenario", "platform", "seed", "simulated_s", "capac
                            "replications"))
 
 
-class SweepError(ValueError):
+class SweepError(VpcsimError, ValueError):
     """A problem with how replications or a sweep were asked for (one line for the user)."""
 
 
@@ -218,6 +219,9 @@ def _replicate_recording(task: tuple[Scenario, int | None, int, bool]):
 
 
 def _workers(workers: int) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise SweepError(f"workers must be a whole number >= 0 (0: one per CPU), got {type(workers).__name__} "
+                         f"{workers!r}")
     if workers < 0:
         raise SweepError(f"--workers must be >= 0 (0: one per CPU) (got {workers})")
     return workers or (os.cpu_count() or 1)
@@ -288,9 +292,11 @@ def run_replications(
     :class:`Result` whose summary is :func:`aggregate`'s. Its time series (and invocations, when recorded) are
     replication 0's — one sample path, the same as the single run; ``result.extra["summaries"]`` holds every
     replication's own summary. With one replication this is the single run, expectations checked as usual."""
-    n = scenario.replications if replications is None else replications
-    if n < 1:
-        raise SweepError(f"--replications must be >= 1 (got {n})")
+    require_scenario(scenario, "run_replications")
+    n = scenario.replications if replications is None else require_int(replications, "run_replications",
+                                                                         "replications", minimum=1)
+    seed = require_int(seed, "run_replications", "seed", allow_none=True)
+    _workers(workers)
     started = time.perf_counter()
     tasks = [(scenario, seed, i, i == 0) for i in range(n)]
     fn = _replicate_recording if record_invocations else _replicate_plain
@@ -333,18 +339,25 @@ def sweep(
     ``replication``, ``seed`` and the key figures (``KEY_METRICS``, ``min_free_ips`` overall and per subnet, and
     ``expectations_passed`` when the scenario has ``expect``). Replication *i* uses the same random streams at every
     grid point (common random numbers), so differences between points are not noise from reshuffled draws."""
+    require_scenario(scenario, "sweep")
+    require_mapping(vary, "sweep", "vary", '{"functions.api.memory_mb": [512, 1024]}')
     if not vary:
         raise SweepError("nothing to vary: give at least one --vary PATH=V1,V2,...")
     paths = list(vary)
     values = []
     for path in paths:
-        vals = list(vary[path])
+        given = vary[path]
+        if isinstance(given, str | bytes | Mapping) or not isinstance(given, Sequence | set | frozenset):
+            raise ArgumentError(f"sweep(): the values of {path!r} must be a list, e.g. [512, 1024] (got "
+                                f"{type(given).__name__} {given!r})")
+        vals = list(given)
         if not vals:
             raise SweepError(f"--vary {path}: no values")
         values.append(vals)
-    n = scenario.replications if replications is None else replications
-    if n < 1:
-        raise SweepError(f"--replications must be >= 1 (got {n})")
+    n = scenario.replications if replications is None else require_int(replications, "sweep", "replications",
+                                                                         minimum=1)
+    seed = require_int(seed, "sweep", "seed", allow_none=True)
+    _workers(workers)
     points = list(itertools.product(*values))
     # Validate every grid point before running any: a bad value is a user error found in a second, not an hour in.
     scenarios = [_variant(scenario, dict(zip(paths, point, strict=True))) for point in points]

@@ -1,0 +1,77 @@
+"""The package's errors: one base for every problem with what a user gave vpcsim, and the checks of the public
+functions' arguments.
+
+Every error about user input derives from :class:`VpcsimError`, so a caller (the CLI, a notebook, a CI script)
+catches one type and shows its one-line message. A Python caller who passes the wrong kind of argument gets an
+:class:`ArgumentError` naming the function, the parameter and what to pass instead, never an ``AttributeError`` from
+deep inside the engine.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["VpcsimError", "ArgumentError", "require_scenario", "require_int", "require_bool", "require_mapping"]
+
+
+class VpcsimError(Exception):
+    """A problem with what the user gave vpcsim (a file, an option, an argument): its message is one clear line."""
+
+
+class ArgumentError(VpcsimError, TypeError, ValueError):
+    """A public function was called with an argument of the wrong kind or out of range."""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def require_scenario(value: Any, function: str, parameter: str = "scenario") -> Any:
+    """``value`` if it is a loaded :class:`~simulator.scenario.Scenario`; else an :class:`ArgumentError` that says
+    how to get one."""
+    from .scenario import Scenario
+
+    if isinstance(value, Scenario):
+        return value
+    hint = ""
+    if isinstance(value, str | bytes) or hasattr(value, "__fspath__"):
+        hint = f": load the file first, {function}(simulator.load_scenario({str(value)!r}))"
+    elif isinstance(value, Mapping):
+        hint = f": validate the data first, {function}(simulator.scenario_from_dict(data))"
+    raise ArgumentError(f"{function}(): {parameter} must be a Scenario (from simulator.load_scenario or "
+                        f"scenario_from_dict), got {_shown(value)}{hint}")
+
+
+def require_int(value: Any, function: str, parameter: str, *, minimum: int = 0, allow_none: bool = False) -> Any:
+    """``value`` as an ``int`` >= ``minimum`` (a bool is not a number; None only when allowed)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, float) and math.isfinite(value) and value == int(value):
+            value = int(value)
+        else:
+            raise ArgumentError(f"{function}(): {parameter} must be a whole number >= {minimum}"
+                                f"{' or None' if allow_none else ''}, got {_shown(value)}")
+    if value < minimum:
+        raise ArgumentError(f"{function}(): {parameter} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def require_bool(value: Any, function: str, parameter: str) -> bool:
+    if not isinstance(value, bool):
+        raise ArgumentError(f"{function}(): {parameter} must be True or False, got {_shown(value)}")
+    return value
+
+
+def require_mapping(value: Any, function: str, parameter: str, example: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise ArgumentError(f"{function}(): {parameter} must be a mapping such as {example}, got {_shown(value)}")
+    for key in value:
+        if not isinstance(key, str):
+            raise ArgumentError(f"{function}(): the keys of {parameter} are dotted paths (text) such as {example}, "
+                                f"got {_shown(key)}")
+    return value
