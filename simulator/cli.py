@@ -276,9 +276,11 @@ def capacity_tables(cap: dict[str, Any]) -> list[Table]:
     return tables
 
 
-def print_lint(findings: list[dict]) -> None:
+def print_lint(findings: list[dict], *, quiet: bool = False) -> None:
+    """The lint findings, one line each (``quiet``: nothing at all when there are none)."""
     if not findings:
-        out.print("Lint: no findings.")
+        if not quiet:
+            out.print("Lint: no findings.")
         return
     out.print("Lint:")
     for f in findings:
@@ -492,7 +494,12 @@ def run(
                             "--replications N (5 or more), or leave --strict out")
         est = gate(sc, yes=yes, replications=n_reps, workers=workers, record_invocations=record)
     if not as_json:
+        from .capacity import capacity
+
         out.print(f"Simulating {escape(sc.name)}: {escape(est.line())}.", soft_wrap=True)
+        # What the closed forms already say about the design, before the run shows it (a dedicated-tenancy VPC or a
+        # 12 s init would otherwise simulate and exit 0 without a word).
+        print_lint(capacity(sc)["lint"], quiet=True)
     if n_reps > 1:  # replications (simulator.sweep): means, intervals; time series of replication 0
         from .cli_check import _progress, _sweep_errors
         from .sweep import run_replications

@@ -101,3 +101,15 @@ def test_run_json_stays_json(capsys):
 
     code, out, _ = run(capsys, "run", str(SCENARIOS / "quickstart.yaml"), "--json")
     assert json.loads(out)["scenario"] == "quickstart"
+
+
+def test_run_shows_the_lint_findings_before_it_simulates(tmp_path, capsys):
+    # A dedicated-tenancy VPC and a 12 s init used to simulate and exit 0 without a word (issue 12, newcomer 4).
+    path = scenario_file(tmp_path, vpc={**BASE["vpc"], "tenancy": "dedicated"},
+                         functions=[{**BASE["functions"][0], "init": "12s"}])
+    code, out, _ = run(capsys, "run", path)
+    lines = out.splitlines()
+    assert lines[0].startswith("Simulating tiny:") and lines[1] == "Lint:"
+    assert "[dedicated-tenancy]" in lines[2] and "[init-limit]" in out
+    clean = scenario_file(tmp_path)
+    assert "Lint" not in run(capsys, "run", clean)[1]  # no findings: nothing said
