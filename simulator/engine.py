@@ -129,7 +129,7 @@ class _Fn:
     __slots__ = ("idx", "spec", "name", "reserved", "own", "in_flight", "idle", "idle_prov", "envs", "net",
                  "duration", "init", "keep_alive", "keep_alive_const", "timeout", "retry", "async_", "max_age",
                  "rng_retry", "bucket", "invocations", "attempts", "outcomes", "cold", "starts", "peak_conc",
-                 "peak_envs", "peak_enis", "first_outcome")
+                 "peak_envs", "peak_enis", "first_outcome", "billed_ms", "billed_ms_provisioned")
 
     def __init__(self, idx: int, spec: Function):
         self.idx = idx
@@ -155,6 +155,9 @@ class _Fn:
         self.outcomes = [0] * len(OUTCOMES)
         self.cold = 0
         self.starts = 0
+        # Duration Lambda bills (AWS facts §9): each execution rounded up to 1 ms, init included.
+        self.billed_ms = 0
+        self.billed_ms_provisioned = 0
         self.peak_conc = 0
         self.peak_envs = 0
         self.peak_enis = 0
@@ -545,6 +548,8 @@ class Engine:
             return  # its AZ went down; the invocation already failed
         t = env.end
         f = env.fn
+        if env.counted:
+            self._bill(f, env, t)
         # Leave (inlined, like the success path below: this is the hottest path of the engine).
         f.in_flight -= 1
         if f.reserved is None and f.in_flight >= f.own:
@@ -585,6 +590,17 @@ class Engine:
         if expire < env.timer_at:
             env.timer_at = expire
             env.timer = self._at(expire, self._on_keep_alive, env)
+
+    @staticmethod
+    def _bill(f: _Fn, env: _Env, t: float) -> None:
+        """The execution on ``env`` ended at ``t``: Lambda bills from the start of init (a cold start, after the ENI
+        wait, which is Lambda's own) or of the run (warm) to ``t``, rounded up to a whole millisecond (AWS facts §9;
+        the round to a nanosecond first keeps 0.1 s at 100 ms, not 101)."""
+        ms = math.ceil(round((t - env.arr - env.wait) * 1000.0, 6))
+        if env.provisioned:
+            f.billed_ms_provisioned += ms
+        else:
+            f.billed_ms += ms
 
     def _leave(self, f: _Fn) -> None:
         t = self.env._now
@@ -705,6 +721,8 @@ class Engine:
         env.lost = True
         if env.busy:
             env.busy = False
+            if env.counted:
+                self._bill(f, env, t)  # billed until its environment was lost
             self._leave(f)
             self._failed(f, t, env.t0, env.attempt, AZ_OUTAGE, env, env.errors)
         elif env.provisioned:

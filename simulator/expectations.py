@@ -83,6 +83,8 @@ def summary_shape(scenario: Scenario) -> dict[str, Any]:
         entry["peak_concurrency"] = COUNT
         entry["peak_environments"] = COUNT
         entry["peak_enis"] = COUNT if fn.in_vpc else f"null: function {fn.name} is not in a VPC, so it has no ENIs"
+        entry["billed_ms"] = COUNT
+        entry["billed_ms_provisioned"] = COUNT
         functions[fn.name] = entry
     subnets = {
         s.id: {"az": TEXT, "usable_ips": COUNT, "peak_ips_used": COUNT, "min_free_ips": COUNT,

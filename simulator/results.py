@@ -115,6 +115,8 @@ def build_result(engine: Engine) -> Result:
         else:
             entry["peak_enis"] = peak_enis
         entry["first_outcome_s"] = dict(sorted(f.first_outcome.items(), key=lambda kv: kv[1]))
+        entry["billed_ms"] = f.billed_ms
+        entry["billed_ms_provisioned"] = f.billed_ms_provisioned
         functions[f.name] = entry
     summary: dict[str, Any] = {
         "scenario": sc.name,

@@ -281,3 +281,29 @@ def test_an_environment_whose_execution_timed_out_is_reset_and_the_next_start_is
     res = vs.simulate(sc, record_invocations=True)
     assert [(r[0], r[3], r[4]) for r in rows(res)] == [(0.0, "timeout", True), (3.0, "timeout", True)]
     assert res.summary["cold_starts"] == 2 and res.summary["peak_environments"] == 1
+
+
+def test_billed_duration_is_init_plus_run_rounded_up_to_the_millisecond():
+    # AWS facts §9: duration billed per execution rounded up to 1 ms, init included, the ENI wait (Lambda's own set-up)
+    # not. Arrivals at 0 and 1 (cold: ENI ready at 2, init 0.5 s, run 0.1004 s) and at 4 (warm, run only).
+    # Cold: 500 + 100.4 -> 601 ms each; warm: 100.4 -> 101 ms. 0.1 s exactly bills 100 ms, not 101.
+    res = vs.simulate(tiny(functions=[fn(duration=0.1004, arrivals=[
+        {"process": "constant", "rate": 1, "end": 2}, {"process": "constant", "rate": 1, "start": 4, "end": 5}])]))
+    f = res.summary["functions"]["f"]
+    assert (f["billed_ms"], f["billed_ms_provisioned"]) == (601 + 601 + 101, 0)
+    exact = vs.simulate(tiny(functions=[fn(duration=0.1, init=0.2, arrivals={"process": "constant", "rate": 1,
+                                                                             "end": 1})]))
+    assert exact.summary["functions"]["f"]["billed_ms"] == 300
+
+
+def test_provisioned_environments_bill_apart_without_init_and_timeouts_bill_to_the_timeout():
+    # Two provisioned environments (initialised before t=0): arrivals at 0 and 0.5 run on them (1.0004 s -> 1001 ms
+    # each, provisioned). The arrival at 0.7 is on demand: ENI wait 2 s unbilled, init 0.5 s + 1.0004 s -> 1501 ms.
+    res = vs.simulate(tiny(functions=[fn(duration=1.0004, provisioned_concurrency=2, arrivals=[
+        {"process": "constant", "rate": 2, "end": 1}, {"process": "constant", "rate": 1, "start": 0.7, "end": 1}])]))
+    f = res.summary["functions"]["f"]
+    assert (f["billed_ms"], f["billed_ms_provisioned"]) == (1501, 2 * 1001)
+    # A 5 s execution with a 2 s timeout bills 2 s (+ 0.5 s init when cold); warm-up invocations are not billed.
+    t = vs.simulate(tiny(warmup=1, functions=[fn(duration=5, timeout=2, arrivals={"process": "constant", "rate": 1,
+                                                                                  "end": 2})]))
+    assert t.summary["functions"]["f"]["billed_ms"] == 2500
