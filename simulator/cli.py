@@ -17,10 +17,47 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperCommand
 
 from . import __version__
 from .scenario import Problem, Scenario, ScenarioError, load_scenario
 from .units import format_duration
+
+
+class Command(TyperCommand):
+    """A command whose help names its arguments as the README does: ``vpcsim run [OPTIONS] SCENARIO`` and
+    ``SCENARIO  A scenario file``. Typer 0.29 writes a required argument as ``{SCENARIO}`` in the usage line and adds
+    the Python type beside it (``<path>``, ``<list[Path]>``), which is no help to a reader."""
+
+    @staticmethod
+    def _name(param: Any) -> str:
+        name = param.metavar or param.name.upper()
+        return name + ("..." if param.nargs != 1 else "")
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                pieces.append(self._name(param) if param.required else f"[{self._name(param)}]")
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                args.append((self._name(param), record[1]))
+            else:
+                opts.append(record)
+        for title, rows in (("Arguments", args), ("Options", opts)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
 
 app = typer.Typer(
     name="vpcsim",
@@ -168,7 +205,7 @@ def _num(v: Any, digits: int = 0) -> str:
 # --------------------------------------------------------------------------------------------------- validate
 
 
-@app.command()
+@app.command(cls=Command)
 def validate(
     scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO", help="Scenario files.", show_default=False)],
     strict: Annotated[bool, typer.Option("--strict", help="Lint warnings fail too (exit 2).")] = False,
@@ -247,7 +284,7 @@ def print_lint(findings: list[dict]) -> None:
         out.print(f["message"], markup=False, soft_wrap=True)
 
 
-@app.command(name="capacity")
+@app.command(name="capacity", cls=Command)
 def capacity_cmd(
     scenario: ScenarioArg,
     as_json: JsonOpt = False,
@@ -416,7 +453,7 @@ def _progress_runner(enabled: bool):
     return bar()
 
 
-@app.command()
+@app.command(cls=Command)
 def run(
     scenario: ScenarioArg,
     out_dir: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Write summary.json, timeseries.csv, scenario.yaml "
@@ -478,7 +515,7 @@ def run(
 # --------------------------------------------------------------------------------------------------- schema
 
 
-@app.command()
+@app.command(cls=Command)
 def schema() -> None:
     """Print the JSON Schema of the scenario file."""
     from .scenario import json_schema

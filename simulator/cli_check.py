@@ -25,6 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .cli import (
+    Command,
     JsonOpt,
     SetOpt,
     UserError,
@@ -188,7 +189,7 @@ def _strict_note(suites: list[dict[str, Any]]) -> str:
             f"replication: no interval)")
 
 
-@app.command()
+@app.command(cls=Command)
 def check(
     paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Scenario files or folders (searched recursively for YAML "
                                                      "scenarios that have `expect`).", show_default=False)],
@@ -367,7 +368,7 @@ def _means_table(means, vary: list[str], title: str) -> Table:
     return t
 
 
-@app.command("sweep")
+@app.command("sweep", cls=Command)
 def sweep_command(
     scenario: Annotated[Path, typer.Argument(metavar="SCENARIO", help="A scenario file (YAML).", show_default=False)],
     vary: Annotated[list[str], typer.Option("--vary", metavar="PATH=V1,V2,...",

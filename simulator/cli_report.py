@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .cli import (
+    Command,
     JsonOpt,
     SetOpt,
     UserError,
@@ -33,7 +34,7 @@ from .scenario import load_scenario
 __all__ = ["report", "compare"]
 
 
-@app.command()
+@app.command(cls=Command)
 def report(
     folder: Annotated[Path, typer.Argument(metavar="DIR", help="A results folder written by `vpcsim run --out DIR`.",
                                            show_default=False)],
@@ -92,7 +93,7 @@ def _signed(v: Any, kind: str) -> str:
     return ("+" if v > 0 else "-" if v < 0 else "") + text
 
 
-@app.command()
+@app.command(cls=Command)
 def compare(
     scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO",
                                                     help="One scenario file (and --set for the second run) or two.",
