@@ -347,7 +347,8 @@ def _means_table(means, vary: list[str], title: str) -> Table:
         t.add_column(header, justify="right")
     if "expectations_passed" in means.columns:
         t.add_column("expect held", justify="right")
-    for _, row in means.iterrows():
+    # Records keep each column's type (iterrows turns a row of numbers into floats: memory_mb 1024.0).
+    for row in means.to_dict("records"):
         cells = [escape(str(row[p])) for p in vary]
         for col, _, kind in cols:
             v = row[col]
