@@ -82,17 +82,6 @@ def _show(v: Any, kind: str) -> str:
     return fmt_num(v)
 
 
-def _signed(v: Any, kind: str) -> str:
-    if v is None:
-        return ""
-    if kind == "s":  # a difference of times is a duration, never "never"
-        from .units import format_duration
-
-        return ("+" if v > 0 else "-" if v < 0 else "") + format_duration(round(abs(v), 1))
-    text = _show(abs(v), kind)
-    return ("+" if v > 0 else "-" if v < 0 else "") + text
-
-
 @app.command(cls=Command)
 def compare(
     scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO",
@@ -114,7 +103,7 @@ def compare(
     from .compare import compare as run_compare
     from .compare import write_comparison
     from .output import to_json
-    from .report import verdict
+    from .report import NOISE_NOTE, fmt_difference, verdict
 
     with user_errors():
         if len(scenarios) > 2:
@@ -157,12 +146,15 @@ def compare(
     t.add_column("B - A", justify="right")
     t.add_column("change", justify="right")
     t.add_column("B is")
-    for row in cmp.rows():
+    rows = cmp.rows()
+    for row in rows:
         rel = row["relative"]
-        mark = {"better": "[green]better[/green]", "worse": "[red]worse[/red]", "changed": "changed"}.get(
-            row["verdict"] or "", "")
+        mark = {"better": "[green]better[/green]", "worse": "[red]worse[/red]", "changed": "changed",
+                "same": "within noise"}.get(row["verdict"] or "", "")
         t.add_row(escape(row["label"]), _show(row["a"], row["kind"]), _show(row["b"], row["kind"]),
-                  _signed(row["difference"], row["kind"]), "" if rel is None else f"{rel:+.1%}", mark)
+                  fmt_difference(row["difference"], row["kind"]), "" if rel is None else f"{rel:+.1%}", mark)
     out.print(t)
+    if any(row["verdict"] == "same" for row in rows):
+        out.print(NOISE_NOTE, soft_wrap=True)
     if out_dir is not None:
         out.print(f"Comparison written to {escape(str(out_dir))}/ (open report.html)")

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -47,6 +48,12 @@ FIGURES = {
                              "the binding one highlighted, the projected peak (Little's law) and the simulated peak "
                              "as lines, and the ceiling with the function's largest AZ lost (N-1)."),
 }
+
+# What "within noise" means in a comparison (simulator.compare.metric_rows), for the table's readers.
+NOISE_NOTE = ("within noise: B differs from A by less than the run-to-run noise: for counts and shares of invocations, "
+              "less than 1.96 standard errors of the difference of two binomial proportions (95%); for latency "
+              "percentiles, less than 1% (the latency histogram's resolution); with replications, where the two 95% "
+              "intervals overlap.")
 
 _RESULT_FILES = ("summary.json", "timeseries.csv", "scenario.yaml")
 
@@ -81,6 +88,24 @@ def fmt_pct(v: float | None) -> str:
     if v < 0.00001:  # would print as 0.000%: it is not zero
         return f"{sign}<0.001%"
     return sign + (f"{v:.3%}" if v < 0.001 else f"{v:.2%}")
+
+
+def fmt_difference(v: float | None, kind: str) -> str:
+    """A signed difference of two runs' values in the metric's unit (``kind``: rate, ms, s, float or count): ``+48``,
+    ``-61.7``, ``-0.00052%`` (a share: never ``-<0.001%``), ``+1m2s``; empty when there is none."""
+    if v is None:
+        return ""
+    sign = "+" if v > 0 else "-" if v < 0 else ""
+    v = abs(v)
+    if kind == "rate":
+        if 0 < v < 0.00001:  # below fmt_pct's "<0.001%": two significant digits
+            return f"{sign}{np.format_float_positional(v * 100, precision=2, fractional=False, trim='-')}%"
+        return sign + fmt_pct(v)
+    if kind == "ms":
+        return sign + fmt_ms(v)
+    if kind == "s":  # a difference of times is a duration, never "never"
+        return sign + format_duration(round(v, 1))
+    return sign + fmt_num(v, 1 if kind == "float" else 0)
 
 
 def fmt_ms(v: float | None) -> str:
@@ -245,7 +270,7 @@ def _env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=fmt_num, pct=fmt_pct, ms=fmt_ms, clock=fmt_clock, rate=fmt_rate,
+    env.filters.update(num=fmt_num, pct=fmt_pct, ms=fmt_ms, clock=fmt_clock, rate=fmt_rate, difference=fmt_difference,
                        expectation_value=fmt_expectation_value)
     return env
 
@@ -491,6 +516,7 @@ def render_comparison(cmp: Comparison, images: Mapping[str, bytes] | None = None
                   "yaml": _resolved_yaml(r)} for label, r in ((cmp.labels[0], a), (cmp.labels[1], b))],
         "rows": cmp.rows(),
         "changes": cmp.changes,
+        "noise_note": NOISE_NOTE,
         "figures": [{"stem": stem, "title": captions.get(stem, (stem, ""))[0],
                      "caption": captions.get(stem, ("", ""))[1], "data": _b64(png)} for stem, png in images.items()],
     }

@@ -9,7 +9,7 @@ import yaml
 
 from simulator.cli import main
 
-from .conftest import BASE, deep_merge
+from .conftest import BASE, SCENARIOS, deep_merge
 
 COMMANDS = [["run"], ["validate"], ["capacity"], ["schema"], ["check"], ["sweep"], ["compare"], ["report"],
             ["import"], ["import", "azure2019"], []]
@@ -42,3 +42,26 @@ def test_sweep_of_one_integer_parameter_prints_integers(tmp_path, capsys):
     assert main(["sweep", path, "--vary", "functions.f.memory_mb=1024,2048"]) == 0
     rows = [line.split("│")[1].strip() for line in capsys.readouterr().out.splitlines() if line.startswith("│")]
     assert rows == ["1024", "2048"]
+
+
+def _cells(text: str, label: str) -> list[str]:
+    """The cells of the table row whose first cell is ``label``."""
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if cells and cells[0] == label:
+            return cells
+    raise AssertionError(f"no row {label!r} in:\n{text}")
+
+
+def test_compare_calls_one_invocation_noise_and_prints_small_differences_whole(capsys):
+    """quickstart has one subnet_ips failure in 193,106 invocations; on Hyperplane none. That was "better" in five
+    rows, and the share's difference printed as "-<0.001%"."""
+    assert main(["compare", str(SCENARIOS / "quickstart.yaml"), "--set", "platform=hyperplane"]) == 0
+    text = capsys.readouterr().out
+    assert "-<" not in text and "+<" not in text
+    failed = _cells(text, "failed")
+    assert failed[1:4] == ["1", "0", "-1"] and failed[-1] == "within noise"
+    assert _cells(text, "failure rate")[3] == "-0.00052%"
+    assert _cells(text, "first failure at")[-1] == "within noise"
+    assert _cells(text, "cold starts")[-1] == "better"  # 274 against 181: far outside the noise
+    assert "within noise: B differs from A by less than the run-to-run noise" in text
