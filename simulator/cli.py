@@ -416,16 +416,13 @@ def print_summary(s: dict[str, Any], timeseries: Any = None) -> None:
 def print_expectations(rows: list[dict[str, Any]]) -> None:
     """The expectations table (value in the metric's unit; with replications the mean and its 95% interval),
     then one sentence per failed expectation."""
-    from .expectations import format_value
+    from .report import fmt_expectation_value
 
     t = Table(title="Expectations", title_justify="left")
     for col in ("metric", "condition", "value", "verdict"):
         t.add_column(col, justify="right" if col == "value" else "left")
     for r in rows:
-        kind = r.get("kind", "number")
-        value = format_value(r["value"], kind)
-        if r.get("ci"):
-            value += f" ({format_value(r['ci'][0], kind)} .. {format_value(r['ci'][1], kind)})"
+        value = fmt_expectation_value(r)
         end = " (interval end)" if r.get("checked_as") in ("ci_low", "ci_high") else ""
         t.add_row(escape(r["path"]), escape(r["condition"]), escape(value),
                   ("[green]pass[/green]" if r["passed"] else "[red]FAIL[/red]") + end)

@@ -122,14 +122,6 @@ def _line(sc: Scenario, row: dict[str, Any]) -> int | None:
     return marks.get(key)
 
 
-def _value_cell(row: dict[str, Any]) -> str:
-    text = format_value(row["value"], row["kind"])
-    if row.get("ci"):
-        lo, hi = row["ci"]
-        text += f" ({format_value(lo, row['kind'])} .. {format_value(hi, row['kind'])})"
-    return text
-
-
 def junit_xml(suites: list[dict[str, Any]]) -> bytes:
     """JUnit XML for ``check``: a testsuite per scenario file, a testcase per expectation; a failure's message says
     which assumption broke and with which value, its text adds the run's key figures. An invalid file is a suite
@@ -201,6 +193,7 @@ def check(
 ) -> None:
     """Run every scenario that has `expect` and check its sizing assumptions: exit 0 when all hold, 1 when one
     fails, 2 when a file is invalid."""
+    from .report import fmt_expectation_value
     from .sweep import run_replications
 
     with user_errors():
@@ -249,7 +242,7 @@ def check(
             "properties": {"seed": sc.seed, "replications": n, "strict": strict, "platform": sc.platform},
         })
         for r in rows:
-            table.add_row(escape(sc.name), escape(r["path"]), escape(r["condition"]), escape(_value_cell(r)),
+            table.add_row(escape(sc.name), escape(r["path"]), escape(r["condition"]), escape(fmt_expectation_value(r)),
                           "[green]pass[/green]" if r["passed"] else "[red]FAIL[/red]")
         failed = [r for r in rows if not r["passed"]]
         if failed:

@@ -133,14 +133,16 @@ def fmt_count(v: float | None) -> str:
 
 
 def fmt_expectation_value(row: Mapping[str, Any]) -> str:
-    """An expectation's measured value in its metric's unit, as the command line shows it: ``0.07241 (7.24%)``,
-    ``150 ms``, ``6m41s``, ``never``; with replications, the mean and its 95% interval."""
+    """An expectation's measured value in its metric's unit, as the command line and the reports show it:
+    ``0.07241 (7.24%)``, ``150 ms``, ``6m41s``, ``never``; with replications, the mean and its 95% interval:
+    ``0.0002157 (0.0216%), 95% interval 0 .. 0.0005639 (0.0564%)`` (a rate already carries parentheses: an
+    interval in parentheses would nest them)."""
     from .expectations import format_value
 
     kind = row.get("kind", "number")
     text = format_value(row.get("value"), kind)
     if row.get("ci"):
-        text += f" ({format_value(row['ci'][0], kind)} .. {format_value(row['ci'][1], kind)})"
+        text += f", 95% interval {format_value(row['ci'][0], kind)} .. {format_value(row['ci'][1], kind)}"
     return text
 
 

@@ -65,3 +65,27 @@ def test_compare_calls_one_invocation_noise_and_prints_small_differences_whole(c
     assert _cells(text, "first failure at")[-1] == "within noise"
     assert _cells(text, "cold starts")[-1] == "better"  # 274 against 181: far outside the noise
     assert "within noise: B differs from A by less than the run-to-run noise" in text
+
+
+def _depth(text: str) -> int:
+    """How deeply parentheses nest in ``text``."""
+    depth = deepest = 0
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def test_replicated_expectation_values_do_not_nest_parentheses(tmp_path, capsys):
+    """A rate is written "0.0002157 (0.0216%)"; its interval in parentheses nested them:
+    "0.0002157 (0.0216%) (0 .. 0.0005639 (0.0564%))"."""
+    spiky = {"process": "poisson", "rate": 80}
+    path = scenario_file(tmp_path, functions=[dict(BASE["functions"][0], arrivals=spiky)],
+                         expect={"failure_rate": "<= 1"}, replications=3)
+    assert main(["check", path]) == 0
+    check = capsys.readouterr().out
+    assert main(["run", path]) == 0
+    run = capsys.readouterr().out
+    for text in (check, run):
+        row = next(line for line in text.splitlines() if "failure_rate" in line and "<= 1" in line)
+        assert "95% interval" in row and _depth(row) == 1, row
