@@ -357,9 +357,10 @@ def print_summary(s: dict[str, Any], timeseries: Any = None) -> None:
     if reps:
         head += f"; means of {reps['n']} replications"
     out.print(head, soft_wrap=True)
-    colour = "green" if s["error_rate"] == 0 else "red"
+    v = verdict(s, timeseries)
+    colour = "green" if v["ok"] else "red"
     # Prose is not wrapped at the console width: a CI log or a file keeps each sentence on one line.
-    out.print(f"[{colour}]{escape(verdict(s, timeseries)['headline'])}[/{colour}]", soft_wrap=True)
+    out.print(f"[{colour}]{escape(v['headline'])}[/{colour}]", soft_wrap=True)
 
     t = Table(title="Outcomes", title_justify="left")
     t.add_column("outcome")

@@ -137,7 +137,7 @@ def compare(
     out.print(f"[bold]{escape(la)}[/bold] vs [bold]{escape(lb)}[/bold], both with seed {cmp.seed}")
     for tag, label, r in (("A", la, cmp.a), ("B", lb, cmp.b)):
         v = verdict(r.summary, r.timeseries, r.scenario.timestep)
-        colour = "green" if v["fits"] else "red"
+        colour = "green" if v["ok"] else "red"
         out.print(f"{tag} ({escape(label)}): [{colour}]{escape(v['headline'])}[/{colour}]", soft_wrap=True)
     t = Table(title="Key figures", title_justify="left")
     t.add_column("metric")

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .results import Result
 
 __all__ = [
-    "LAMBDA_ERRORS", "FIGURES", "ResultsFolderError", "verdict", "render_report", "write_report_files",
+    "LAMBDA_ERRORS", "FIGURES", "ResultsFolderError", "verdict", "first_problem", "render_report", "write_report_files",
     "load_results", "rebuild_report", "render_comparison",
 ]
 
@@ -168,24 +168,54 @@ def _load_at(timeseries: pd.DataFrame | None, t: float, step_s: float) -> dict[s
     }
 
 
+def first_problem(summary: Mapping[str, Any]) -> tuple[str, float] | None:
+    """The first failure or throttle of any cause: ``(cause, time)``, the earliest of ``first_outcome_s``; None when
+    every invocation succeeded. (``first_failure_s`` is the first failure that is not a throttle.)"""
+    times = [(t, cause) for cause, t in (summary.get("first_outcome_s") or {}).items()
+             if cause != "success" and t is not None]
+    if not times:
+        return None
+    t, cause = min(times)
+    return cause, t
+
+
+def _prose_count(v: float) -> str:
+    """A count in a sentence; a mean of counts across replications rounded as people say it: 42 (not 41.6) and
+    193,212 (not 193,212.2), but 2.4 and 0.4 (a mean below 10 keeps its decimal: 0.4 failures is not none)."""
+    if isinstance(v, float) and not v.is_integer():
+        return f"{v:,.1f}" if abs(v) < 10 else f"{round(v):,}"
+    return f"{int(v):,}"
+
+
+def _expectation_list(rows: list[Mapping[str, Any]]) -> str:
+    return "; ".join(f"{e['path']} {e['condition']}, got {fmt_expectation_value(e)}" for e in rows)
+
+
 def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
             timestep_s: float | None = None) -> dict[str, Any]:
-    """Does the scenario fit, and if not, what fails first, when and at what load.
+    """The run's verdict, one definition for the command line and the reports.
 
-    Returns ``{"fits": bool, "headline": str, "details": [str], "causes": [row]}``; each cause row has ``cause,
-    count, share, first_s, load`` (``load``: arrivals per second, concurrent executions and environments in the
-    timestep of the first occurrence, when the time series is given) and ``lambda_error``.
+    When the scenario has ``expect``, the verdict is the expectations': they all hold, or some failed (which, and
+    with what value). Without ``expect``, it is about failures: any failed or throttled invocation is one. Either
+    way the headline then says how many invocations failed or were throttled, of which cause most, and when the
+    first failure or throttle came (of any cause: the earliest ``first_outcome_s``), at what load.
+
+    Returns ``{"ok", "tag", "basis", "headline", "details", "causes", "expectations_failed", "first_problem"}``:
+    ``ok`` is the verdict (expectations hold, or no failure), ``tag`` its name in capitals, ``basis``
+    ``"expectations"`` or ``"failures"``, ``first_problem`` ``{cause, first_s, load}`` or None. Each cause row has
+    ``cause, count, share, first_s, kind, load`` (``load``: arrivals per second, concurrent executions and
+    environments in the timestep of the first occurrence, when the time series is given) and ``lambda_error``.
     """
     inv = summary["invocations"] or 0
     outcomes = summary["outcomes"]
-    first = summary.get("first_outcome_s") or {}
+    first_s = summary.get("first_outcome_s") or {}
     # With replications every number is a mean, and the time series is replication 0's: the load "then" would
-    # pair one replication's traffic with another's time, so it is left out, and the headline says "means".
+    # pair one replication's traffic with another's time, so it is left out, and the headline says "on average".
     reps = (summary.get("replications") or {}).get("n")
     if reps:
         timeseries = None
-    mean_of = f" (means of {reps} replications)" if reps else ""
     on_average = " on average" if reps else ""
+    over = f"On average over {reps} replications, " if reps else ""
     step = timestep_s or (float(timeseries["t_s"].iloc[1] - timeseries["t_s"].iloc[0])
                           if timeseries is not None and len(timeseries) > 1 else 1.0)
     causes = []
@@ -193,7 +223,7 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
         n = outcomes.get(cause, 0)
         if cause == "success" or not n:
             continue
-        t = first.get(cause)
+        t = first_s.get(cause)
         causes.append({
             "cause": cause, "count": n, "share": n / inv if inv else None, "first_s": t,
             "kind": "throttle" if cause in THROTTLES else "failure",
@@ -204,28 +234,52 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
     details: list[str] = []
     exps = summary.get("expectations") or []
     failed_exps = [e for e in exps if not e["passed"]]
+    bad = summary["failed"] + summary["throttled"]
+    earliest = first_problem(summary)
+    first = ({"cause": earliest[0], "first_s": earliest[1], "load": _load_at(timeseries, earliest[1], step)}
+             if earliest else None)
+
+    # What happened to the invocations, in one sentence (also the whole verdict when there is no expect).
     if not inv:
-        headline, fits = "No invocations were counted (check the arrivals and the warm-up).", False
+        happened = "No invocations were counted (check the arrivals and the warm-up)."
     elif not causes:
-        fits = True
-        headline = f"Fits: all {fmt_count(inv)} invocations succeeded{mean_of}."
+        happened = f"{over}all {_prose_count(inv)} invocations succeeded."
     else:
-        fits = False
-        bad = summary["failed"] + summary["throttled"]
-        # Lead with the cause that costs most; the details list every cause in the order they began.
-        c = max(causes, key=lambda row: row["count"])
-        mostly = "all" if c["count"] == bad else "mostly"
-        at = f", first at {fmt_clock(c['first_s'])}{on_average}" if c["first_s"] is not None else ""
-        load = c["load"]
-        under = (f" with {fmt_rate(load['arrivals_per_s'])} arriving and {load['concurrency']:,} executions in "
-                 f"flight" if load else "")
-        headline = (f"Does not fit{mean_of}: {fmt_count(bad)} of {fmt_count(inv)} invocations "
-                    f"({fmt_pct(summary['error_rate'])}) failed or were throttled, {mostly} {c['cause']} "
-                    f"({fmt_count(c['count'])}){at}{under}.")
-        for c in causes:
-            when = f", first at {fmt_clock(c['first_s'])}{on_average}" if c["first_s"] is not None else ""
-            err = f" ({c['lambda_error']})" if c["lambda_error"] else ""
-            details.append(f"{c['cause']}{err}: {fmt_count(c['count'])} invocations ({fmt_pct(c['share'])}){when}.")
+        c = max(causes, key=lambda row: row["count"])  # the cause that costs most
+        which = (f"all {c['cause']}" if c["count"] == bad else
+                 f"mostly {c['cause']} ({_prose_count(c['count'])})")
+        were = "was" if bad == 1 and not reps else "were"
+        happened = (f"{over}{_prose_count(bad)} of {_prose_count(inv)} invocations "
+                    f"({fmt_pct(summary['error_rate'])}) failed or {were} throttled, {which}")
+        if first:
+            load = first["load"]
+            under = (f", with {fmt_rate(load['arrivals_per_s'])} arriving and {load['concurrency']:,} executions in "
+                     f"flight" if load else "")
+            happened += (f"; the first failure or throttle came at {fmt_clock(first['first_s'])} "
+                         f"({first['cause']}){under}")
+        happened += "."
+    happened = happened[0].upper() + happened[1:]
+    if exps:
+        basis, ok = "expectations", not failed_exps
+        if ok:
+            tag = "EXPECTATIONS HOLD"
+            held = {1: "The expectation holds", 2: "Both expectations hold"}.get(len(exps),
+                                                                             f"All {len(exps)} expectations hold")
+            headline = f"{held}. {happened}"
+        else:
+            tag = "EXPECTATIONS FAIL"
+            headline = (f"{len(failed_exps)} of {len(exps)} expectation{'s' * (len(exps) != 1)} failed: "
+                        f"{_expectation_list(failed_exps)}. {happened}")
+    else:
+        basis, ok = "failures", bool(inv) and not causes
+        tag = "NO FAILURES" if ok else "FAILURES"
+        headline = happened
+        details.append("The scenario states no expectations (expect:), so this verdict counts failed and throttled "
+                       "invocations: any one of them is a failure.")
+    for c in causes:
+        when = f", first at {fmt_clock(c['first_s'])}{on_average}" if c["first_s"] is not None else ""
+        err = f" ({c['lambda_error']})" if c["lambda_error"] else ""
+        details.append(f"{c['cause']}{err}: {_prose_count(c['count'])} invocations ({fmt_pct(c['share'])}){when}.")
     cap = summary.get("capacity") or {}
     for name, f in (cap.get("functions") or {}).items():
         ceilings = f["ceilings"]
@@ -233,7 +287,7 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
         ceiling = ceilings[bind]
         peak = f["projected_peak"]
         sim = (summary.get("functions") or {}).get(name, {}).get("peak_concurrency")
-        seen = (f"; the run{'s' if reps else ''} peaked at {fmt_count(sim)}{on_average}" if sim is not None
+        seen = (f"; the run{'s' if reps else ''} peaked at {_prose_count(sim)}{on_average}" if sim is not None
                 else "")
         if peak > ceiling:
             details.append(f"{name}: the projected peak of {peak:,} concurrent executions is above its {bind} "
@@ -251,13 +305,9 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
     for sid, sub in (summary.get("subnets") or {}).items():
         if sub.get("exhausted_s") is not None:
             details.append(f"Subnet {sid} ({sub['az']}) ran out of addresses at {fmt_clock(sub['exhausted_s'])} and "
-                           f"had none free for {fmt_clock(sub.get('exhausted_for_s'))} in all.")
-    if failed_exps:
-        details.append(f"{len(failed_exps)} of {len(exps)} expectations failed: "
-                       + "; ".join(f"{e['path']} {e['condition']} (got {fmt_expectation_value(e)})"
-                                   for e in failed_exps) + ".")
-    return {"fits": fits, "headline": headline, "details": details, "causes": causes,
-            "expectations_failed": len(failed_exps)}
+                           f"had none free for {fmt_clock(sub.get('exhausted_for_s'))} in all{on_average}.")
+    return {"ok": ok, "tag": tag, "basis": basis, "headline": headline, "details": details, "causes": causes,
+            "expectations_failed": len(failed_exps), "first_problem": first}
 
 
 # --------------------------------------------------------------------------------------------------- rendering
@@ -292,12 +342,14 @@ def draw_figures(result: Result) -> dict[str, bytes]:
 
 
 def _key_figures(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+    earliest = first_problem(s)
     return [
         ("invocations (after warm-up)", fmt_num(s["invocations"])),
         ("attempts (with retries)", fmt_num(s["attempts"])),
         ("succeeded", fmt_num(s["succeeded"])),
         ("failed", f"{fmt_num(s['failed'])} ({fmt_pct(s['failure_rate'])})"),
         ("throttled", f"{fmt_num(s['throttled'])} ({fmt_pct(s['throttle_rate'])})"),
+        ("first failure or throttle", f"{fmt_clock(earliest[1])} ({earliest[0]})" if earliest else "none"),
         ("first failure (not a throttle)", fmt_clock(s["first_failure_s"]) if s["first_failure_s"] is not None
          else "none"),
         ("cold starts", f"{fmt_num(s['cold_starts'])} ({fmt_pct(s['cold_start_rate'])} of executions)"),

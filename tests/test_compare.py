@@ -170,7 +170,7 @@ def test_cli_compare_two_files_prints_a_table(scenario_file, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "stressed vs bigger, both with seed 3" in text
     assert re.search(r"subnet a: min free addresses\s*│\s*0\s*│", text)
-    assert "DOES NOT FIT" not in text and "Does not fit" in text
+    assert "A (stressed): " in text and "invocations" in text and "failed or were throttled" in text
 
 
 def _one_error_line(capsys) -> str:
