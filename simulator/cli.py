@@ -346,10 +346,11 @@ def _when(t: float | None) -> str:
     return "-" if t is None else fmt_clock(t)
 
 
-def print_summary(s: dict[str, Any], timeseries: Any = None) -> None:
-    """The run's summary as a few tables an architect can paste into a design review."""
+def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario | None = None) -> None:
+    """The run's summary as a few tables an architect can paste into a design review (with the scenario's events
+    when ``scenario`` is given)."""
     from .metrics import LAMBDA_ERRORS
-    from .report import verdict
+    from .report import event_rows, verdict
 
     head = (f"[bold]{escape(s['scenario'])}[/bold]  platform {s['platform']}, seed {s['seed']}, "
             f"{format_duration(s['simulated_s'])} simulated in {s['wall_s']:.1f} s")
@@ -374,6 +375,15 @@ def print_summary(s: dict[str, Any], timeseries: Any = None) -> None:
             t.add_row(cause, f"{n:,}", _pct(n / inv if inv else None), _when(s["first_outcome_s"].get(cause)),
                       LAMBDA_ERRORS[cause])
     out.print(t)
+
+    events = event_rows(scenario) if scenario is not None else []
+    if events:
+        ev = Table(title="Events", title_justify="left")
+        for col in ("at", "kind", "what", "for"):
+            ev.add_column(col, justify="right" if col in ("at", "for") else "left")
+        for e in events:
+            ev.add_row(_when(e["at_s"]), e["kind"], escape(e["what"]), _when(e["for_s"]) if e["for_s"] else "")
+        out.print(ev)
 
     lat = Table(title="Latency of successful invocations (ms)", title_justify="left")
     for col in ("", "p50", "p95", "p99", "max", "mean"):
@@ -498,7 +508,7 @@ def run(
     if as_json:
         typer.echo(to_json(result.summary), nl=False)
     else:
-        print_summary(result.summary, result.timeseries)
+        print_summary(result.summary, result.timeseries, result.scenario)
         if result.summary.get("replications"):
             from .cli_check import print_replications
 

@@ -27,9 +27,10 @@ from .units import format_duration
 if TYPE_CHECKING:  # pragma: no cover
     from .compare import Comparison
     from .results import Result
+    from .scenario import Scenario
 
 __all__ = [
-    "LAMBDA_ERRORS", "FIGURES", "ResultsFolderError", "verdict", "first_problem", "render_report", "write_report_files",
+    "LAMBDA_ERRORS", "FIGURES", "ResultsFolderError", "verdict", "first_problem", "event_rows", "render_report", "write_report_files",
     "load_results", "rebuild_report", "render_comparison",
 ]
 
@@ -359,6 +360,25 @@ def _key_figures(s: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def event_rows(scenario: Scenario) -> list[dict[str, Any]]:
+    """The scenario's events in time order, for a table: ``at_s``, ``kind``, ``what`` (a short sentence) and
+    ``for_s`` (how long an AZ outage lasts; None for address events, which last until undone)."""
+    from .scenario import AzOutage, IpsTaken
+
+    rows = []
+    for ev in sorted(scenario.events, key=lambda e: e.at):
+        if isinstance(ev, AzOutage):
+            lost = [s.id for s in scenario.vpc.subnets if s.az == ev.az]
+            where = f" (subnet{'s' * (len(lost) != 1)} {', '.join(lost)})" if lost else ""
+            rows.append({"at_s": ev.at, "kind": ev.kind, "what": f"{ev.az} is down{where}", "for_s": ev.for_})
+        else:
+            verb = "taken by" if isinstance(ev, IpsTaken) else "released by"
+            rows.append({"at_s": ev.at, "kind": ev.kind, "for_s": None,
+                         "what": f"{ev.count:,} address{'es' * (ev.count != 1)} of {ev.subnet} {verb} other "
+                                 f"workloads"})
+    return rows
+
+
 def _subnet_rows(result: Result) -> list[dict[str, Any]]:
     rows = []
     for sid, v in result.summary["subnets"].items():
@@ -426,6 +446,7 @@ def report_context(result: Result, images: Mapping[str, bytes], scenario_yaml: s
         "latency": [("end to end (successful invocations)", s["latency_ms"]),
                     ("cold start (ENI wait + init)", s["cold_start_ms"])],
         "functions": _function_rows(s) if len(s["functions"]) > 1 else [],
+        "events": event_rows(sc),
         "subnets": _subnet_rows(result),
         "ceilings": _ceiling_rows(s),
         "capacity_total": s["capacity"]["total"],

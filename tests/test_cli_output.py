@@ -89,3 +89,22 @@ def test_replicated_expectation_values_do_not_nest_parentheses(tmp_path, capsys)
     for text in (check, run):
         row = next(line for line in text.splitlines() if "failure_rate" in line and "<= 1" in line)
         assert "95% interval" in row and _depth(row) == 1, row
+
+
+def test_run_lists_the_scenarios_events(tmp_path, capsys):
+    """An AZ outage or an address grab showed only as shading in the figures."""
+    events = [{"at": 30, "kind": "az_outage", "az": "az-a", "for": 10},
+              {"at": 20, "kind": "ips_taken", "subnet": "b", "count": 3},
+              {"at": 45, "kind": "ips_released", "subnet": "b", "count": 1}]
+    path = scenario_file(tmp_path, duration=60, events=events)
+    assert main(["run", path]) == 0
+    text = capsys.readouterr().out
+    assert "Events" in text
+    assert _cells(text, "20s") == ["20s", "ips_taken", "3 addresses of b taken by other workloads", ""]
+    assert _cells(text, "30s") == ["30s", "az_outage", "az-a is down (subnet a)", "10s"]
+    assert _cells(text, "45s") == ["45s", "ips_released", "1 address of b released by other workloads", ""]
+
+
+def test_run_without_events_prints_no_events_table(tmp_path, capsys):
+    assert main(["run", scenario_file(tmp_path)]) == 0
+    assert "Events" not in capsys.readouterr().out

@@ -151,6 +151,16 @@ def test_report_puts_the_verdict_first(bad_run, bad_html):
     assert order == sorted(order)
 
 
+def test_report_lists_the_events(bad_run, bad_html):
+    """The events showed only as shading in the figures; the report lists them, in time order."""
+    assert [r for r in _rows(bad_html, "events") if r] == [
+        ["20s", "ips_taken", "3 addresses of b taken by other workloads", ""],
+        ["30s", "az_outage", "az-a is down (subnet a)", "10s"],
+    ]
+    assert '<a href="#events">Events</a>' in bad_html
+    assert 'id="events"' not in report.render_report(vs.simulate(calm()), images={})
+
+
 def test_report_subnet_table_shows_the_summary(bad_run, bad_html):
     rows = {r[0]: r for r in _rows(bad_html, "subnets") if r}
     assert set(rows) == set(bad_run.summary["subnets"])
