@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import Command, UserError, app, check_out_file, err, out, user_errors, writing
+from .cli import Command, UserError, app, check_out_file, err, out, print_table, user_errors, writing
 from .importers import ImportProblem, import_azure2019
 from .output import atomic_file
 from .scenario import ScenarioError, scenario_from_dict
@@ -125,7 +125,7 @@ def azure2019(
         t.add_row(r["name"], r["trigger"], f"{r['invocations']:,}", f"{r['peak_per_min']:,}",
                   f"{r['duration_p50_ms']:,.0f}", f"{r['duration_p99_ms']:,.0f}", f"{r['memory_mb']:,}",
                   f"{r['timeout_s']:,}")
-    out.print(t)
+    print_table(t)
     if len(rows) > len(shown):
         out.print(f"... and {len(rows) - len(shown)} more.")
     out.print(f"{int(rows['invocations'].sum()):,} invocations in {imp.data['duration']}; "

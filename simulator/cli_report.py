@@ -26,6 +26,8 @@ from .cli import (
     check_out_file,
     out,
     parse_sets,
+    print_table,
+    say,
     user_errors,
     writing,
 )
@@ -138,23 +140,28 @@ def compare(
     for tag, label, r in (("A", la, cmp.a), ("B", lb, cmp.b)):
         v = verdict(r.summary, r.timeseries, r.scenario.timestep)
         colour = "green" if v["ok"] else "red"
-        out.print(f"{tag} ({escape(label)}): [{colour}]{escape(v['headline'])}[/{colour}]", soft_wrap=True)
-    t = Table(title="Key figures", title_justify="left")
-    t.add_column("metric")
-    t.add_column(f"A: {escape(la)}", justify="right")
-    t.add_column(f"B: {escape(lb)}", justify="right")
-    t.add_column("B - A", justify="right")
-    t.add_column("change", justify="right")
-    t.add_column("B is")
+        say(f"{tag} ({escape(label)}): [{colour}]{escape(v['headline'])}[/{colour}]")
     rows = cmp.rows()
-    for row in rows:
-        rel = row["relative"]
-        mark = {"better": "[green]better[/green]", "worse": "[red]worse[/red]", "changed": "changed",
-                "same": "within noise"}.get(row["verdict"] or "", "")
-        t.add_row(escape(row["label"]), _show(row["a"], row["kind"]), _show(row["b"], row["kind"]),
-                  fmt_difference(row["difference"], row["kind"]), "" if rel is None else f"{rel:+.1%}", mark)
-    out.print(t)
+
+    def table(a_header: str, b_header: str) -> Table:
+        t = Table(title="Key figures", title_justify="left")
+        t.add_column("metric", overflow="fold")
+        t.add_column(a_header, justify="right")
+        t.add_column(b_header, justify="right")
+        t.add_column("B - A", justify="right")
+        t.add_column("change", justify="right")
+        t.add_column("B is")
+        for row in rows:
+            rel = row["relative"]
+            mark = {"better": "[green]better[/green]", "worse": "[red]worse[/red]", "changed": "changed",
+                    "same": "within noise"}.get(row["verdict"] or "", "")
+            t.add_row(escape(row["label"]), _show(row["a"], row["kind"]), _show(row["b"], row["kind"]),
+                      fmt_difference(row["difference"], row["kind"]), "" if rel is None else f"{rel:+.1%}", mark)
+        return t
+
+    # On a narrow terminal the columns are A and B: the lines above say which run is which.
+    print_table(table(f"A: {escape(la)}", f"B: {escape(lb)}"), table("A", "B"))
     if any(row["verdict"] == "same" for row in rows):
-        out.print(NOISE_NOTE, soft_wrap=True)
+        say(NOISE_NOTE, markup=False)
     if out_dir is not None:
         out.print(f"Comparison written to {escape(str(out_dir))}/ (open report.html)")

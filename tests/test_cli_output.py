@@ -108,3 +108,80 @@ def test_run_lists_the_scenarios_events(tmp_path, capsys):
 def test_run_without_events_prints_no_events_table(tmp_path, capsys):
     assert main(["run", scenario_file(tmp_path)]) == 0
     assert "Events" not in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------------------- 80 columns
+
+
+def _on_a_terminal(*argv: str, columns: int = 80) -> tuple[int, str]:
+    """Exit code and what ``vpcsim ARGV`` shows on a terminal ``columns`` wide: stdout is a pseudo-terminal of that
+    size (and COLUMNS says so), as when a person types the command; ANSI styles are removed."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import tempfile
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = dict(os.environ, COLUMNS=str(columns), TERM="xterm", NO_COLOR="1")
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen([sys.executable, "-m", "simulator", *argv], stdin=subprocess.DEVNULL, stdout=follower,
+                                stderr=errors, env=env, cwd=SCENARIOS.parent)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # EIO: the command ended and closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        code = proc.wait(timeout=120)
+        os.close(leader)
+        errors.seek(0)
+        assert b"Traceback" not in errors.read()
+    text = b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+    return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
+def test_every_table_fits_80_columns_and_no_cell_is_cut(tmp_path):
+    """At 80 columns capacity showed `1,0…` and `su…`, run's ceilings `subne…`: rich cut what did not fit."""
+    pytest.importorskip("termios")  # a pseudo-terminal: POSIX only
+    long_paths = scenario_file(tmp_path, "long.yaml", expect={
+        "capacity.functions.f.binding": "== subnet_ips", "subnets.a.min_free_ips": ">= 0",
+        "functions.f.cold_start_ms.p99": "< 1h"})
+    runs = {
+        "run": (["run", "scenarios/az-outage.yaml"], 1, ["SubnetIPAddressLimitReachedE", "534,250", "38,651",
+                                                       "az_outage", "us-east-1a is down"]),
+        "capacity": (["capacity", "scenarios/spike-exhausts-subnets.yaml"], 0, ["3,000", "launch-api", "subnet_ips"]),
+        "check": (["check", "scenarios/quickstart.yaml", long_paths], 0, ["capacity.functions.f.binding",
+                                                                         "5.179e-06", "latency_ms.p50"]),
+        "sweep": (["sweep", long_paths, "--vary", "functions.f.memory_mb=512,1024,2048", "--vary",
+                   "vpc.subnets.a.cidr=10.0.1.0/28,10.0.1.0/27"], 0, ["10.0.1.0/27", "2048"]),
+        "compare": (["compare", "scenarios/quickstart.yaml", "--set", "platform=hyperplane"], 0,
+                    ["193,106", "-0.00052%", "within noise", "subnet_ips"]),
+    }
+    for name, (argv, expected_code, shown) in runs.items():
+        code, text = _on_a_terminal(*argv)
+        assert code == expected_code, (name, text)
+        assert "…" not in text, (name, text)
+        widest = max(text.splitlines(), key=len)
+        assert len(widest) <= 80, (name, widest)
+        for whole in shown:
+            assert whole in text, (name, whole, text)
+        assert "┏" in text, (name, "no table")
+
+
+def test_output_that_is_not_a_terminal_keeps_whole_lines(capsys):
+    """A CI log or a file keeps 200 columns: the capacity table stays one row per function, sentences one line."""
+    assert main(["capacity", str(SCENARIOS / "spike-exhausts-subnets.yaml")]) == 0
+    text = capsys.readouterr().out
+    header = next(line for line in text.splitlines() if "function" in line)
+    assert "memory" in header and "binding" in header
+    assert any(line.startswith("All functions at their projected peaks") and line.endswith(".")
+               for line in text.splitlines())
