@@ -185,3 +185,10 @@ def test_output_that_is_not_a_terminal_keeps_whole_lines(capsys):
     assert "memory" in header and "binding" in header
     assert any(line.startswith("All functions at their projected peaks") and line.endswith(".")
                for line in text.splitlines())
+
+
+def test_the_readmes_verdict_is_what_run_prints(capsys):
+    readme = (SCENARIOS.parent / "README.md").read_text(encoding="utf-8")
+    quoted = next(line for line in readme.splitlines() if line.startswith("1 of 1 expectation failed: failure_rate"))
+    assert main(["run", str(SCENARIOS / "az-outage.yaml")]) == 1
+    assert capsys.readouterr().out.splitlines()[1] == quoted
