@@ -110,8 +110,8 @@ def _new(fig: Figure | SubFigure | None, size: tuple[float, float]) -> Figure | 
 
 
 class _Plain(Formatter):
-    """Tick labels with thousands separators and as many decimals as the ticks need, the same for every tick:
-    ``0, 0.05, 0.10, 0.15`` (one decimal for all made it ``0, 0.1, 0.1, 0.2``), ``0, 200, 400``. Two ticks never get
+    """Tick labels with thousands separators and the decimals the ticks need: ``0, 0.05, 0.1, 0.15`` (one decimal
+    for every tick made it ``0, 0.1, 0.1, 0.2``), ``0, 200, 400``, ``1, 10, 100`` on a log axis. Two ticks never get
     the same label."""
 
     decimals = 0
@@ -119,6 +119,9 @@ class _Plain(Formatter):
     def set_locs(self, locs: Sequence[float]) -> None:
         super().set_locs(locs)
         values = [float(v) for v in locs]
+        if self.axis is not None:  # a log axis also hands over ticks beyond the view: they must not add decimals
+            low, high = sorted(self.axis.get_view_interval())
+            values = [v for v in values if low <= v <= high] or values
         for d in range(7):  # the fewest decimals that write every tick exactly (nice steps: 0.05, 0.25, 2.5)
             if all(abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)) for v in values):
                 break
@@ -132,7 +135,9 @@ class _Plain(Formatter):
 
     def __call__(self, x: float, pos: int | None = None) -> str:
         text = f"{x:,.{self.decimals}f}"
-        return "0" if float(text.replace(",", "")) == 0 else text  # not "0.00" nor "-0"
+        if "." in text:  # 0.10 -> 0.1: distinct ticks stay distinct
+            text = text.rstrip("0").rstrip(".")
+        return "0" if float(text.replace(",", "")) == 0 else text  # not "-0"
 
 
 class _PerStepLocator(MaxNLocator):

@@ -312,3 +312,12 @@ def test_small_counts_per_second_have_distinct_true_tick_labels(timestep, failur
             for value, label in ticks:  # each label is its tick's value, to the digits it shows
                 digits = len(label.split(".")[1]) if "." in label else 0
                 assert float(label.replace(",", "")) == pytest.approx(value, abs=0.51 * 10 ** -digits), (panel, labels)
+
+
+def test_log_axis_ticks_are_whole_numbers():
+    """Ticks beyond the view of a log axis (0.1) gave every label a decimal: 1.0, 10.0, 100.0."""
+    from .conftest import SCENARIOS
+
+    fig = plots.latency(vs.simulate(vs.load_scenario(SCENARIOS / "quickstart.yaml")))
+    labels = [label for _, label in _tick_labels(fig, "invocations (log scale)")]
+    assert labels and all("." not in label for label in labels), labels
