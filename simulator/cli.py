@@ -455,7 +455,7 @@ def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario 
     """The run's summary as a few tables an architect can paste into a design review (with the scenario's events
     when ``scenario`` is given)."""
     from .metrics import LAMBDA_ERRORS
-    from .report import event_rows, verdict
+    from .report import event_rows, fmt_count, prose_count, verdict
 
     head = (f"[bold]{escape(s['scenario'])}[/bold]  platform {s['platform']}, seed {s['seed']}, "
             f"{format_duration(s['simulated_s'])} simulated in {s['wall_s']:.1f} s")
@@ -477,7 +477,7 @@ def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario 
     inv = s["invocations"] or 0
     for cause, n in s["outcomes"].items():
         if n or cause == "success":
-            t.add_row(cause, f"{n:,}", _pct(n / inv if inv else None), _when(s["first_outcome_s"].get(cause)),
+            t.add_row(cause, fmt_count(n), _pct(n / inv if inv else None), _when(s["first_outcome_s"].get(cause)),
                       LAMBDA_ERRORS[cause])
     print_table(t)
 
@@ -497,10 +497,12 @@ def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario 
         v = s[key]
         lat.add_row(label, *(_ms(v[q]) for q in ("p50", "p95", "p99", "max", "mean")))
     print_table(lat)
-    say(f"Concurrency: mean {s['mean_concurrency']:.1f}, peak {s['peak_concurrency']:,}.  "
-        f"Environments: mean {s['mean_environments']:.1f}, peak {s['peak_environments']:,}.  "
-        f"Cold starts: {s['cold_starts']:,} ({_pct(s['cold_start_rate'])} of executions)."
-        + (f"  Peak ENIs: {s['peak_enis']:,}." if s["peak_enis"] is not None else ""))
+    # With replications these are means of counts: said so, and rounded as people say them.
+    say((f"On average over {reps['n']} replications: concurrency" if reps else "Concurrency:")
+        + f" mean {s['mean_concurrency']:.1f}, peak {prose_count(s['peak_concurrency'])}.  "
+        f"Environments: mean {s['mean_environments']:.1f}, peak {prose_count(s['peak_environments'])}.  "
+        f"Cold starts: {prose_count(s['cold_starts'])} ({_pct(s['cold_start_rate'])} of executions)."
+        + (f"  Peak ENIs: {prose_count(s['peak_enis'])}." if s["peak_enis"] is not None else ""))
 
     if s["subnets"]:
         sub = Table(title="Subnets (addresses)", title_justify="left")
@@ -508,7 +510,8 @@ def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario 
             sub.add_column(col, justify="left" if col in ("subnet", "AZ") else "right")
         for sid, v in s["subnets"].items():
             ex = v["exhausted_s"]
-            sub.add_row(sid, v["az"], f"{v['usable_ips']:,}", f"{v['peak_ips_used']:,}", f"{v['min_free_ips']:,}",
+            sub.add_row(sid, v["az"], fmt_count(v["usable_ips"]), fmt_count(v["peak_ips_used"]),
+                        fmt_count(v["min_free_ips"]),
                         "[red]" + _when(ex) + "[/red]" if ex is not None else "never",
                         _when(v["exhausted_for_s"]) if ex is not None else "-")
         print_table(sub)
@@ -522,7 +525,7 @@ def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario 
     for name, f in s["functions"].items():
         c = cap["functions"][name]
         hit = [f["first_outcome_s"][cause] for cause in BINDING_CAUSES[c["binding"]] if cause in f["first_outcome_s"]]
-        ceil.add_row(name, f"{c['projected_peak']:,}", f"{f['peak_concurrency']:,}", c["binding"],
+        ceil.add_row(name, f"{c['projected_peak']:,}", fmt_count(f["peak_concurrency"]), c["binding"],
                      f"{c['ceilings'][c['binding']]:,}", _when(min(hit)) if hit else "not hit",
                      _num(c["ceilings"]["n_minus_1"]), _pct(f["failure_rate"]), _pct(f["throttle_rate"]))
     print_table(ceil)

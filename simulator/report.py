@@ -180,7 +180,7 @@ def first_problem(summary: Mapping[str, Any]) -> tuple[str, float] | None:
     return cause, t
 
 
-def _prose_count(v: float) -> str:
+def prose_count(v: float) -> str:
     """A count in a sentence; a mean of counts across replications rounded as people say it: 42 (not 41.6) and
     193,212 (not 193,212.2), but 2.4 and 0.4 (a mean below 10 keeps its decimal: 0.4 failures is not none)."""
     if isinstance(v, float) and not v.is_integer():
@@ -244,13 +244,13 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
     if not inv:
         happened = "No invocations were counted (check the arrivals and the warm-up)."
     elif not causes:
-        happened = f"{over}all {_prose_count(inv)} invocations succeeded."
+        happened = f"{over}all {prose_count(inv)} invocations succeeded."
     else:
         c = max(causes, key=lambda row: row["count"])  # the cause that costs most
         which = (f"all {c['cause']}" if c["count"] == bad else
-                 f"mostly {c['cause']} ({_prose_count(c['count'])})")
+                 f"mostly {c['cause']} ({prose_count(c['count'])})")
         were = "was" if bad == 1 and not reps else "were"
-        happened = (f"{over}{_prose_count(bad)} of {_prose_count(inv)} invocations "
+        happened = (f"{over}{prose_count(bad)} of {prose_count(inv)} invocations "
                     f"({fmt_pct(summary['error_rate'])}) failed or {were} throttled, {which}")
         if first:
             load = first["load"]
@@ -280,7 +280,7 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
     for c in causes:
         when = f", first at {fmt_clock(c['first_s'])}{on_average}" if c["first_s"] is not None else ""
         err = f" ({c['lambda_error']})" if c["lambda_error"] else ""
-        details.append(f"{c['cause']}{err}: {_prose_count(c['count'])} invocations ({fmt_pct(c['share'])}){when}.")
+        details.append(f"{c['cause']}{err}: {prose_count(c['count'])} invocations ({fmt_pct(c['share'])}){when}.")
     cap = summary.get("capacity") or {}
     for name, f in (cap.get("functions") or {}).items():
         ceilings = f["ceilings"]
@@ -288,7 +288,7 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
         ceiling = ceilings[bind]
         peak = f["projected_peak"]
         sim = (summary.get("functions") or {}).get(name, {}).get("peak_concurrency")
-        seen = (f"; the run{'s' if reps else ''} peaked at {_prose_count(sim)}{on_average}" if sim is not None
+        seen = (f"; the run{'s' if reps else ''} peaked at {prose_count(sim)}{on_average}" if sim is not None
                 else "")
         if peak > ceiling:
             details.append(f"{name}: the projected peak of {peak:,} concurrent executions is above its {bind} "

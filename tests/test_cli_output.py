@@ -192,3 +192,13 @@ def test_the_readmes_verdict_is_what_run_prints(capsys):
     quoted = next(line for line in readme.splitlines() if line.startswith("1 of 1 expectation failed: failure_rate"))
     assert main(["run", str(SCENARIOS / "az-outage.yaml")]) == 1
     assert capsys.readouterr().out.splitlines()[1] == quoted
+
+
+def test_means_of_counts_are_rounded_and_said_to_be_means(tmp_path, capsys):
+    """With replications run printed "193,320.33333333334" invocations and "Cold starts: 272.3333333333333"."""
+    path = scenario_file(tmp_path, functions=[dict(BASE["functions"][0], arrivals={"process": "poisson", "rate": 7})])
+    assert main(["run", path, "--replications", "3"]) == 0
+    text = capsys.readouterr().out.split("Across 3 replications")[0]  # that table gives means and intervals
+    assert not re.search(r"\d\.\d{2,}(?![\d%])", text), text  # a count with decimals (not a share)
+    prose = next(line for line in text.splitlines() if "Cold starts" in line)
+    assert prose.startswith("On average over 3 replications: concurrency mean"), prose
