@@ -21,6 +21,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from . import __version__
+from .expectations import prose_count
 from .metrics import FAILURES, LAMBDA_ERRORS, OUTCOMES, THROTTLES
 from .units import format_duration
 
@@ -178,14 +179,6 @@ def first_problem(summary: Mapping[str, Any]) -> tuple[str, float] | None:
         return None
     t, cause = min(times)
     return cause, t
-
-
-def prose_count(v: float) -> str:
-    """A count in a sentence; a mean of counts across replications rounded as people say it: 42 (not 41.6) and
-    193,212 (not 193,212.2), but 2.4 and 0.4 (a mean below 10 keeps its decimal: 0.4 failures is not none)."""
-    if isinstance(v, float) and not v.is_integer():
-        return f"{v:,.1f}" if abs(v) < 10 else f"{round(v):,}"
-    return f"{int(v):,}"
 
 
 def _expectation_list(rows: list[Mapping[str, Any]]) -> str:

@@ -202,3 +202,17 @@ def test_means_of_counts_are_rounded_and_said_to_be_means(tmp_path, capsys):
     assert not re.search(r"\d\.\d{2,}(?![\d%])", text), text  # a count with decimals (not a share)
     prose = next(line for line in text.splitlines() if "Cold starts" in line)
     assert prose.startswith("On average over 3 replications: concurrency mean"), prose
+
+
+def test_key_figures_of_replications_round_means_of_counts():
+    """check's failure explanation printed "failed 39,177.3" and "az_outage 34.33" for means of 3 replications."""
+    import simulator as vs
+    from simulator.expectations import key_figures
+
+    s = dict(vs.simulate(vs.scenario_from_dict(BASE)).summary)
+    s.update(invocations=533_819.4, failed=39_177.3, replications={"n": 3},
+             outcomes=dict(s["outcomes"], subnet_ips=39_141.7, az_outage=34.33, timeout=1.33))
+    text = key_figures(s)
+    assert "invocations 533,819: failed 39,177 (" in text
+    assert "failures by cause: subnet_ips 39,142, az_outage 34, timeout 1.3" in text
+    assert text.endswith("(on average over 3 replications)")
