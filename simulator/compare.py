@@ -218,7 +218,7 @@ class Comparison:
         df = pd.DataFrame([{"metric": r["label"], self.labels[0]: show(r["a"], r["kind"]),
                             self.labels[1]: show(r["b"], r["kind"]),
                             "difference": "" if r["difference"] is None else show(r["difference"], r["kind"]),
-                            "": r["verdict"] or ""} for r in self.rows()])
+                            "": {"same": "within noise"}.get(r["verdict"], r["verdict"] or "")} for r in self.rows()])
         return df.to_html(index=False)
 
 

@@ -245,3 +245,13 @@ def test_with_replications_overlapping_intervals_are_noise():
     assert rows["failed"]["verdict"] == "same"
     b["replications"]["metrics"]["failed"]["ci_high"] = 15
     assert _by_metric(metric_rows(a, b))["failed"]["verdict"] == "better"
+
+
+def test_a_notebook_shows_noise_as_within_noise():
+    import dataclasses
+
+    a, b = _one_failure_apart(1, 0)
+    ra = vs.simulate(stressed())
+    c = cmp_mod.Comparison(("A", "B"), dataclasses.replace(ra, summary=a), dataclasses.replace(ra, summary=b), 1)
+    page = c._repr_html_()
+    assert "<td>within noise</td>" in page and "<td>same</td>" not in page
