@@ -154,14 +154,14 @@ def compare(
         for row in rows:
             rel = row["relative"]
             mark = {"better": "[green]better[/green]", "worse": "[red]worse[/red]", "changed": "changed",
-                    "same": "within noise"}.get(row["verdict"] or "", "")
+                    "within noise": "within noise"}.get(row["verdict"] or "", "")
             t.add_row(escape(row["label"]), _show(row["a"], row["kind"]), _show(row["b"], row["kind"]),
                       fmt_difference(row["difference"], row["kind"]), "" if rel is None else f"{rel:+.1%}", mark)
         return t
 
     # On a narrow terminal the columns are A and B: the lines above say which run is which.
     print_table(table(f"A: {escape(la)}", f"B: {escape(lb)}"), table("A", "B"))
-    if any(row["verdict"] == "same" for row in rows):
+    if any(row["verdict"] == "within noise" for row in rows):
         say(NOISE_NOTE, markup=False)
     if out_dir is not None:
         out.print(f"Comparison written to {escape(str(out_dir))}/ (open report.html)")

@@ -104,7 +104,7 @@ def _row(path: str, label: str, kind: str, better: str | None, a: Any, b: Any,
     verdict = None
     if numeric and better and diff:
         if sa is not None and sb is not None and _within_noise(path, a, b, sa, sb):
-            verdict = "same"
+            verdict = "within noise"
         else:
             verdict = "better" if (diff < 0) == (better == "lower") else "worse"
     elif better and (a is None) != (b is None) and path.endswith(("first_failure_s", "exhausted_s")):
@@ -118,7 +118,7 @@ def _row(path: str, label: str, kind: str, better: str | None, a: Any, b: Any,
 
 def metric_rows(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Key figures of two summaries side by side: ``metric`` (the summary path), ``label``, ``a``, ``b``,
-    ``difference`` (b - a), ``relative`` ((b - a) / |a|), ``verdict``: ``better`` or ``worse``, ``same`` (a
+    ``difference`` (b - a), ``relative`` ((b - a) / |a|), ``verdict``: ``better`` or ``worse``, ``within noise`` (a
     difference within the noise), ``changed`` (a text) or None (equal, or no direction).
 
     Within the noise: with replications on both sides, the two 95% intervals overlap; else, for counts and shares of
@@ -131,8 +131,8 @@ def metric_rows(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, An
         if va or vb:
             rows.append(_row(f"outcomes.{cause}", f"outcome {cause}", "count", "lower", va, vb, a, b))
     by_path = {r["metric"]: r for r in rows}
-    if by_path["failed"]["verdict"] == "same" and by_path["first_failure_s"]["verdict"] in ("better", "worse"):
-        by_path["first_failure_s"]["verdict"] = "same"  # a failure or two more or fewer: when the first came is noise
+    if by_path["failed"]["verdict"] == "within noise" and by_path["first_failure_s"]["verdict"] in ("better", "worse"):
+        by_path["first_failure_s"]["verdict"] = "within noise"  # a failure or two more or fewer: when the first came is noise
     for sid in dict.fromkeys([*(a.get("subnets") or {}), *(b.get("subnets") or {})]):
         rows.append(_row(f"subnets.{sid}.min_free_ips", f"subnet {sid}: min free addresses", "count", "higher",
                          _get(a, f"subnets.{sid}.min_free_ips"), _get(b, f"subnets.{sid}.min_free_ips"), a, b))
@@ -218,7 +218,7 @@ class Comparison:
         df = pd.DataFrame([{"metric": r["label"], self.labels[0]: show(r["a"], r["kind"]),
                             self.labels[1]: show(r["b"], r["kind"]),
                             "difference": "" if r["difference"] is None else show(r["difference"], r["kind"]),
-                            "": {"same": "within noise"}.get(r["verdict"], r["verdict"] or "")} for r in self.rows()])
+                            "": r["verdict"] or ""} for r in self.rows()])
         return df.to_html(index=False)
 
 

@@ -220,7 +220,7 @@ def test_one_invocation_is_noise_not_better():
     a, b = _one_failure_apart(1, 0)
     rows = _by_metric(metric_rows(a, b))
     for path in ("succeeded", "failed", "error_rate", "failure_rate", "outcomes.subnet_ips", "first_failure_s"):
-        assert rows[path]["verdict"] == "same", path
+        assert rows[path]["verdict"] == "within noise", path
     a, b = _one_failure_apart(40, 0)
     rows = _by_metric(metric_rows(a, b))
     for path in ("succeeded", "failed", "error_rate", "failure_rate", "outcomes.subnet_ips", "first_failure_s"):
@@ -233,7 +233,7 @@ def test_latency_below_the_histograms_resolution_is_noise():
     b["latency_ms"]["p95"] = a["latency_ms"]["p95"] * 1.009  # buckets are 1% wide: this is the same percentile
     b["latency_ms"]["p99"] = a["latency_ms"]["p99"] * 1.05
     rows = _by_metric(metric_rows(a, b))
-    assert rows["latency_ms.p95"]["verdict"] == "same"
+    assert rows["latency_ms.p95"]["verdict"] == "within noise"
     assert rows["latency_ms.p99"]["verdict"] == "worse"
 
 
@@ -242,7 +242,7 @@ def test_with_replications_overlapping_intervals_are_noise():
     for s, (low, high) in ((a, (20, 40)), (b, (0, 25))):
         s["replications"] = {"n": 5, "metrics": {"failed": {"mean": s["failed"], "ci_low": low, "ci_high": high}}}
     rows = _by_metric(metric_rows(a, b))
-    assert rows["failed"]["verdict"] == "same"
+    assert rows["failed"]["verdict"] == "within noise"
     b["replications"]["metrics"]["failed"]["ci_high"] = 15
     assert _by_metric(metric_rows(a, b))["failed"]["verdict"] == "better"
 
