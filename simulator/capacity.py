@@ -179,6 +179,11 @@ def _names(names: list[str], most: int = 4) -> str:
     return f"{', '.join(names[:most])} and {len(names) - most} more"
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 environment``, ``3 environments``."""
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
 def _finding(rule: str, message: str, function: str | None = None, level: str = "warning") -> dict[str, Any]:
     return {"level": level, "rule": rule, "function": function, "message": message}
 
@@ -237,9 +242,10 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
                                              f"function can run elsewhere if one AZ goes down or runs out of "
                                              f"addresses (DOMAIN §1)", fn.name))
         if peak > c["subnet_ips"]:
-            out.append(_finding("subnet-ips", f"projected peak {peak} needs {fig['enis_packed']} ENIs "
-                                              f"({fig['slots_per_eni']} environments each) but its subnets have "
-                                              f"{c['subnet_ips'] // fig['slots_per_eni']} free addresses", fn.name))
+            out.append(_finding("subnet-ips", f"projected peak {peak} needs {_count(fig['enis_packed'], 'ENI')} "
+                                              f"({_count(fig['slots_per_eni'], 'environment')} each) but its subnets "
+                                              f"have {c['subnet_ips'] // fig['slots_per_eni']} free addresses",
+                                fn.name))
         elif len(azs) > 1 and c["n_minus_1"] < peak <= min(c["concurrency"], c["eni_quota"]):
             # Only when losing the AZ is what breaks the fit: a peak above the concurrency or the ENI quota has
             # its own finding, with or without the AZ.

@@ -16,11 +16,50 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
+from typer.core import TyperCommand
 
 from . import __version__
 from .scenario import Problem, Scenario, ScenarioError, load_scenario
 from .units import format_duration
+
+
+class Command(TyperCommand):
+    """A command whose help names its arguments as the README does: ``vpcsim run [OPTIONS] SCENARIO`` and
+    ``SCENARIO  A scenario file``. Typer 0.29 writes a required argument as ``{SCENARIO}`` in the usage line and adds
+    the Python type beside it (``<path>``, ``<list[Path]>``), which is no help to a reader."""
+
+    @staticmethod
+    def _name(param: Any) -> str:
+        name = param.metavar or param.name.upper()
+        return name + ("..." if param.nargs != 1 else "")
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                pieces.append(self._name(param) if param.required else f"[{self._name(param)}]")
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                args.append((self._name(param), record[1]))
+            else:
+                opts.append(record)
+        for title, rows in (("Arguments", args), ("Options", opts)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
 
 app = typer.Typer(
     name="vpcsim",
@@ -32,10 +71,116 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-# Tables are wide: when the output is a file or a CI log (no terminal), do not squeeze them to 80 columns.
-out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+# On a terminal, tables and sentences fit its width (print_table, say). Anywhere else (a file, a pipe, a CI log)
+# lines stay whole: tables get 200 columns and a sentence is never wrapped, so that a log can be searched line by line.
+_TERMINAL = sys.stdout.isatty()
+out = Console(highlight=False, soft_wrap=False, width=None if _TERMINAL else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 _DEBUG = False
+
+
+def say(text: str, *, markup: bool = True) -> None:
+    """A sentence (or a line of a list) on stdout: wrapped at the terminal's width, on one line anywhere else."""
+    out.print(text, markup=markup, soft_wrap=not _TERMINAL)
+
+
+def _widths(table: Table, fold: bool) -> tuple[list[int], list[int], int]:
+    """The narrowest and the natural width of each column's content (headers included), and what the table adds
+    (padding and borders). A column's narrowest is its longest word: a number is never cut. With ``fold``, a column
+    of text that may fold (``overflow="fold"``: an exception name, a summary path) can go down to 10 and break a
+    long word."""
+    options = out.options.update_width(10_000)
+    lows, highs = [], []
+    for col in table.columns:
+        cells = [col.header, *col.cells]
+        sizes = [Measurement.get(out, options, c) for c in cells]
+        low = max(m.minimum for m in sizes)
+        lows.append(min(low, 10) if fold and col.overflow == "fold" else low)
+        highs.append(max(m.maximum for m in sizes))
+    pad = table.padding[1] + table.padding[3]
+    n = len(table.columns)
+    extra = pad * n + ((2 if table.show_edge else 0) + n - 1 if table.box else 0)
+    return lows, highs, extra
+
+
+def _narrow(table: Table, width: int, fold: bool = False) -> bool:
+    """Give ``table``'s columns widths that fit ``width`` without cutting a word (headers and text wrap; with
+    ``fold``, long words of text columns may break); False when even the narrowest do not fit. The room left above
+    the narrowest makes whole first the columns that need least (so that as few columns as possible wrap); what is
+    left is shared by the others."""
+    lows, highs, extra = _widths(table, fold)
+    if sum(highs) + extra <= width:
+        return True
+    room = width - extra - sum(lows)
+    if room < 0:
+        return False
+    widths = list(lows)
+    wrapped = []
+    for i in sorted(range(len(lows)), key=lambda i: highs[i] - lows[i]):
+        if highs[i] - lows[i] <= room:
+            room -= highs[i] - lows[i]
+            widths[i] = highs[i]
+        else:
+            wrapped.append(i)
+    for k, i in enumerate(wrapped):
+        give = min(highs[i] - widths[i], room // (len(wrapped) - k))
+        widths[i] += give
+        room -= give
+    for col, w in zip(table.columns, widths, strict=True):
+        col.width = w
+    return True
+
+
+def _on_its_side(table: Table, width: int) -> list[Table]:
+    """A table too wide for the terminal, turned on its side: one row per column, one column per row (its first
+    cell as the heading), in as many tables as the width needs."""
+    key, fields = table.columns[0], table.columns[1:]
+    records = [list(row) for row in zip(*(list(c.cells) for c in table.columns), strict=True)]
+
+    def part(chunk: list[list[Any]], title: Any) -> Table:
+        t = Table(title=title, title_justify=table.title_justify)
+        t.add_column(key.header)
+        for rec in chunk:
+            t.add_column(rec[0], justify="right")
+        for f, col in enumerate(fields, start=1):
+            label = col.header.replace("\n", " ") if isinstance(col.header, str) else col.header
+            cells = [rec[f] for rec in chunk]
+            t.add_row(label, *(Text.from_markup(c, justify=col.justify) if isinstance(c, str) else c for c in cells))
+        return t
+
+    parts: list[Table] = []
+    chunk: list[list[Any]] = []
+    for rec in records:
+        trial = part([*chunk, rec], None)
+        if chunk and not _narrow(trial, width):
+            parts.append(part(chunk, table.title if not parts else f"{table.title} (continued)"))
+            chunk = []
+        chunk.append(rec)
+    if chunk:
+        parts.append(part(chunk, table.title if not parts else f"{table.title} (continued)"))
+    for t in parts:
+        _narrow(t, width)
+    return parts
+
+
+def print_table(table: Table, *narrower: Table | list[Table]) -> None:
+    """Print a table so that it fits the console's width with no cell cut short, in the first layout that fits
+    whole: ``table`` as it is, or narrowed to its columns' longest words (headers and text wrap), or else each of
+    the ``narrower`` layouts in turn (fewer columns: shorter headers, a table per group). When none fits, the last
+    one with the long words of its text columns broken, or turned on its side (a row per column)."""
+    width = out.width
+    layouts = [[table], *([n] if isinstance(n, Table) else list(n) for n in narrower)]
+    chosen = next((layout for layout in layouts if all(_narrow(t, width) for t in layout)), None)
+    if chosen is None:
+        chosen = []
+        for t in layouts[-1]:
+            chosen += [t] if _narrow(t, width, fold=True) or not t.row_count else _on_its_side(t, width)
+    for t in chosen:
+        if t.title:  # a title longer than a narrow table would wrap to its width: widen the table instead
+            title = Measurement.get(out, out.options, t.title).maximum
+            if title > Measurement.get(out, out.options.update_width(width), t).maximum:
+                t.min_width = min(title, width)
+        out.print(t)
 
 
 class UserError(Exception):
@@ -211,7 +356,7 @@ def _num(v: Any, digits: int = 0) -> str:
 # --------------------------------------------------------------------------------------------------- validate
 
 
-@app.command()
+@app.command(cls=Command)
 def validate(
     scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO", help="Scenario files.", show_default=False)],
     strict: Annotated[bool, typer.Option("--strict", help="Lint warnings fail too (exit 2).")] = False,
@@ -232,10 +377,10 @@ def validate(
         warnings = [f for f in findings if f["level"] == "warning"]
         warned += bool(warnings)
         status = "ok" if not warnings else f"ok, {len(warnings)} warning{'s' * (len(warnings) != 1)}"
-        out.print(f"{path}: {status}", markup=False, soft_wrap=True)
+        say(f"{path}: {status}", markup=False)
         for f in findings:
             who = f" {f['function']}:" if f["function"] else ""
-            out.print(f"  {f['level']} [{f['rule']}]{who} {f['message']}", markup=False, soft_wrap=True)
+            say(f"  {f['level']} [{f['rule']}]{who} {f['message']}", markup=False)
     if strict and warned:  # say why the exit code is 2 when every file printed "ok"
         err.print(f"vpcsim: error: --strict: {warned} file{'s' * (warned != 1)} with lint warnings", markup=False)
     if bad or (strict and warned):
@@ -252,7 +397,7 @@ def capacity_tables(cap: dict[str, Any]) -> list[Table]:
                          ("projected peak", "right"), ("ENIs (doc formula)", "right"), ("ENIs (packed)", "right"),
                          ("concurrency", "right"), ("subnet IPs", "right"), ("ENI quota", "right"),
                          ("N-1 AZ", "right"), ("scaling s", "right"), ("binding", "left")]:
-        fns.add_column(col, justify=justify)  # type: ignore[arg-type]
+        fns.add_column(col, justify=justify, overflow="fold" if col == "function" else "ellipsis")  # type: ignore[arg-type]
     for name, f in cap["functions"].items():
         c = f["ceilings"]
         binding = f["binding"]
@@ -286,12 +431,10 @@ def print_lint(findings: list[dict], *, quiet: bool = False) -> None:
     for f in findings:
         colour = "yellow" if f["level"] == "warning" else "cyan"
         who = f" {f['function']}:" if f["function"] else ""
-        out.print(f"  [{colour}]{f['level']}[/{colour}] {escape('[' + f['rule'] + ']')}{escape(who)} ", end="",
-                  soft_wrap=True)
-        out.print(f["message"], markup=False, soft_wrap=True)
+        say(f"  [{colour}]{f['level']}[/{colour}] {escape('[' + f['rule'] + ']')}{escape(who)} {escape(f['message'])}")
 
 
-@app.command(name="capacity")
+@app.command(name="capacity", cls=Command)
 def capacity_cmd(
     scenario: ScenarioArg,
     as_json: JsonOpt = False,
@@ -309,14 +452,13 @@ def capacity_cmd(
         typer.echo(to_json(cap), nl=False)
         return
     for t in capacity_tables(cap):
-        out.print(t)
+        print_table(t)
     tot = cap["total"]
     if tot["enis_packed"] is not None:
-        out.print(f"All functions at their projected peaks: {tot['projected_peak']:,} concurrent executions, "
-                  f"{tot['enis_packed']:,} ENIs packed ({tot['enis_formula']:,} by the doc's formula), "
-                  f"{tot['eni_quota_free']:,} free under the ENI quota; scaling needs "
-                  f"{format_duration(tot['scaling_s']) if math.isfinite(tot['scaling_s']) else 'forever'}.",
-                  soft_wrap=True)
+        say(f"All functions at their projected peaks: {tot['projected_peak']:,} concurrent executions, "
+            f"{tot['enis_packed']:,} ENIs packed ({tot['enis_formula']:,} by the doc's formula), "
+            f"{tot['eni_quota_free']:,} free under the ENI quota; scaling needs "
+            f"{format_duration(tot['scaling_s']) if math.isfinite(tot['scaling_s']) else 'forever'}.")
     print_lint(cap["lint"])
 
 
@@ -353,33 +495,44 @@ def _when(t: float | None) -> str:
     return "-" if t is None else fmt_clock(t)
 
 
-def print_summary(s: dict[str, Any], timeseries: Any = None) -> None:
-    """The run's summary as a few tables an architect can paste into a design review."""
+def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario | None = None) -> None:
+    """The run's summary as a few tables an architect can paste into a design review (with the scenario's events
+    when ``scenario`` is given)."""
     from .metrics import LAMBDA_ERRORS
-    from .report import verdict
+    from .report import event_rows, fmt_count, prose_count, verdict
 
     head = (f"[bold]{escape(s['scenario'])}[/bold]  platform {s['platform']}, seed {s['seed']}, "
             f"{format_duration(s['simulated_s'])} simulated in {s['wall_s']:.1f} s")
     reps = s.get("replications")
     if reps:
         head += f"; means of {reps['n']} replications"
-    out.print(head, soft_wrap=True)
-    colour = "green" if s["error_rate"] == 0 else "red"
+    say(head)
+    v = verdict(s, timeseries)
+    colour = "green" if v["ok"] else "red"
     # Prose is not wrapped at the console width: a CI log or a file keeps each sentence on one line.
-    out.print(f"[{colour}]{escape(verdict(s, timeseries)['headline'])}[/{colour}]", soft_wrap=True)
+    say(f"[{colour}]{escape(v['headline'])}[/{colour}]")
 
     t = Table(title="Outcomes", title_justify="left")
     t.add_column("outcome")
     t.add_column("invocations", justify="right")
     t.add_column("share", justify="right")
     t.add_column("first at", justify="right")
-    t.add_column("Lambda error")
+    t.add_column("Lambda error", overflow="fold")  # may break SubnetIPAddressLimitReachedException to fit
     inv = s["invocations"] or 0
     for cause, n in s["outcomes"].items():
         if n or cause == "success":
-            t.add_row(cause, f"{n:,}", _pct(n / inv if inv else None), _when(s["first_outcome_s"].get(cause)),
+            t.add_row(cause, fmt_count(n), _pct(n / inv if inv else None), _when(s["first_outcome_s"].get(cause)),
                       LAMBDA_ERRORS[cause])
-    out.print(t)
+    print_table(t)
+
+    events = event_rows(scenario) if scenario is not None else []
+    if events:
+        ev = Table(title="Events", title_justify="left")
+        for col in ("at", "kind", "what", "for"):
+            ev.add_column(col, justify="right" if col in ("at", "for") else "left", overflow="fold")
+        for e in events:
+            ev.add_row(_when(e["at_s"]), e["kind"], escape(e["what"]), _when(e["for_s"]) if e["for_s"] else "")
+        print_table(ev)
 
     lat = Table(title="Latency of successful invocations (ms)", title_justify="left")
     for col in ("", "p50", "p95", "p99", "max", "mean"):
@@ -387,11 +540,13 @@ def print_summary(s: dict[str, Any], timeseries: Any = None) -> None:
     for label, key in (("end to end", "latency_ms"), ("cold start (ENI wait + init)", "cold_start_ms")):
         v = s[key]
         lat.add_row(label, *(_ms(v[q]) for q in ("p50", "p95", "p99", "max", "mean")))
-    out.print(lat)
-    out.print(f"Concurrency: mean {s['mean_concurrency']:.1f}, peak {s['peak_concurrency']:,}.  "
-              f"Environments: mean {s['mean_environments']:.1f}, peak {s['peak_environments']:,}.  "
-              f"Cold starts: {s['cold_starts']:,} ({_pct(s['cold_start_rate'])} of executions)."
-              + (f"  Peak ENIs: {s['peak_enis']:,}." if s["peak_enis"] is not None else ""), soft_wrap=True)
+    print_table(lat)
+    # With replications these are means of counts: said so, and rounded as people say them.
+    say((f"On average over {reps['n']} replications: concurrency" if reps else "Concurrency:")
+        + f" mean {s['mean_concurrency']:.1f}, peak {prose_count(s['peak_concurrency'])}.  "
+        f"Environments: mean {s['mean_environments']:.1f}, peak {prose_count(s['peak_environments'])}.  "
+        f"Cold starts: {prose_count(s['cold_starts'])} ({_pct(s['cold_start_rate'])} of executions)."
+        + (f"  Peak ENIs: {prose_count(s['peak_enis'])}." if s["peak_enis"] is not None else ""))
 
     if s["subnets"]:
         sub = Table(title="Subnets (addresses)", title_justify="left")
@@ -399,23 +554,25 @@ def print_summary(s: dict[str, Any], timeseries: Any = None) -> None:
             sub.add_column(col, justify="left" if col in ("subnet", "AZ") else "right")
         for sid, v in s["subnets"].items():
             ex = v["exhausted_s"]
-            sub.add_row(sid, v["az"], f"{v['usable_ips']:,}", f"{v['peak_ips_used']:,}", f"{v['min_free_ips']:,}",
+            sub.add_row(sid, v["az"], fmt_count(v["usable_ips"]), fmt_count(v["peak_ips_used"]),
+                        fmt_count(v["min_free_ips"]),
                         "[red]" + _when(ex) + "[/red]" if ex is not None else "never",
                         _when(v["exhausted_for_s"]) if ex is not None else "-")
-        out.print(sub)
+        print_table(sub)
 
     cap = s["capacity"]
     ceil = Table(title="Ceilings (closed form) and what the run saw", title_justify="left")
     for col in ("function", "projected peak", "simulated peak", "binding limit", "ceiling", "hit at", "N-1 AZ",
                 "failure rate", "throttle rate"):
-        ceil.add_column(col, justify="left" if col in ("function", "binding limit") else "right")
+        ceil.add_column(col, justify="left" if col in ("function", "binding limit") else "right",
+                        overflow="fold" if col == "function" else "ellipsis")
     for name, f in s["functions"].items():
         c = cap["functions"][name]
         hit = [f["first_outcome_s"][cause] for cause in BINDING_CAUSES[c["binding"]] if cause in f["first_outcome_s"]]
-        ceil.add_row(name, f"{c['projected_peak']:,}", f"{f['peak_concurrency']:,}", c["binding"],
+        ceil.add_row(name, f"{c['projected_peak']:,}", fmt_count(f["peak_concurrency"]), c["binding"],
                      f"{c['ceilings'][c['binding']]:,}", _when(min(hit)) if hit else "not hit",
                      _num(c["ceilings"]["n_minus_1"]), _pct(f["failure_rate"]), _pct(f["throttle_rate"]))
-    out.print(ceil)
+    print_table(ceil)
     if s.get("expectations"):
         print_expectations(s["expectations"])
 
@@ -423,23 +580,21 @@ def print_summary(s: dict[str, Any], timeseries: Any = None) -> None:
 def print_expectations(rows: list[dict[str, Any]]) -> None:
     """The expectations table (value in the metric's unit; with replications the mean and its 95% interval),
     then one sentence per failed expectation."""
-    from .expectations import format_value
+    from .report import fmt_expectation_value
 
     t = Table(title="Expectations", title_justify="left")
     for col in ("metric", "condition", "value", "verdict"):
-        t.add_column(col, justify="right" if col == "value" else "left")
+        t.add_column(col, justify="right" if col == "value" else "left",
+                     overflow="fold" if col in ("metric", "condition") else "ellipsis")
     for r in rows:
-        kind = r.get("kind", "number")
-        value = format_value(r["value"], kind)
-        if r.get("ci"):
-            value += f" ({format_value(r['ci'][0], kind)} .. {format_value(r['ci'][1], kind)})"
+        value = fmt_expectation_value(r)
         end = " (interval end)" if r.get("checked_as") in ("ci_low", "ci_high") else ""
         t.add_row(escape(r["path"]), escape(r["condition"]), escape(value),
                   ("[green]pass[/green]" if r["passed"] else "[red]FAIL[/red]") + end)
-    out.print(t)
+    print_table(t)
     for r in rows:
         if not r["passed"] and r.get("message"):
-            out.print(f"[red]FAIL[/red] {escape(r['message'])}", soft_wrap=True)
+            say(f"[red]FAIL[/red] {escape(r['message'])}")
 
 
 def _progress_runner(enabled: bool):
@@ -460,7 +615,7 @@ def _progress_runner(enabled: bool):
     return bar()
 
 
-@app.command()
+@app.command(cls=Command)
 def run(
     scenario: ScenarioArg,
     out_dir: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Write summary.json, timeseries.csv, scenario.yaml "
@@ -516,7 +671,7 @@ def run(
     if as_json:
         typer.echo(to_json(result.summary), nl=False)
     else:
-        print_summary(result.summary, result.timeseries)
+        print_summary(result.summary, result.timeseries, result.scenario)
         if result.summary.get("replications"):
             from .cli_check import print_replications
 
@@ -531,7 +686,7 @@ def run(
 # --------------------------------------------------------------------------------------------------- schema
 
 
-@app.command()
+@app.command(cls=Command)
 def schema() -> None:
     """Print the JSON Schema of the scenario file."""
     from .scenario import json_schema

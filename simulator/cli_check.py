@@ -25,6 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .cli import (
+    Command,
     JsonOpt,
     SetOpt,
     UserError,
@@ -38,6 +39,8 @@ from .cli import (
     out,
     parse_sets,
     print_problems,
+    print_table,
+    say,
     user_errors,
     writing,
 )
@@ -99,7 +102,7 @@ def print_replications(summary: dict[str, Any]) -> None:
     t = Table(title=f"Across {reps['n']} replications (mean and 95% Student-t interval of the mean)",
               title_justify="left")
     for col in ("metric", "mean", "95% interval", "replications with a value"):
-        t.add_column(col, justify="left" if col == "metric" else "right")
+        t.add_column(col, justify="left" if col == "metric" else "right", overflow="fold" if col == "metric" else "ellipsis")
     rows = [("failure_rate", RATE), ("throttle_rate", RATE), ("error_rate", RATE), ("latency_ms.p50", MS),
             ("latency_ms.p99", MS), ("peak_concurrency", NUMBER), ("peak_environments", NUMBER),
             ("peak_enis", NUMBER)]
@@ -110,7 +113,7 @@ def print_replications(summary: dict[str, Any]) -> None:
             continue
         ci = "-" if m["ci_low"] is None else f"{format_value(m['ci_low'], kind)} .. {format_value(m['ci_high'], kind)}"
         t.add_row(path, format_value(m["mean"], kind), ci, f"{m['n']}/{reps['n']}")
-    out.print(t)
+    print_table(t)
 
 
 # --------------------------------------------------------------------------------------------------- check
@@ -122,14 +125,6 @@ def _line(sc: Scenario, row: dict[str, Any]) -> int | None:
     if row.get("index") is not None and key + (row["index"],) in marks:
         return marks[key + (row["index"],)]
     return marks.get(key)
-
-
-def _value_cell(row: dict[str, Any]) -> str:
-    text = format_value(row["value"], row["kind"])
-    if row.get("ci"):
-        lo, hi = row["ci"]
-        text += f" ({format_value(lo, row['kind'])} .. {format_value(hi, row['kind'])})"
-    return text
 
 
 def junit_xml(suites: list[dict[str, Any]]) -> bytes:
@@ -191,7 +186,7 @@ def _strict_note(suites: list[dict[str, Any]]) -> str:
             f"replication: no interval)")
 
 
-@app.command()
+@app.command(cls=Command)
 def check(
     paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Scenario files or folders (searched recursively for YAML "
                                                      "scenarios that have `expect`).", show_default=False)],
@@ -204,6 +199,7 @@ def check(
 ) -> None:
     """Run every scenario that has `expect` and check its sizing assumptions: exit 0 when all hold, 1 when one
     fails, 2 when a file is invalid."""
+    from .report import fmt_expectation_value
     from .sweep import run_replications
 
     with user_errors():
@@ -226,9 +222,16 @@ def check(
         err.print(f"vpcsim: error: {raise_msg}", markup=False)
         raise typer.Exit(2)
     suites: list[dict[str, Any]] = []
-    table = Table(title="Expectations", title_justify="left")
-    for col in ("scenario", "metric", "condition", "value", "verdict"):
-        table.add_column(col, justify="right" if col == "value" else "left")
+
+    def expectations_table(title: str, scenario_column: bool = True) -> Table:
+        t = Table(title=title, title_justify="left")
+        for col in ("scenario", "metric", "condition", "value", "verdict")[0 if scenario_column else 1:]:
+            t.add_column(col, justify="right" if col == "value" else "left",
+                         overflow="fold" if col in ("scenario", "metric", "condition") else "ellipsis")
+        return t
+
+    table = expectations_table("Expectations")
+    per_scenario: list[Table] = []  # the narrow layout: a table per scenario, without the scenario column
     explained: list[str] = []
     invalid = 0
     for file in files:
@@ -252,9 +255,13 @@ def check(
             "figures": key_figures(result.summary),
             "properties": {"seed": sc.seed, "replications": n, "strict": strict, "platform": sc.platform},
         })
+        if rows:
+            per_scenario.append(expectations_table(f"Expectations of {escape(sc.name)}", scenario_column=False))
         for r in rows:
-            table.add_row(escape(sc.name), escape(r["path"]), escape(r["condition"]), escape(_value_cell(r)),
-                          "[green]pass[/green]" if r["passed"] else "[red]FAIL[/red]")
+            cells = (escape(r["path"]), escape(r["condition"]), escape(fmt_expectation_value(r)),
+                     "[green]pass[/green]" if r["passed"] else "[red]FAIL[/red]")
+            table.add_row(escape(sc.name), *cells)
+            per_scenario[-1].add_row(*cells)
         failed = [r for r in rows if not r["passed"]]
         if failed:
             where = f"{file}:{failed[0]['line']}" if failed[0].get("line") else str(file)
@@ -264,20 +271,19 @@ def check(
                                                      .splitlines()]
             explained.append("\n".join(text))
     if table.row_count:
-        out.print(table)
+        print_table(table, per_scenario)
     for block in explained:
-        out.print(block, soft_wrap=True)
+        say(block)
     rows_all = [r for s in suites for r in s.get("rows", [])]
     n_failed = sum(not r["passed"] for r in rows_all)
     checked = sum(1 for s in suites if "rows" in s)
     plural = {True: "s", False: ""}
-    out.print((f"{len(rows_all)} expectation{plural[len(rows_all) != 1]} in {checked} scenario"
-               f"{plural[checked != 1]}: {len(rows_all) - n_failed} held, {n_failed} failed" if checked else
-               "Nothing was checked")
-              + (f"; {invalid} invalid file{plural[invalid != 1]} (exit 2)" if invalid else "")
-              + (f"; {len(skipped)} YAML file{'s' * (len(skipped) != 1)} without expect: skipped" if skipped else "")
-              + (_strict_note(suites) if strict else "") + ".",
-              soft_wrap=True)
+    say((f"{len(rows_all)} expectation{plural[len(rows_all) != 1]} in {checked} scenario"
+         f"{plural[checked != 1]}: {len(rows_all) - n_failed} held, {n_failed} failed" if checked else
+         "Nothing was checked")
+        + (f"; {invalid} invalid file{plural[invalid != 1]} (exit 2)" if invalid else "")
+        + (f"; {len(skipped)} YAML file{'s' * (len(skipped) != 1)} without expect: skipped" if skipped else "")
+        + (_strict_note(suites) if strict else "") + ".")
     if junit is not None:
         from .output import atomic_file
 
@@ -351,7 +357,8 @@ def _means_table(means, vary: list[str], title: str) -> Table:
         t.add_column(header, justify="right")
     if "expectations_passed" in means.columns:
         t.add_column("expect held", justify="right")
-    for _, row in means.iterrows():
+    # Records keep each column's type (iterrows turns a row of numbers into floats: memory_mb 1024.0).
+    for row in means.to_dict("records"):
         cells = [escape(str(row[p])) for p in vary]
         for col, _, kind in cols:
             v = row[col]
@@ -372,7 +379,7 @@ def _means_table(means, vary: list[str], title: str) -> Table:
     return t
 
 
-@app.command("sweep")
+@app.command("sweep", cls=Command)
 def sweep_command(
     scenario: Annotated[Path, typer.Argument(metavar="SCENARIO", help="A scenario file (YAML).", show_default=False)],
     vary: Annotated[list[str], typer.Option("--vary", metavar="PATH=V1,V2,...",
@@ -422,7 +429,7 @@ def sweep_command(
         return
     title = (f"Sweep of {escape(sc.name)}: {len(means)} points x {n} replication{'s' * (n != 1)}"
              + (" (means; ± is the 95% interval)" if n > 1 else ""))
-    out.print(_means_table(means, paths, title))
+    print_table(_means_table(means, paths, title))
     if out_dir is not None:
         out.print(f"Sweep written to {escape(str(out_dir))}/ (sweep.csv, sweep_means.csv, sweep.png)")
 

@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import UserError, app, check_out_file, err, out, user_errors, writing
+from .cli import Command, UserError, app, check_out_file, err, out, print_table, user_errors, writing
 from .importers import ImportProblem, import_azure2019
 from .output import atomic_file
 from .scenario import ScenarioError, scenario_from_dict
@@ -42,33 +42,33 @@ def _hashes(values: list[str] | None) -> list[str] | None:
     return out_ or None
 
 
-@import_app.command("azure2019")
+@import_app.command("azure2019", cls=Command)
 def azure2019(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder of the trace: invocations.csv, durations.csv, memory.csv "
                                                    "(or one day of the full data set).", show_default=False)],
     out_file: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE", help="Scenario file to write (YAML). Without it "
                                                                        "the scenario is printed.")] = None,
-    top: Annotated[int | None, typer.Option("--top", help="Keep the N functions with the most invocations.")] = None,
+    top: Annotated[int | None, typer.Option("--top", metavar="N", help="Keep the N functions with the most invocations.")] = None,
     functions: Annotated[list[str] | None, typer.Option(
         "--functions", metavar="HASH[,HASH...]",
         help="Only these functions (HashFunction, HashApp/HashFunction, or a prefix of 6+ characters). "
              "Repeatable.")] = None,
-    day: Annotated[int | None, typer.Option("--day", min=1, max=14, help="Day of the full data set (d01..d14; "
+    day: Annotated[int | None, typer.Option("--day", min=1, max=14, metavar="N", help="Day of the full data set (d01..d14; "
                                                                           "default 1).")] = None,
-    platform: Annotated[str, typer.Option("--platform", help="legacy (one ENI per 3 GB of environments) or "
+    platform: Annotated[str, typer.Option("--platform", metavar="NAME", help="legacy (one ENI per 3 GB of environments) or "
                                                              "hyperplane.")] = "legacy",
-    subnets: Annotated[int, typer.Option("--subnets", help="Subnets every function uses.")] = 2,
-    cidr_prefix: Annotated[int, typer.Option("--cidr-prefix", help="Size of each subnet: /16 .. /28.")] = 24,
-    vpc_cidr: Annotated[str, typer.Option("--vpc-cidr", help="The VPC the subnets are carved from.")] = "10.0.0.0/16",
-    azs: Annotated[int | None, typer.Option("--azs", help="Availability Zones to spread the subnets over (default: "
+    subnets: Annotated[int, typer.Option("--subnets", metavar="N", help="Subnets every function uses.")] = 2,
+    cidr_prefix: Annotated[int, typer.Option("--cidr-prefix", metavar="N", help="Size of each subnet: /16 .. /28.")] = 24,
+    vpc_cidr: Annotated[str, typer.Option("--vpc-cidr", metavar="CIDR", help="The VPC the subnets are carved from.")] = "10.0.0.0/16",
+    azs: Annotated[int | None, typer.Option("--azs", metavar="N", help="Availability Zones to spread the subnets over (default: "
                                                           "one per subnet, at most 6).")] = None,
-    region: Annotated[str, typer.Option("--region", help="Region prefix of the AZ names.")] = "us-east-1",
-    name: Annotated[str | None, typer.Option("--name", help="Scenario name.")] = None,
-    scale: Annotated[float, typer.Option("--scale", help="Multiply the load (e.g. 2: every call twice; "
+    region: Annotated[str, typer.Option("--region", metavar="NAME", help="Region prefix of the AZ names.")] = "us-east-1",
+    name: Annotated[str | None, typer.Option("--name", metavar="NAME", help="Scenario name.")] = None,
+    scale: Annotated[float, typer.Option("--scale", metavar="X", help="Multiply the load (e.g. 2: every call twice; "
                                                          "0.5: each call with probability 1/2).")] = 1.0,
-    spread: Annotated[str | None, typer.Option("--spread", help="Calls inside a minute: poisson (default) or "
+    spread: Annotated[str | None, typer.Option("--spread", metavar="HOW", help="Calls inside a minute: poisson (default) or "
                                                                 "even.")] = None,
-    timestep: Annotated[str, typer.Option("--timestep", help="Resolution of the time series.")] = "10s",
+    timestep: Annotated[str, typer.Option("--timestep", metavar="DURATION", help="Resolution of the time series.")] = "10s",
 ) -> None:
     """A scenario with one function per trace function: arrivals replayed from the trace, durations from its
     percentiles, memory from memory.csv, and a VPC from the options."""
@@ -125,7 +125,7 @@ def azure2019(
         t.add_row(r["name"], r["trigger"], f"{r['invocations']:,}", f"{r['peak_per_min']:,}",
                   f"{r['duration_p50_ms']:,.0f}", f"{r['duration_p99_ms']:,.0f}", f"{r['memory_mb']:,}",
                   f"{r['timeout_s']:,}")
-    out.print(t)
+    print_table(t)
     if len(rows) > len(shown):
         out.print(f"... and {len(rows) - len(shown)} more.")
     out.print(f"{int(rows['invocations'].sum()):,} invocations in {imp.data['duration']}; "

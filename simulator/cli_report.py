@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .cli import (
+    Command,
     JsonOpt,
     SetOpt,
     UserError,
@@ -27,6 +28,8 @@ from .cli import (
     gate,
     out,
     parse_sets,
+    print_table,
+    say,
     user_errors,
     writing,
 )
@@ -35,7 +38,7 @@ from .scenario import load_scenario
 __all__ = ["report", "compare"]
 
 
-@app.command()
+@app.command(cls=Command)
 def report(
     folder: Annotated[Path, typer.Argument(metavar="DIR", help="A results folder written by `vpcsim run --out DIR`.",
                                            show_default=False)],
@@ -83,18 +86,7 @@ def _show(v: Any, kind: str) -> str:
     return fmt_num(v)
 
 
-def _signed(v: Any, kind: str) -> str:
-    if v is None:
-        return ""
-    if kind == "s":  # a difference of times is a duration, never "never"
-        from .units import format_duration
-
-        return ("+" if v > 0 else "-" if v < 0 else "") + format_duration(round(abs(v), 1))
-    text = _show(abs(v), kind)
-    return ("+" if v > 0 else "-" if v < 0 else "") + text
-
-
-@app.command()
+@app.command(cls=Command)
 def compare(
     scenarios: Annotated[list[Path], typer.Argument(metavar="SCENARIO",
                                                     help="One scenario file (and --set for the second run) or two.",
@@ -116,7 +108,7 @@ def compare(
     from .compare import compare as run_compare
     from .compare import write_comparison
     from .output import to_json
-    from .report import verdict
+    from .report import NOISE_NOTE, fmt_difference, verdict
 
     with user_errors():
         if len(scenarios) > 2:
@@ -152,21 +144,29 @@ def compare(
     out.print(f"[bold]{escape(la)}[/bold] vs [bold]{escape(lb)}[/bold], both with seed {cmp.seed}")
     for tag, label, r in (("A", la, cmp.a), ("B", lb, cmp.b)):
         v = verdict(r.summary, r.timeseries, r.scenario.timestep)
-        colour = "green" if v["fits"] else "red"
-        out.print(f"{tag} ({escape(label)}): [{colour}]{escape(v['headline'])}[/{colour}]", soft_wrap=True)
-    t = Table(title="Key figures", title_justify="left")
-    t.add_column("metric")
-    t.add_column(f"A: {escape(la)}", justify="right")
-    t.add_column(f"B: {escape(lb)}", justify="right")
-    t.add_column("B - A", justify="right")
-    t.add_column("change", justify="right")
-    t.add_column("B is")
-    for row in cmp.rows():
-        rel = row["relative"]
-        mark = {"better": "[green]better[/green]", "worse": "[red]worse[/red]", "changed": "changed"}.get(
-            row["verdict"] or "", "")
-        t.add_row(escape(row["label"]), _show(row["a"], row["kind"]), _show(row["b"], row["kind"]),
-                  _signed(row["difference"], row["kind"]), "" if rel is None else f"{rel:+.1%}", mark)
-    out.print(t)
+        colour = "green" if v["ok"] else "red"
+        say(f"{tag} ({escape(label)}): [{colour}]{escape(v['headline'])}[/{colour}]")
+    rows = cmp.rows()
+
+    def table(a_header: str, b_header: str) -> Table:
+        t = Table(title="Key figures", title_justify="left")
+        t.add_column("metric", overflow="fold")
+        t.add_column(a_header, justify="right")
+        t.add_column(b_header, justify="right")
+        t.add_column("B - A", justify="right")
+        t.add_column("change", justify="right")
+        t.add_column("B is")
+        for row in rows:
+            rel = row["relative"]
+            mark = {"better": "[green]better[/green]", "worse": "[red]worse[/red]", "changed": "changed",
+                    "within noise": "within noise"}.get(row["verdict"] or "", "")
+            t.add_row(escape(row["label"]), _show(row["a"], row["kind"]), _show(row["b"], row["kind"]),
+                      fmt_difference(row["difference"], row["kind"]), "" if rel is None else f"{rel:+.1%}", mark)
+        return t
+
+    # On a narrow terminal the columns are A and B: the lines above say which run is which.
+    print_table(table(f"A: {escape(la)}", f"B: {escape(lb)}"), table("A", "B"))
+    if any(row["verdict"] == "within noise" for row in rows):
+        say(NOISE_NOTE, markup=False)
     if out_dir is not None:
         out.print(f"Comparison written to {escape(str(out_dir))}/ (open report.html)")

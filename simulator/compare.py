@@ -12,6 +12,7 @@ streams are keyed by name, SPEC §3: a change to one part of a scenario leaves t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,13 +62,51 @@ def _get(data: Any, path: str) -> Any:
     return data
 
 
-def _row(path: str, label: str, kind: str, better: str | None, a: Any, b: Any) -> dict[str, Any]:
+# Counts of invocations and their shares: a difference this many standard errors of the difference of two binomial
+# proportions or smaller is noise (1.96: about 95%). One failure in 193,106 against none is 1 standard error.
+_Z = 1.96
+_SHARES = {"succeeded": "count", "failed": "count", "throttled": "count", "cold_starts": "count",
+           "error_rate": "rate", "failure_rate": "rate", "throttle_rate": "rate", "cold_start_rate": "rate"}
+# Latency percentiles are read from a histogram with buckets 1% wide (simulator.metrics): a smaller difference is
+# below its resolution.
+_LATENCY_RESOLUTION = 0.01
+
+
+def _interval(summary: Mapping[str, Any], path: str) -> tuple[float, float] | None:
+    m = ((summary.get("replications") or {}).get("metrics") or {}).get(path) or {}
+    low, high = m.get("ci_low"), m.get("ci_high")
+    return (low, high) if low is not None and high is not None else None
+
+
+def _within_noise(path: str, a: float, b: float, sa: Mapping[str, Any], sb: Mapping[str, Any]) -> bool:
+    """Whether the difference ``b - a`` of the metric at ``path`` is within the noise (see :func:`metric_rows`)."""
+    ia, ib = _interval(sa, path), _interval(sb, path)
+    if ia and ib:  # replications: the 95% intervals of the two means overlap
+        return ia[0] <= ib[1] and ib[0] <= ia[1]
+    share = _SHARES.get(path) or ("count" if path.startswith("outcomes.") else None)
+    if share:
+        na, nb = sa.get("invocations") or 0, sb.get("invocations") or 0
+        if not na or not nb:
+            return False
+        pa, pb = (a / na, b / nb) if share == "count" else (a, b)
+        pooled = (pa * na + pb * nb) / (na + nb)
+        return abs(pb - pa) <= _Z * math.sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb))
+    if path.startswith(("latency_ms.", "cold_start_ms.")):
+        return abs(b - a) < _LATENCY_RESOLUTION * max(abs(a), abs(b))
+    return False
+
+
+def _row(path: str, label: str, kind: str, better: str | None, a: Any, b: Any,
+         sa: Mapping[str, Any] | None = None, sb: Mapping[str, Any] | None = None) -> dict[str, Any]:
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
     diff = b - a if numeric else None
     rel = diff / abs(a) if numeric and a else None
     verdict = None
     if numeric and better and diff:
-        verdict = "better" if (diff < 0) == (better == "lower") else "worse"
+        if sa is not None and sb is not None and _within_noise(path, a, b, sa, sb):
+            verdict = "within noise"
+        else:
+            verdict = "better" if (diff < 0) == (better == "lower") else "worse"
     elif better and (a is None) != (b is None) and path.endswith(("first_failure_s", "exhausted_s")):
         # "never" (None) beats any time: a run that never failed or never ran out is the better one.
         verdict = "better" if b is None else "worse"
@@ -79,17 +118,26 @@ def _row(path: str, label: str, kind: str, better: str | None, a: Any, b: Any) -
 
 def metric_rows(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Key figures of two summaries side by side: ``metric`` (the summary path), ``label``, ``a``, ``b``,
-    ``difference`` (b - a), ``relative`` ((b - a) / |a|), ``verdict`` (better / worse / changed / None)."""
-    rows = [_row(p, label, kind, better, _get(a, p), _get(b, p)) for p, label, kind, better in _KEY_METRICS]
+    ``difference`` (b - a), ``relative`` ((b - a) / |a|), ``verdict``: ``better`` or ``worse``, ``within noise`` (a
+    difference within the noise), ``changed`` (a text) or None (equal, or no direction).
+
+    Within the noise: with replications on both sides, the two 95% intervals overlap; else, for counts and shares of
+    invocations, the difference is within 1.96 standard errors of the difference of two binomial proportions (about
+    95%); for latency percentiles, under 1% (the resolution of the latency histogram). The first failure is noise
+    when the number of failures is. Peaks, free addresses, times and ceilings are exact for the seed."""
+    rows = [_row(p, label, kind, better, _get(a, p), _get(b, p), a, b) for p, label, kind, better in _KEY_METRICS]
     for cause in OUTCOMES[1:]:
         va, vb = _get(a, f"outcomes.{cause}") or 0, _get(b, f"outcomes.{cause}") or 0
         if va or vb:
-            rows.append(_row(f"outcomes.{cause}", f"outcome {cause}", "count", "lower", va, vb))
+            rows.append(_row(f"outcomes.{cause}", f"outcome {cause}", "count", "lower", va, vb, a, b))
+    by_path = {r["metric"]: r for r in rows}
+    if by_path["failed"]["verdict"] == "within noise" and by_path["first_failure_s"]["verdict"] in ("better", "worse"):
+        by_path["first_failure_s"]["verdict"] = "within noise"  # a failure or two more or fewer: when the first came is noise
     for sid in dict.fromkeys([*(a.get("subnets") or {}), *(b.get("subnets") or {})]):
         rows.append(_row(f"subnets.{sid}.min_free_ips", f"subnet {sid}: min free addresses", "count", "higher",
-                         _get(a, f"subnets.{sid}.min_free_ips"), _get(b, f"subnets.{sid}.min_free_ips")))
+                         _get(a, f"subnets.{sid}.min_free_ips"), _get(b, f"subnets.{sid}.min_free_ips"), a, b))
         rows.append(_row(f"subnets.{sid}.exhausted_s", f"subnet {sid}: ran out at", "s", "higher",
-                         _get(a, f"subnets.{sid}.exhausted_s"), _get(b, f"subnets.{sid}.exhausted_s")))
+                         _get(a, f"subnets.{sid}.exhausted_s"), _get(b, f"subnets.{sid}.exhausted_s"), a, b))
     fa, fb = _get(a, "capacity.functions") or {}, _get(b, "capacity.functions") or {}
     for name in dict.fromkeys([*fa, *fb]):
         ca, cb = fa.get(name), fb.get(name)

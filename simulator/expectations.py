@@ -388,6 +388,14 @@ def format_value(value: Any, kind: str) -> str:
     return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.1f}"
 
 
+def prose_count(v: float) -> str:
+    """A count in a sentence; a mean of counts across replications rounded as people say it: 42 (not 41.6) and
+    193,212 (not 193,212.2), but 2.4 and 0.4 (a mean below 10 keeps its decimal: 0.4 failures is not none)."""
+    if isinstance(v, float) and not v.is_integer():
+        return f"{v:,.1f}" if abs(v) < 10 else f"{round(v):,}"
+    return f"{int(v):,}"
+
+
 def _percent(fraction: float) -> str:
     """0.4592 → "45.9%", 0.0012 → "0.12%": three significant digits, the precision a reader compares."""
     return "0%" if fraction == 0 else f"{fraction * 100:.3g}%"
@@ -466,30 +474,33 @@ def explain(row: dict[str, Any]) -> str:
 
 
 def key_figures(summary: dict[str, Any]) -> str:
-    """The run's key figures in a few lines, for failure messages (CLI, JUnit, pytest)."""
+    """The run's key figures in a few lines, for failure messages (CLI, JUnit, pytest). With replications the counts
+    are means, rounded as people say them (``failed 39,177``, not ``39,177.3``)."""
     inv = summary.get("invocations") or 0
     def share(rate: float | None) -> str:
         return "-" if rate is None else _percent(rate)
 
+    def count(v: Any) -> str:
+        return prose_count(v) if isinstance(v, int | float) and not isinstance(v, bool) else format_value(v, NUMBER)
+
     lines = [
-        f"invocations {format_value(inv, NUMBER)}: failed {format_value(summary['failed'], NUMBER)} "
-        f"({share(summary['failure_rate'])}), throttled {format_value(summary['throttled'], NUMBER)} "
+        f"invocations {count(inv)}: failed {count(summary['failed'])} "
+        f"({share(summary['failure_rate'])}), throttled {count(summary['throttled'])} "
         f"({share(summary['throttle_rate'])})",
     ]
     causes = {k: v for k, v in summary["outcomes"].items() if k != "success" and v}
     if causes:
-        lines.append("failures by cause: " + ", ".join(f"{k} {format_value(v, NUMBER)}" for k, v in causes.items()))
+        lines.append("failures by cause: " + ", ".join(f"{k} {count(v)}" for k, v in causes.items()))
     lat = summary["latency_ms"]
     lines.append(f"latency p50 {format_value(lat['p50'], MS)}, p99 {format_value(lat['p99'], MS)}; "
-                 f"peak concurrency {format_value(summary['peak_concurrency'], NUMBER)}"
-                 + (f", peak ENIs {format_value(summary['peak_enis'], NUMBER)}"
+                 f"peak concurrency {count(summary['peak_concurrency'])}"
+                 + (f", peak ENIs {count(summary['peak_enis'])}"
                     if summary.get("peak_enis") is not None else ""))
     if summary.get("subnets"):
         parts = []
         for sid, s in summary["subnets"].items():
             ex = "" if s["exhausted_s"] is None else f", exhausted at {format_value(s['exhausted_s'], FIRST_TIME)}"
-            parts.append(f"{sid} {format_value(s['min_free_ips'], NUMBER)}/{format_value(s['usable_ips'], NUMBER)}"
-                         f"{ex}")
+            parts.append(f"{sid} {count(s['min_free_ips'])}/{count(s['usable_ips'])}{ex}")
         lines.append("fewest free subnet addresses: " + "; ".join(parts))
     first = {k: v for k, v in (summary.get("first_outcome_s") or {}).items() if k != "success"}
     if first:
@@ -497,7 +508,7 @@ def key_figures(summary: dict[str, Any]) -> str:
         lines.append(f"first failure or throttle: {cause} at {format_value(at, FIRST_TIME)}")
     reps = summary.get("replications")
     if reps:
-        lines.append(f"(means of {reps['n']} replications)")
+        lines.append(f"(on average over {reps['n']} replications)")
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure, SubFigure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from .metrics import OUTCOMES
 from .scenario import AzOutage, IpsReleased, IpsTaken, Scenario
@@ -109,9 +109,67 @@ def _new(fig: Figure | SubFigure | None, size: tuple[float, float]) -> Figure | 
     return fig if fig is not None else Figure(figsize=size, layout="constrained")
 
 
+class _Plain(Formatter):
+    """Tick labels with thousands separators and the decimals the ticks need: ``0, 0.05, 0.1, 0.15`` (one decimal
+    for every tick made it ``0, 0.1, 0.1, 0.2``), ``0, 200, 400``, ``1, 10, 100`` on a log axis. Two ticks never get
+    the same label."""
+
+    decimals = 0
+
+    def set_locs(self, locs: Sequence[float]) -> None:
+        super().set_locs(locs)
+        values = [float(v) for v in locs]
+        if self.axis is not None:  # a log axis also hands over ticks beyond the view: they must not add decimals
+            low, high = sorted(self.axis.get_view_interval())
+            values = [v for v in values if low <= v <= high] or values
+        for d in range(7):  # the fewest decimals that write every tick exactly (nice steps: 0.05, 0.25, 2.5)
+            if all(abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)) for v in values):
+                break
+        else:  # ticks at a step like 1/60 (one invocation per minute, in invocations/s): enough to tell them apart
+            gaps = np.diff(np.unique(values))
+            step = float(gaps.min()) if len(gaps) else 1.0
+            d = max(0, math.ceil(-math.log10(step))) + 1
+        while len({f"{v:,.{d}f}" for v in values}) < len(set(values)) and d < 12:
+            d += 1
+        self.decimals = d
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        text = f"{x:,.{self.decimals}f}"
+        if "." in text:  # 0.10 -> 0.1: distinct ticks stay distinct
+            text = text.rstrip("0").rstrip(".")
+        return "0" if float(text.replace(",", "")) == 0 else text  # not "-0"
+
+
+class _PerStepLocator(MaxNLocator):
+    """Ticks of a rate drawn as counts per step divided by the step (``width_s``): while a step holds only a few
+    invocations, at whole invocations per step (one failure in a 5 s step is 0.2/s: ticks 0 and 0.2, none at 0.05/s,
+    which would be a quarter of an invocation); else, or when one invocation per step is no short decimal (1/60 s),
+    where matplotlib's default locator puts them."""
+
+    def __init__(self, width_s: float) -> None:
+        super().__init__(nbins="auto", steps=[1, 2, 2.5, 5, 10])  # matplotlib's AutoLocator
+        self.width_s = width_s
+
+    def tick_values(self, vmin: float, vmax: float) -> np.ndarray:
+        w = self.width_s
+        short = abs(1000 / w - round(1000 / w)) < 1e-9  # 1/w has at most three decimals: 0.2, 0.1, 0.025
+        if not short or max(abs(vmin), abs(vmax)) * w > 10:
+            return super().tick_values(vmin, vmax)
+        self.set_params(integer=True)
+        try:
+            return super().tick_values(vmin * w, vmax * w) / w
+        finally:
+            self.set_params(integer=False)
+
+
 def _thousands(ax: Axes, axis: str = "y") -> None:
-    fmt = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == int(v) else f"{v:,.1f}")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(_Plain())
+
+
+def _per_step(ax: Axes, widths_s: Sequence[float]) -> None:
+    """Ticks at whole invocations per step on a per-second axis (when every run has the same step)."""
+    if len(set(widths_s)) == 1:
+        ax.yaxis.set_major_locator(_PerStepLocator(widths_s[0]))
 
 
 def _num(v: float) -> str:
@@ -236,6 +294,7 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
     steps(ax_a, ts["arrivals"].to_numpy() / width_s, color=OKABE_ITO["blue"], lw=1.4, label="arrivals")
     ax_a.set_ylabel("arrivals\n(invocations/s)")
     ax_a.set_ylim(bottom=0)
+    _per_step(ax_a, [width_s])
     _thousands(ax_a)
     _shade(ax_a, sc, div, label=True)
 
@@ -308,6 +367,7 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
             bottom = bottom + y
         ax_o.legend(loc="upper left", fontsize=8, ncols=min(3, len(present)), framealpha=0.9)
         ax_o.set_ylim(0, max(bottom.max(), 1e-9) * 1.25)
+        _per_step(ax_o, [width_s])
     else:
         ax_o.text(0.5, 0.5, "no failures and no throttles", transform=ax_o.transAxes, ha="center", va="center",
                   fontsize=10, color="#303030")
@@ -790,8 +850,10 @@ def compare_timeline(results: Mapping[str, Result], *, fig: Figure | SubFigure |
     _title(fig, "Timeline, overlaid")
     ax_a, ax_c, ax_o = fig.subplots(3, 1, sharex=True, height_ratios=[1, 1.6, 1.3])
     first = next(iter(results.values())).scenario
+    widths = []
     for (label, r), (colour, ls) in zip(results.items(), _RUN_STYLE, strict=False):
         x, ts, width = _series(r)
+        widths.append(width)
         ax_a.stairs(ts["arrivals"].to_numpy() / width, x / div, baseline=None, color=colour, ls=ls, lw=1.4, label=label)
         ax_c.stairs(ts["concurrency_max"].to_numpy(dtype=float), x / div, baseline=None, color=colour, ls=ls, lw=1.6,
                     label=f"{label}: executions")
@@ -807,6 +869,8 @@ def compare_timeline(results: Mapping[str, Result], *, fig: Figure | SubFigure |
     ax_o.set_ylabel("failed or throttled\n(invocations/s)")
     ax_o.set_xlabel(f"simulated time ({unit})")
     ax_o.set_xlim(0, horizon / div)
+    _per_step(ax_a, widths)
+    _per_step(ax_o, widths)
     for ax in (ax_a, ax_c, ax_o):
         ax.set_ylim(bottom=0)
         ax.legend(loc="upper left", fontsize=8, framealpha=0.9, ncols=2)

@@ -16,19 +16,22 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from . import __version__
+from .expectations import prose_count
 from .metrics import FAILURES, LAMBDA_ERRORS, OUTCOMES, THROTTLES
 from .units import format_duration
 
 if TYPE_CHECKING:  # pragma: no cover
     from .compare import Comparison
     from .results import Result
+    from .scenario import Scenario
 
 __all__ = [
-    "LAMBDA_ERRORS", "FIGURES", "ResultsFolderError", "verdict", "render_report", "write_report_files",
+    "LAMBDA_ERRORS", "FIGURES", "ResultsFolderError", "verdict", "first_problem", "event_rows", "render_report", "write_report_files",
     "load_results", "rebuild_report", "render_comparison",
 ]
 
@@ -47,6 +50,12 @@ FIGURES = {
                              "the binding one highlighted, the projected peak (Little's law) and the simulated peak "
                              "as lines, and the ceiling with the function's largest AZ lost (N-1)."),
 }
+
+# What "within noise" means in a comparison (simulator.compare.metric_rows), for the table's readers.
+NOISE_NOTE = ("within noise: B differs from A by less than the run-to-run noise: for counts and shares of invocations, "
+              "less than 1.96 standard errors of the difference of two binomial proportions (95%); for latency "
+              "percentiles, less than 1% (the latency histogram's resolution); with replications, where the two 95% "
+              "intervals overlap.")
 
 _RESULT_FILES = ("summary.json", "timeseries.csv", "scenario.yaml")
 
@@ -83,6 +92,24 @@ def fmt_pct(v: float | None) -> str:
     return sign + (f"{v:.3%}" if v < 0.001 else f"{v:.2%}")
 
 
+def fmt_difference(v: float | None, kind: str) -> str:
+    """A signed difference of two runs' values in the metric's unit (``kind``: rate, ms, s, float or count): ``+48``,
+    ``-61.7``, ``-0.00052%`` (a share: never ``-<0.001%``), ``+1m2s``; empty when there is none."""
+    if v is None:
+        return ""
+    sign = "+" if v > 0 else "-" if v < 0 else ""
+    v = abs(v)
+    if kind == "rate":
+        if 0 < v < 0.00001:  # below fmt_pct's "<0.001%": two significant digits
+            return f"{sign}{np.format_float_positional(v * 100, precision=2, fractional=False, trim='-')}%"
+        return sign + fmt_pct(v)
+    if kind == "ms":
+        return sign + fmt_ms(v)
+    if kind == "s":  # a difference of times is a duration, never "never"
+        return sign + format_duration(round(v, 1))
+    return sign + fmt_num(v, 1 if kind == "float" else 0)
+
+
 def fmt_ms(v: float | None) -> str:
     if v is None:
         return "–"
@@ -108,14 +135,16 @@ def fmt_count(v: float | None) -> str:
 
 
 def fmt_expectation_value(row: Mapping[str, Any]) -> str:
-    """An expectation's measured value in its metric's unit, as the command line shows it: ``0.07241 (7.24%)``,
-    ``150 ms``, ``6m41s``, ``never``; with replications, the mean and its 95% interval."""
+    """An expectation's measured value in its metric's unit, as the command line and the reports show it:
+    ``0.07241 (7.24%)``, ``150 ms``, ``6m41s``, ``never``; with replications, the mean and its 95% interval:
+    ``0.0002157 (0.0216%), 95% interval 0 .. 0.0005639 (0.0564%)`` (a rate already carries parentheses: an
+    interval in parentheses would nest them)."""
     from .expectations import format_value
 
     kind = row.get("kind", "number")
     text = format_value(row.get("value"), kind)
     if row.get("ci"):
-        text += f" ({format_value(row['ci'][0], kind)} .. {format_value(row['ci'][1], kind)})"
+        text += f", 95% interval {format_value(row['ci'][0], kind)} .. {format_value(row['ci'][1], kind)}"
     return text
 
 
@@ -141,24 +170,46 @@ def _load_at(timeseries: pd.DataFrame | None, t: float, step_s: float) -> dict[s
     }
 
 
+def first_problem(summary: Mapping[str, Any]) -> tuple[str, float] | None:
+    """The first failure or throttle of any cause: ``(cause, time)``, the earliest of ``first_outcome_s``; None when
+    every invocation succeeded. (``first_failure_s`` is the first failure that is not a throttle.)"""
+    times = [(t, cause) for cause, t in (summary.get("first_outcome_s") or {}).items()
+             if cause != "success" and t is not None]
+    if not times:
+        return None
+    t, cause = min(times)
+    return cause, t
+
+
+def _expectation_list(rows: list[Mapping[str, Any]]) -> str:
+    return "; ".join(f"{e['path']} {e['condition']}, got {fmt_expectation_value(e)}" for e in rows)
+
+
 def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
             timestep_s: float | None = None) -> dict[str, Any]:
-    """Does the scenario fit, and if not, what fails first, when and at what load.
+    """The run's verdict, one definition for the command line and the reports.
 
-    Returns ``{"fits": bool, "headline": str, "details": [str], "causes": [row]}``; each cause row has ``cause,
-    count, share, first_s, load`` (``load``: arrivals per second, concurrent executions and environments in the
-    timestep of the first occurrence, when the time series is given) and ``lambda_error``.
+    When the scenario has ``expect``, the verdict is the expectations': they all hold, or some failed (which, and
+    with what value). Without ``expect``, it is about failures: any failed or throttled invocation is one. Either
+    way the headline then says how many invocations failed or were throttled, of which cause most, and when the
+    first failure or throttle came (of any cause: the earliest ``first_outcome_s``), at what load.
+
+    Returns ``{"ok", "tag", "basis", "headline", "details", "causes", "expectations_failed", "first_problem"}``:
+    ``ok`` is the verdict (expectations hold, or no failure), ``tag`` its name in capitals, ``basis``
+    ``"expectations"`` or ``"failures"``, ``first_problem`` ``{cause, first_s, load}`` or None. Each cause row has
+    ``cause, count, share, first_s, kind, load`` (``load``: arrivals per second, concurrent executions and
+    environments in the timestep of the first occurrence, when the time series is given) and ``lambda_error``.
     """
     inv = summary["invocations"] or 0
     outcomes = summary["outcomes"]
-    first = summary.get("first_outcome_s") or {}
+    first_s = summary.get("first_outcome_s") or {}
     # With replications every number is a mean, and the time series is replication 0's: the load "then" would
-    # pair one replication's traffic with another's time, so it is left out, and the headline says "means".
+    # pair one replication's traffic with another's time, so it is left out, and the headline says "on average".
     reps = (summary.get("replications") or {}).get("n")
     if reps:
         timeseries = None
-    mean_of = f" (means of {reps} replications)" if reps else ""
     on_average = " on average" if reps else ""
+    over = f"On average over {reps} replications, " if reps else ""
     step = timestep_s or (float(timeseries["t_s"].iloc[1] - timeseries["t_s"].iloc[0])
                           if timeseries is not None and len(timeseries) > 1 else 1.0)
     causes = []
@@ -166,7 +217,7 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
         n = outcomes.get(cause, 0)
         if cause == "success" or not n:
             continue
-        t = first.get(cause)
+        t = first_s.get(cause)
         causes.append({
             "cause": cause, "count": n, "share": n / inv if inv else None, "first_s": t,
             "kind": "throttle" if cause in THROTTLES else "failure",
@@ -177,28 +228,52 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
     details: list[str] = []
     exps = summary.get("expectations") or []
     failed_exps = [e for e in exps if not e["passed"]]
+    bad = summary["failed"] + summary["throttled"]
+    earliest = first_problem(summary)
+    first = ({"cause": earliest[0], "first_s": earliest[1], "load": _load_at(timeseries, earliest[1], step)}
+             if earliest else None)
+
+    # What happened to the invocations, in one sentence (also the whole verdict when there is no expect).
     if not inv:
-        headline, fits = "No invocations were counted (check the arrivals and the warm-up).", False
+        happened = "No invocations were counted (check the arrivals and the warm-up)."
     elif not causes:
-        fits = True
-        headline = f"Fits: all {fmt_count(inv)} invocations succeeded{mean_of}."
+        happened = f"{over}all {prose_count(inv)} invocations succeeded."
     else:
-        fits = False
-        bad = summary["failed"] + summary["throttled"]
-        # Lead with the cause that costs most; the details list every cause in the order they began.
-        c = max(causes, key=lambda row: row["count"])
-        mostly = "all" if c["count"] == bad else "mostly"
-        at = f", first at {fmt_clock(c['first_s'])}{on_average}" if c["first_s"] is not None else ""
-        load = c["load"]
-        under = (f" with {fmt_rate(load['arrivals_per_s'])} arriving and {load['concurrency']:,} executions in "
-                 f"flight" if load else "")
-        headline = (f"Does not fit{mean_of}: {fmt_count(bad)} of {fmt_count(inv)} invocations "
-                    f"({fmt_pct(summary['error_rate'])}) failed or were throttled, {mostly} {c['cause']} "
-                    f"({fmt_count(c['count'])}){at}{under}.")
-        for c in causes:
-            when = f", first at {fmt_clock(c['first_s'])}{on_average}" if c["first_s"] is not None else ""
-            err = f" ({c['lambda_error']})" if c["lambda_error"] else ""
-            details.append(f"{c['cause']}{err}: {fmt_count(c['count'])} invocations ({fmt_pct(c['share'])}){when}.")
+        c = max(causes, key=lambda row: row["count"])  # the cause that costs most
+        which = (f"all {c['cause']}" if c["count"] == bad else
+                 f"mostly {c['cause']} ({prose_count(c['count'])})")
+        were = "was" if bad == 1 and not reps else "were"
+        happened = (f"{over}{prose_count(bad)} of {prose_count(inv)} invocations "
+                    f"({fmt_pct(summary['error_rate'])}) failed or {were} throttled, {which}")
+        if first:
+            load = first["load"]
+            under = (f", with {fmt_rate(load['arrivals_per_s'])} arriving and {load['concurrency']:,} executions in "
+                     f"flight" if load else "")
+            happened += (f"; the first failure or throttle came at {fmt_clock(first['first_s'])} "
+                         f"({first['cause']}){under}")
+        happened += "."
+    happened = happened[0].upper() + happened[1:]
+    if exps:
+        basis, ok = "expectations", not failed_exps
+        if ok:
+            tag = "EXPECTATIONS HOLD"
+            held = {1: "The expectation holds", 2: "Both expectations hold"}.get(len(exps),
+                                                                             f"All {len(exps)} expectations hold")
+            headline = f"{held}. {happened}"
+        else:
+            tag = "EXPECTATIONS FAIL"
+            headline = (f"{len(failed_exps)} of {len(exps)} expectation{'s' * (len(exps) != 1)} failed: "
+                        f"{_expectation_list(failed_exps)}. {happened}")
+    else:
+        basis, ok = "failures", bool(inv) and not causes
+        tag = "NO FAILURES" if ok else "FAILURES"
+        headline = happened
+        details.append("The scenario states no expectations (expect:), so this verdict counts failed and throttled "
+                       "invocations: any one of them is a failure.")
+    for c in causes:
+        when = f", first at {fmt_clock(c['first_s'])}{on_average}" if c["first_s"] is not None else ""
+        err = f" ({c['lambda_error']})" if c["lambda_error"] else ""
+        details.append(f"{c['cause']}{err}: {prose_count(c['count'])} invocations ({fmt_pct(c['share'])}){when}.")
     cap = summary.get("capacity") or {}
     for name, f in (cap.get("functions") or {}).items():
         ceilings = f["ceilings"]
@@ -206,7 +281,7 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
         ceiling = ceilings[bind]
         peak = f["projected_peak"]
         sim = (summary.get("functions") or {}).get(name, {}).get("peak_concurrency")
-        seen = (f"; the run{'s' if reps else ''} peaked at {fmt_count(sim)}{on_average}" if sim is not None
+        seen = (f"; the run{'s' if reps else ''} peaked at {prose_count(sim)}{on_average}" if sim is not None
                 else "")
         if peak > ceiling:
             details.append(f"{name}: the projected peak of {peak:,} concurrent executions is above its {bind} "
@@ -224,13 +299,9 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
     for sid, sub in (summary.get("subnets") or {}).items():
         if sub.get("exhausted_s") is not None:
             details.append(f"Subnet {sid} ({sub['az']}) ran out of addresses at {fmt_clock(sub['exhausted_s'])} and "
-                           f"had none free for {fmt_clock(sub.get('exhausted_for_s'))} in all.")
-    if failed_exps:
-        details.append(f"{len(failed_exps)} of {len(exps)} expectations failed: "
-                       + "; ".join(f"{e['path']} {e['condition']} (got {fmt_expectation_value(e)})"
-                                   for e in failed_exps) + ".")
-    return {"fits": fits, "headline": headline, "details": details, "causes": causes,
-            "expectations_failed": len(failed_exps)}
+                           f"had none free for {fmt_clock(sub.get('exhausted_for_s'))} in all{on_average}.")
+    return {"ok": ok, "tag": tag, "basis": basis, "headline": headline, "details": details, "causes": causes,
+            "expectations_failed": len(failed_exps), "first_problem": first}
 
 
 # --------------------------------------------------------------------------------------------------- rendering
@@ -245,7 +316,7 @@ def _env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=fmt_num, pct=fmt_pct, ms=fmt_ms, clock=fmt_clock, rate=fmt_rate,
+    env.filters.update(num=fmt_num, pct=fmt_pct, ms=fmt_ms, clock=fmt_clock, rate=fmt_rate, difference=fmt_difference,
                        expectation_value=fmt_expectation_value)
     return env
 
@@ -265,12 +336,14 @@ def draw_figures(result: Result) -> dict[str, bytes]:
 
 
 def _key_figures(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+    earliest = first_problem(s)
     return [
         ("invocations (after warm-up)", fmt_num(s["invocations"])),
         ("attempts (with retries)", fmt_num(s["attempts"])),
         ("succeeded", fmt_num(s["succeeded"])),
         ("failed", f"{fmt_num(s['failed'])} ({fmt_pct(s['failure_rate'])})"),
         ("throttled", f"{fmt_num(s['throttled'])} ({fmt_pct(s['throttle_rate'])})"),
+        ("first failure or throttle", f"{fmt_clock(earliest[1])} ({earliest[0]})" if earliest else "none"),
         ("first failure (not a throttle)", fmt_clock(s["first_failure_s"]) if s["first_failure_s"] is not None
          else "none"),
         ("cold starts", f"{fmt_num(s['cold_starts'])} ({fmt_pct(s['cold_start_rate'])} of executions)"),
@@ -278,6 +351,25 @@ def _key_figures(s: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("environments", f"mean {fmt_num(s['mean_environments'], 1)}, peak {fmt_num(s['peak_environments'])}"),
         ("peak Lambda ENIs", fmt_num(s["peak_enis"])),
     ]
+
+
+def event_rows(scenario: Scenario) -> list[dict[str, Any]]:
+    """The scenario's events in time order, for a table: ``at_s``, ``kind``, ``what`` (a short sentence) and
+    ``for_s`` (how long an AZ outage lasts; None for address events, which last until undone)."""
+    from .scenario import AzOutage, IpsTaken
+
+    rows = []
+    for ev in sorted(scenario.events, key=lambda e: e.at):
+        if isinstance(ev, AzOutage):
+            lost = [s.id for s in scenario.vpc.subnets if s.az == ev.az]
+            where = f" (subnet{'s' * (len(lost) != 1)} {', '.join(lost)})" if lost else ""
+            rows.append({"at_s": ev.at, "kind": ev.kind, "what": f"{ev.az} is down{where}", "for_s": ev.for_})
+        else:
+            verb = "taken by" if isinstance(ev, IpsTaken) else "released by"
+            rows.append({"at_s": ev.at, "kind": ev.kind, "for_s": None,
+                         "what": f"{ev.count:,} address{'es' * (ev.count != 1)} of {ev.subnet} {verb} other "
+                                 f"workloads"})
+    return rows
 
 
 def _subnet_rows(result: Result) -> list[dict[str, Any]]:
@@ -347,6 +439,7 @@ def report_context(result: Result, images: Mapping[str, bytes], scenario_yaml: s
         "latency": [("end to end (successful invocations)", s["latency_ms"]),
                     ("cold start (ENI wait + init)", s["cold_start_ms"])],
         "functions": _function_rows(s) if len(s["functions"]) > 1 else [],
+        "events": event_rows(sc),
         "subnets": _subnet_rows(result),
         "ceilings": _ceiling_rows(s),
         "capacity_total": s["capacity"]["total"],
@@ -491,6 +584,7 @@ def render_comparison(cmp: Comparison, images: Mapping[str, bytes] | None = None
                   "yaml": _resolved_yaml(r)} for label, r in ((cmp.labels[0], a), (cmp.labels[1], b))],
         "rows": cmp.rows(),
         "changes": cmp.changes,
+        "noise_note": NOISE_NOTE,
         "figures": [{"stem": stem, "title": captions.get(stem, (stem, ""))[0],
                      "caption": captions.get(stem, ("", ""))[1], "data": _b64(png)} for stem, png in images.items()],
     }

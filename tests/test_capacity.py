@@ -408,3 +408,12 @@ def test_provisioned_concurrency_without_a_reservation_is_set_aside_from_the_poo
     ceilings = {name: f["ceilings"]["concurrency"] for name, f in vs.capacity(sc)["functions"].items()}
     # 1000 - 200 reserved - 50 provisioned for g = 750 shared; g also has its own 50.
     assert ceilings == {"f": 200, "g": 800, "h": 750}
+
+
+def test_subnet_ips_finding_counts_in_the_singular_when_one():
+    """A function of 3008 MB packs one environment per ENI: "(1 environment each)", not "(1 environments each)"."""
+    sc = scenario({"memory_mb": 3008, "arrivals": {"process": "constant", "rate": 30}}, vpc={"subnets": [
+        {"id": "a", "az": "az-a", "cidr": "10.0.1.0/28", "route": "nat"},
+        {"id": "b", "az": "az-b", "cidr": "10.0.2.0/28", "route": "nat"}]})
+    finding = next(f for f in capacity(sc)["lint"] if f["rule"] == "subnet-ips")
+    assert "needs 30 ENIs (1 environment each) but its subnets have 22 free addresses" in finding["message"]

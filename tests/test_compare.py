@@ -170,7 +170,7 @@ def test_cli_compare_two_files_prints_a_table(scenario_file, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "stressed vs bigger, both with seed 3" in text
     assert re.search(r"subnet a: min free addresses\s*│\s*0\s*│", text)
-    assert "DOES NOT FIT" not in text and "Does not fit" in text
+    assert "A (stressed): " in text and "invocations" in text and "failed or were throttled" in text
 
 
 def _one_error_line(capsys) -> str:
@@ -194,3 +194,64 @@ def test_cli_compare_rejects_a_bad_set_before_running(scenario_file, capsys):
 def test_cli_compare_rejects_three_files(scenario_file, capsys):
     assert main(["compare", str(scenario_file), str(scenario_file), str(scenario_file)]) == 2
     assert "one or two scenario files" in _one_error_line(capsys)
+
+
+# --------------------------------------------------------------------------------------------------- noise
+
+
+def _one_failure_apart(a_failed: int, b_failed: int, invocations: int = 193_106) -> tuple[dict, dict]:
+    """Two summaries of ``invocations`` each, ``a_failed`` and ``b_failed`` of them subnet_ips failures."""
+    base = vs.simulate(stressed()).summary
+
+    def summary(failed: int) -> dict:
+        s = copy.deepcopy(base)
+        s.update(invocations=invocations, failed=failed, throttled=0, succeeded=invocations - failed,
+                 failure_rate=failed / invocations, throttle_rate=0.0, error_rate=failed / invocations,
+                 first_failure_s=368.0 if failed else None)
+        s["outcomes"] = {c: 0 for c in s["outcomes"]} | {"success": invocations - failed, "subnet_ips": failed}
+        return s
+
+    return summary(a_failed), summary(b_failed)
+
+
+def test_one_invocation_is_noise_not_better():
+    """1 failure in 193,106 against none was "better" in five rows; it is within the noise of a binomial
+    proportion (two standard errors of the difference)."""
+    a, b = _one_failure_apart(1, 0)
+    rows = _by_metric(metric_rows(a, b))
+    for path in ("succeeded", "failed", "error_rate", "failure_rate", "outcomes.subnet_ips", "first_failure_s"):
+        assert rows[path]["verdict"] == "within noise", path
+    a, b = _one_failure_apart(40, 0)
+    rows = _by_metric(metric_rows(a, b))
+    for path in ("succeeded", "failed", "error_rate", "failure_rate", "outcomes.subnet_ips", "first_failure_s"):
+        assert rows[path]["verdict"] == "better", path
+
+
+def test_latency_below_the_histograms_resolution_is_noise():
+    a = vs.simulate(stressed()).summary
+    b = copy.deepcopy(a)
+    b["latency_ms"]["p95"] = a["latency_ms"]["p95"] * 1.009  # buckets are 1% wide: this is the same percentile
+    b["latency_ms"]["p99"] = a["latency_ms"]["p99"] * 1.05
+    rows = _by_metric(metric_rows(a, b))
+    assert rows["latency_ms.p95"]["verdict"] == "within noise"
+    assert rows["latency_ms.p99"]["verdict"] == "worse"
+
+
+def test_with_replications_overlapping_intervals_are_noise():
+    a, b = _one_failure_apart(30, 10)
+    for s, (low, high) in ((a, (20, 40)), (b, (0, 25))):
+        s["replications"] = {"n": 5, "metrics": {"failed": {"mean": s["failed"], "ci_low": low, "ci_high": high}}}
+    rows = _by_metric(metric_rows(a, b))
+    assert rows["failed"]["verdict"] == "within noise"
+    b["replications"]["metrics"]["failed"]["ci_high"] = 15
+    assert _by_metric(metric_rows(a, b))["failed"]["verdict"] == "better"
+
+
+def test_a_notebook_shows_noise_as_within_noise():
+    import dataclasses
+
+    a, b = _one_failure_apart(1, 0)
+    ra = vs.simulate(stressed())
+    c = cmp_mod.Comparison(("A", "B"), dataclasses.replace(ra, summary=a), dataclasses.replace(ra, summary=b), 1)
+    page = c._repr_html_()
+    assert "<td>within noise</td>" in page and "<td>same</td>" not in page

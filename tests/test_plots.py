@@ -274,3 +274,50 @@ def test_figures_of_a_function_outside_the_vpc(tmp_path):
     ax_c = plots.timeline(res).axes[1]
     assert not [p for p in ax_c.patches if p.get_label().startswith("address ceiling")]
     assert "not in a VPC" in plots.capacity_chart(res).axes[0].get_title(loc="left")
+
+
+def _tick_labels(fig, ylabel_start: str) -> list[tuple[float, str]]:
+    """The y ticks of the panel whose label starts with ``ylabel_start``, as drawn: (value, label)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not hasattr(fig.canvas, "get_renderer"):
+        FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    ax = next(a for a in fig.axes if a.get_ylabel().startswith(ylabel_start))
+    low, high = ax.get_ylim()
+    return [(t.get_position()[1], t.get_text()) for t in ax.get_yticklabels() if low <= t.get_position()[1] <= high]
+
+
+def _few_failures(timestep: float, failures: int, arrivals_per_s: float = 2) -> vs.Result:
+    """A calm run with ``failures`` subnet_ips failures in one timestep (and a trickle of arrivals)."""
+    import dataclasses
+
+    fn = {**BASE["functions"][0], "arrivals": {"process": "constant", "rate": arrivals_per_s}}
+    res = vs.simulate(tiny(name="few", duration=40 * timestep, timestep=timestep, functions=[fn]))
+    ts = res.timeseries.copy()
+    ts.loc[len(ts) // 2, "subnet_ips"] = failures
+    return dataclasses.replace(res, timeseries=ts)
+
+
+@pytest.mark.parametrize("timestep, failures", [(5, 1), (10, 1), (10, 3), (60, 1), (3, 2), (1, 1), (1, 7)])
+def test_small_counts_per_second_have_distinct_true_tick_labels(timestep, failures):
+    """One failure in a 5 s step drew the failures panel's ticks as 0, 0.1, 0.1, 0.2, 0.2, 0.2."""
+    res = _few_failures(timestep, failures, arrivals_per_s=0.1)
+    figures = [plots.timeline(res), plots.compare_timeline({"a": res, "b": res})]
+    for fig in figures:
+        for panel in ("failed or throttled", "arrivals"):
+            ticks = _tick_labels(fig, panel)
+            labels = [label for _, label in ticks]
+            assert len(ticks) >= 2 and len(set(labels)) == len(labels), (panel, labels)
+            for value, label in ticks:  # each label is its tick's value, to the digits it shows
+                digits = len(label.split(".")[1]) if "." in label else 0
+                assert float(label.replace(",", "")) == pytest.approx(value, abs=0.51 * 10 ** -digits), (panel, labels)
+
+
+def test_log_axis_ticks_are_whole_numbers():
+    """Ticks beyond the view of a log axis (0.1) gave every label a decimal: 1.0, 10.0, 100.0."""
+    from .conftest import SCENARIOS
+
+    fig = plots.latency(vs.simulate(vs.load_scenario(SCENARIOS / "quickstart.yaml")))
+    labels = [label for _, label in _tick_labels(fig, "invocations (log scale)")]
+    assert labels and all("." not in label for label in labels), labels

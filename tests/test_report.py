@@ -51,16 +51,17 @@ def _rows(html: str, section: str) -> list[list[str]]:
 # --------------------------------------------------------------------------------------------------- verdict
 
 
-def test_verdict_of_a_run_that_fits(good_run):
+def test_verdict_of_a_run_without_failures_or_expectations(good_run):
     v = report.verdict(good_run.summary, good_run.timeseries)
-    assert v["fits"] and v["causes"] == []
-    assert v["headline"] == f"Fits: all {good_run.summary['invocations']:,} invocations succeeded."
+    assert v["ok"] and v["causes"] == [] and v["tag"] == "NO FAILURES" and v["basis"] == "failures"
+    assert v["headline"] == f"All {good_run.summary['invocations']:,} invocations succeeded."
+    assert "no expectations (expect:), so this verdict counts failed and throttled invocations" in v["details"][0]
 
 
-def test_verdict_names_the_main_cause_when_and_at_what_load(bad_run):
+def test_verdict_names_the_main_cause_and_the_first_failure_or_throttle_with_its_load(bad_run):
     s, ts = bad_run.summary, bad_run.timeseries
     v = report.verdict(s, ts, bad_run.scenario.timestep)
-    assert not v["fits"]
+    assert not v["ok"] and v["tag"] == "FAILURES"
     main_cause = max(v["causes"], key=lambda c: c["count"])
     assert main_cause["cause"] == "subnet_ips" and main_cause["count"] == s["outcomes"]["subnet_ips"]
     first = s["first_outcome_s"]["subnet_ips"]
@@ -68,13 +69,49 @@ def test_verdict_names_the_main_cause_when_and_at_what_load(bad_run):
     assert main_cause["load"] == {"arrivals_per_s": float(ts["arrivals"][k]), "concurrency": int(ts["concurrency_max"][k]),
                                   "environments": int(ts["environments_busy"][k] + ts["environments_idle"][k])}
     bad = s["failed"] + s["throttled"]
-    assert v["headline"].startswith(f"Does not fit: {bad:,} of {s['invocations']:,} invocations")
-    assert f"subnet_ips ({s['outcomes']['subnet_ips']:,}), first at" in v["headline"]
+    assert v["headline"].startswith(f"{bad:,} of {s['invocations']:,} invocations")
+    cause, at = min(((c, t) for c, t in s["first_outcome_s"].items() if c != "success"), key=lambda ct: ct[1])
+    assert f"; the first failure or throttle came at {report.fmt_clock(at)} ({cause})" in v["headline"]
     # Causes are listed in the order they began.
     assert [c["cause"] for c in v["causes"]] == sorted(
         (c for c in s["first_outcome_s"] if c != "success"), key=lambda c: s["first_outcome_s"][c])
     assert any("projected peak of 30 concurrent executions is above its subnet_ips ceiling of 22" in d
                for d in v["details"])
+
+
+def _with_expectations(summary: dict, *passed: bool) -> dict:
+    rows = [{"path": f"latency_ms.p{i}", "condition": "< 1", "value": 1500.0, "kind": "ms", "passed": ok}
+            for i, ok in enumerate(passed)]
+    return dict(summary, expectations=rows)
+
+
+def test_with_expectations_the_verdict_is_theirs(bad_run):
+    """quickstart said "DOES NOT FIT" for 1 failure in 193,106 while both of its expectations held."""
+    s = _with_expectations(bad_run.summary, True, True)
+    v = report.verdict(s, bad_run.timeseries, bad_run.scenario.timestep)
+    assert v["ok"] and v["tag"] == "EXPECTATIONS HOLD" and v["basis"] == "expectations"
+    bad = s["failed"] + s["throttled"]
+    assert v["headline"].startswith(f"Both expectations hold. {bad:,} of {s['invocations']:,} invocations")
+    v = report.verdict(_with_expectations(bad_run.summary, True, False, True))
+    assert not v["ok"] and v["tag"] == "EXPECTATIONS FAIL"
+    assert v["headline"].startswith("1 of 3 expectations failed: latency_ms.p1 < 1, got 1,500 ms. ")
+    v = report.verdict(_with_expectations(vs.simulate(calm()).summary, True))
+    assert v["ok"] and v["headline"].startswith("The expectation holds. All ")
+
+
+def test_headline_and_key_figures_give_the_same_first_failure_or_throttle(bad_run):
+    """az-outage's headline said "first at 20m" (the first of its most common cause) while its key figures said
+    12m49s (the first failure of any cause, a timeout). Both now give the first failure or throttle, named so."""
+    s = dict(bad_run.summary)
+    early = min(t for c, t in s["first_outcome_s"].items() if c != "success") - 7.5
+    s["outcomes"] = dict(s["outcomes"], timeout=2)
+    s["first_outcome_s"] = {"timeout": early, **s["first_outcome_s"]}
+    s["failed"] += 2
+    v = report.verdict(s)
+    assert max(v["causes"], key=lambda c: c["count"])["cause"] == "subnet_ips"
+    assert f"the first failure or throttle came at {report.fmt_clock(early)} (timeout)" in v["headline"]
+    figures = dict(report._key_figures(s))
+    assert figures["first failure or throttle"] == f"{report.fmt_clock(early)} (timeout)"
 
 
 def test_verdict_load_is_the_timestep_of_the_first_failure():
@@ -99,7 +136,7 @@ def test_verdict_reports_failed_expectations(good_run):
                                                "passed": False}])
     v = report.verdict(s)
     assert v["expectations_failed"] == 1
-    assert any("latency_ms.p99 < 1" in d for d in v["details"])
+    assert v["headline"].startswith("1 of 1 expectation failed: latency_ms.p99 < 1, got 1,500")
 
 
 # --------------------------------------------------------------------------------------------------- page
@@ -108,10 +145,20 @@ def test_verdict_reports_failed_expectations(good_run):
 def test_report_puts_the_verdict_first(bad_run, bad_html):
     headline = report.verdict(bad_run.summary, bad_run.timeseries)["headline"]
     body = bad_html.split("</nav>", 1)[1]  # the navigation names every section first
-    order = [body.index(marker) for marker in ('id="verdict"', "DOES NOT FIT", html.escape(headline),
+    order = [body.index(marker) for marker in ('id="verdict"', "FAILURES", html.escape(headline),
                                                'id="figures-summary"', 'id="subnets"', 'id="figures"',
                                                'id="scenario"')]
     assert order == sorted(order)
+
+
+def test_report_lists_the_events(bad_run, bad_html):
+    """The events showed only as shading in the figures; the report lists them, in time order."""
+    assert [r for r in _rows(bad_html, "events") if r] == [
+        ["20s", "ips_taken", "3 addresses of b taken by other workloads", ""],
+        ["30s", "az_outage", "az-a is down (subnet a)", "10s"],
+    ]
+    assert '<a href="#events">Events</a>' in bad_html
+    assert 'id="events"' not in report.render_report(vs.simulate(calm()), images={})
 
 
 def test_report_subnet_table_shows_the_summary(bad_run, bad_html):
@@ -168,7 +215,7 @@ def test_write_run_writes_figures_and_report(pristine):
     out = pristine
     assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(f"{k}.png" for k in report.FIGURES)
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert "DOES NOT FIT" in page
+    assert '<span class="tag">FAILURES</span>' in page
     embedded = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert base64.b64decode(embedded[0]) == (out / "figures" / "timeline.png").read_bytes()
 
@@ -218,7 +265,7 @@ def test_report_command_rebuilds_the_report(results_dir, capsys):
     shutil.rmtree(results_dir / "figures")
     assert main(["report", str(results_dir)]) == 0
     page = (results_dir / "report.html").read_text(encoding="utf-8")
-    assert "DOES NOT FIT" in page and len(re.findall(r"data:image/png;base64,", page)) == len(report.FIGURES)
+    assert '<span class="tag">FAILURES</span>' in page and len(re.findall(r"data:image/png;base64,", page)) == len(report.FIGURES)
     assert sorted(p.name for p in (results_dir / "figures").iterdir()) == sorted(f"{k}.png" for k in report.FIGURES)
     assert "Report written to" in capsys.readouterr().out
 
@@ -227,7 +274,7 @@ def test_report_command_out_writes_only_the_html(results_dir, tmp_path, capsys):
     target = tmp_path / "elsewhere" / "r.html"
     before = (results_dir / "figures" / "timeline.png").stat().st_mtime_ns
     assert main(["report", str(results_dir), "--out", str(target)]) == 0
-    assert "DOES NOT FIT" in target.read_text(encoding="utf-8")
+    assert '<span class="tag">FAILURES</span>' in target.read_text(encoding="utf-8")
     assert (results_dir / "figures" / "timeline.png").stat().st_mtime_ns == before
 
 
@@ -292,7 +339,7 @@ def test_run_out_writes_the_report_through_the_cli(tmp_path, capsys):
     path.write_text(stressed().to_yaml(), encoding="utf-8")
     assert main(["run", str(path), "--out", str(tmp_path / "res")]) == 0
     page = (tmp_path / "res" / "report.html").read_text(encoding="utf-8")
-    assert "DOES NOT FIT" in page
+    assert '<span class="tag">FAILURES</span>' in page
     assert {p.name for p in (tmp_path / "res" / "figures").iterdir()} == {f"{k}.png" for k in report.FIGURES}
 
 

@@ -229,10 +229,12 @@ def test_replicated_verdict_says_means_and_pairs_no_load(tmp_path):
     s["outcomes"] = dict(s["outcomes"], subnet_ips=30.666667)
     s["functions"] = {k: dict(v, peak_concurrency=282.333333) for k, v in s["functions"].items()}
     v = verdict(s, None)
-    assert "(means of 3 replications)" in v["headline"]
-    assert "193,352.3" in v["headline"] and "193,352.33" not in v["headline"]
+    # Means of counts in prose: "on average", rounded as people say them (not "31 of 193,352.3 invocations").
+    assert v["headline"].startswith("On average over 3 replications, 31 of 193,352 invocations")
     assert "arriving" not in v["headline"]
-    assert not any("282.333" in d for d in v["details"])
+    assert any("the runs peaked at 282 on average" in d for d in v["details"])
+    s.update(failed=2.4, outcomes=dict(s["outcomes"], subnet_ips=2.4))
+    assert verdict(s, None)["headline"].startswith("On average over 3 replications, 2.4 of 193,352 invocations")
 
 
 def test_sweep_means_have_one_decimal_in_every_row():
@@ -255,7 +257,7 @@ def test_report_shows_expectation_values_in_their_unit(tmp_path, capsys):
     assert run(capsys, "run", path, "--out", res)[0] == 1
     page = (res / "report.html").read_text()
     assert '<td class="n">1,000 ms</td>' in page  # the warm starts: 1 s of duration (not "1000.000000")
-    assert "latency_ms.p50 &lt; 1ms (got 1,000 ms)" in page
+    assert "latency_ms.p50 &lt; 1ms, got 1,000 ms" in page
     assert ".000000" not in page
 
 
