@@ -133,3 +133,112 @@ def azure2019(
     for note in imp.notes:
         out.print(f"note: {note}", markup=False)
     out.print(f"Next: vpcsim capacity {escape(str(out_file))}   or   vpcsim run {escape(str(out_file))}")
+
+
+# --------------------------------------------------------------------------------------------------- infrastructure
+# Templates, plans, an account and CloudWatch metrics (simulator.sources; docs/import.md).
+
+OutFileOpt = Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE", help="Scenario file to write (YAML). "
+                                                 "Without it the scenario is printed.")]
+LoadOpt = Annotated[Path | None, typer.Option("--load", metavar="FILE", help="Per-function load (arrivals, duration, "
+                                              "...) as a YAML mapping of function name to keys.")]
+SubnetsOpt = Annotated[Path | None, typer.Option("--subnets", metavar="FILE", help="CIDR, AZ and addresses in use of "
+                                                 "subnets the source only names (a YAML list in vpc.subnets form).")]
+ImportSetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", metavar="PATH=VALUE", help="Change the imported scenario before it is validated: duration=6h, "
+                                        "platform=hyperplane, region.concurrency_limit=3000. Repeatable.")]
+RegionOpt = Annotated[str, typer.Option("--region", help="AWS region (AZ names of Fn::GetAZs, pseudo parameters).")]
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+
+
+def _check_region(region: str) -> None:
+    if not _REGION.fullmatch(region):
+        raise UserError(f"--region: not an AWS region name like us-east-1 (got {region!r})")
+
+
+def _key_values(items: list[str] | None, option: str) -> dict[str, str]:
+    out_: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"{option} {item!r}: expected KEY=VALUE, e.g. {option} Env=prod")
+        out_[key.strip()] = value
+    return out_
+
+
+def _note(text: str) -> str:
+    return text if text.startswith("warning:") else f"note: {text}"
+
+
+def _finish(infra, out_file: Path | None, load: Path | None, sets: list[str] | None,
+            extra_files: dict[str, str] | None = None) -> None:
+    """Apply the load, validate, write (or print) and show what was imported: shared by every infrastructure
+    importer."""
+    from .cli import parse_sets
+    from .sources.common import SourceError
+    from .sources.load import apply_load, read_load
+    from .sources.writer import build, write
+
+    try:
+        if load is not None:
+            apply_load(infra, read_load(load), str(load))
+        built = build(infra, out_file, parse_sets(sets))
+    except SourceError as exc:
+        raise UserError(str(exc)) from None
+    if out_file is None:
+        typer.echo(built.text, nl=False)
+        for note in built.notes:
+            err.print(_note(note), markup=False, soft_wrap=True)
+        return
+    with writing(out_file):
+        write(out_file, built.text, extra_files or infra.extra_files)
+    sc = built.scenario
+    t = Table(title=f"Imported {len(sc.functions)} function{'s' * (len(sc.functions) != 1)} and "
+                    f"{len(sc.vpc.subnets)} subnet{'s' * (len(sc.vpc.subnets) != 1)} into {escape(str(out_file))}",
+              title_justify="left")
+    for col in ("function", "memory MB", "timeout s", "subnets", "reserved", "provisioned", "load"):
+        t.add_column(col, justify="left" if col in ("function", "subnets", "load") else "right")
+    for f in sc.functions[:30]:
+        t.add_row(escape(f.name), f"{f.memory_mb:,}", f"{f.timeout:g}", escape(", ".join(f.subnets) or "-"),
+                  "-" if f.reserved_concurrency is None else f"{f.reserved_concurrency:,}",
+                  f"{f.provisioned_concurrency:,}", "yes" if f.arrivals else "none")
+    out.print(t)
+    if len(sc.functions) > 30:
+        out.print(f"... and {len(sc.functions) - 30} more.")
+    for note in built.notes:
+        out.print(_note(note), markup=False, soft_wrap=True)
+    if built.no_load:
+        out.print(f"No load for {len(built.no_load)} function{'s' * (len(built.no_load) != 1)}: nothing arrives for "
+                  f"{'it' if len(built.no_load) == 1 else 'them'} until you give one (--load FILE).", soft_wrap=True)
+    out.print(f"Next: vpcsim capacity {escape(str(out_file))}" + ("" if built.no_load else
+                                                                 f"   or   vpcsim run {escape(str(out_file))}"))
+
+
+@import_app.command("cloudformation")
+def cloudformation_cmd(
+    source: Annotated[Path, typer.Argument(metavar="TEMPLATE|DIR", help="A CloudFormation or SAM template (YAML or "
+                                           "JSON), a SAM project folder, or a CDK cdk.out/ folder.",
+                                           show_default=False)],
+    out_file: OutFileOpt = None,
+    parameter: Annotated[list[str] | None, typer.Option(
+        "--parameter", metavar="KEY=VALUE", help="A template parameter (or a Fn::ImportValue name). Repeatable.")] = None,
+    subnets: SubnetsOpt = None,
+    region: RegionOpt = "us-east-1",
+    load: LoadOpt = None,
+    sets: ImportSetOpt = None,
+) -> None:
+    """A scenario from a CloudFormation, SAM or CDK template: its functions, subnets, routes and provisioned
+    concurrency."""
+    from .sources.cloudformation import import_cloudformation
+    from .sources.common import SourceError
+
+    with user_errors():
+        check_out_file(out_file)
+        _check_region(region)
+        try:
+            infra = import_cloudformation(source, parameters=_key_values(parameter, "--parameter"),
+                                          subnets_file=subnets, region=region, label=str(source),
+                                          subnets_label=str(subnets) if subnets else None)
+        except SourceError as exc:
+            raise UserError(str(exc)) from None
+        _finish(infra, out_file, load, sets)
