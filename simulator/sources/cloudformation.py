@@ -805,10 +805,10 @@ def _function(st: Stack, lid: str) -> tuple[ImportedFunction, list[tuple[_Subnet
                        paths.get("FunctionName", base))
     mem, mpath, has = get("MemorySize")
     where = Origin(st.tpl.label, st.line(mpath), _dotted(mpath))
-    memory = check_memory(_scalar(mem, st), where, "MemorySize") if has else DEFAULT_MEMORY_MB
+    memory = check_memory(_scalar(mem, st), where) if has else DEFAULT_MEMORY_MB
     tout, tpath, has = get("Timeout")
     where = Origin(st.tpl.label, st.line(tpath), _dotted(tpath))
-    timeout = check_timeout(_scalar(tout, st), where, "Timeout") if has else DEFAULT_TIMEOUT_S
+    timeout = check_timeout(_scalar(tout, st), where) if has else DEFAULT_TIMEOUT_S
     rc, rpath, has = get("ReservedConcurrentExecutions")
     reserved = _whole(rc, st, rpath, "ReservedConcurrentExecutions") if has else None
     arch, apath, has = get("Architectures")

@@ -161,31 +161,31 @@ def did_you_mean(word: str, choices: list[str], what: str = "") -> str:
     return ""
 
 
-def check_memory(value: Any, where: Origin, key: str) -> int:
+def check_memory(value: Any, where: Origin) -> int:
     """A memory size Lambda accepts (DOMAIN §1: 128..10240 MB); anything else is an error at ``where``."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise SourceError(f"{key}: not a number of MB (got {value!r})", where.file, where.line, where.what)
+        raise SourceError(f"not a number of MB (got {value!r})", where.file, where.line, where.what)
     try:
         mb = float(value)
     except ValueError:
-        raise SourceError(f"{key}: not a number of MB (got {value!r})", where.file, where.line, where.what) from None
+        raise SourceError(f"not a number of MB (got {value!r})", where.file, where.line, where.what) from None
     if mb != int(mb) or not MIN_MEMORY_MB <= mb <= MAX_MEMORY_MB:
-        raise SourceError(f"{key}: Lambda accepts {MIN_MEMORY_MB} to {MAX_MEMORY_MB} MB in whole MB (got {value!r})",
+        raise SourceError(f"Lambda accepts {MIN_MEMORY_MB} to {MAX_MEMORY_MB} MB in whole MB (got {value!r})",
                           where.file, where.line, where.what)
     return int(mb)
 
 
-def check_timeout(value: Any, where: Origin, key: str) -> float:
+def check_timeout(value: Any, where: Origin) -> float:
     """A timeout Lambda accepts (DOMAIN §1, §7: 1..900 s)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise SourceError(f"{key}: not a number of seconds (got {value!r})", where.file, where.line, where.what)
+        raise SourceError(f"not a number of seconds (got {value!r})", where.file, where.line, where.what)
     try:
         s = float(value)
     except ValueError:
-        raise SourceError(f"{key}: not a number of seconds (got {value!r})", where.file, where.line,
+        raise SourceError(f"not a number of seconds (got {value!r})", where.file, where.line,
                           where.what) from None
     if not 1 <= s <= MAX_TIMEOUT_S:
-        raise SourceError(f"{key}: Lambda accepts 1 to {MAX_TIMEOUT_S} seconds (got {value!r})", where.file,
+        raise SourceError(f"Lambda accepts 1 to {MAX_TIMEOUT_S} seconds (got {value!r})", where.file,
                           where.line, where.what)
     return s
 
