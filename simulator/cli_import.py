@@ -242,3 +242,27 @@ def cloudformation_cmd(
         except SourceError as exc:
             raise UserError(str(exc)) from None
         _finish(infra, out_file, load, sets)
+
+
+@import_app.command("terraform")
+def terraform_cmd(
+    plan: Annotated[Path, typer.Argument(metavar="PLAN.json", help="The output of `terraform show -json PLANFILE` "
+                                         "(or of `terraform show -json` on a state).", show_default=False)],
+    out_file: OutFileOpt = None,
+    subnets: SubnetsOpt = None,
+    load: LoadOpt = None,
+    sets: ImportSetOpt = None,
+) -> None:
+    """A scenario from a Terraform plan: functions, subnets (through modules), routes and provisioned
+    concurrency."""
+    from .sources.common import SourceError
+    from .sources.terraform import import_terraform
+
+    with user_errors():
+        check_out_file(out_file)
+        try:
+            infra = import_terraform(plan, subnets_file=subnets, label=str(plan),
+                                     subnets_label=str(subnets) if subnets else None)
+        except SourceError as exc:
+            raise UserError(str(exc)) from None
+        _finish(infra, out_file, load, sets)
