@@ -266,3 +266,102 @@ def terraform_cmd(
         except SourceError as exc:
             raise UserError(str(exc)) from None
         _finish(infra, out_file, load, sets)
+
+
+@import_app.command("aws")
+def aws_cmd(
+    out_file: OutFileOpt = None,
+    region: Annotated[str | None, typer.Option("--region", help="AWS region (default: the profile's or "
+                                               "AWS_REGION).")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="A profile of the AWS config files.")] = None,
+    functions: Annotated[list[str] | None, typer.Option(
+        "--functions", metavar="GLOB", help="Only functions whose name matches (orders-*). Repeatable.")] = None,
+    since: Annotated[str | None, typer.Option("--since", metavar="DURATION", help="Read the load of this past "
+                                              "window from CloudWatch (6h, 2d; at most 15d).")] = None,
+    subnets_only: Annotated[bool, typer.Option("--subnets-only", help="Write only the subnets, as a --subnets FILE "
+                                               "for the template and plan importers.")] = False,
+    load: LoadOpt = None,
+    sets: ImportSetOpt = None,
+) -> None:
+    """A scenario from a live account, with read-only calls: functions, concurrency, subnets and addresses in use,
+    routes, the ENI quota; with --since, the load from CloudWatch."""
+    from .sources.aws import import_aws, subnets_yaml
+    from .sources.common import SourceError
+
+    with user_errors():
+        check_out_file(out_file)
+        if region is not None:
+            _check_region(region)
+        since_s = None
+        if since is not None:
+            try:
+                since_s = parse_duration(since)
+            except ValueError as exc:
+                raise UserError(f"--since: {exc}") from None
+        try:
+            if subnets_only:
+                if since is not None or load is not None or sets:
+                    raise UserError("--subnets-only writes the subnets alone: leave out --since, --load and --set")
+                text, n = subnets_yaml(region=region, profile=profile, functions=functions)
+                if out_file is None:
+                    typer.echo(text, nl=False)
+                    return
+                with writing(out_file), atomic_file(out_file) as fh:
+                    fh.write(text)
+                out.print(f"Wrote {n} subnets to {escape(str(out_file))}; use it as --subnets {escape(str(out_file))}")
+                return
+            trace = f"{out_file.stem}.invocations.csv" if out_file is not None and since_s is not None else None
+            infra = import_aws(region=region, profile=profile, functions=functions, since_s=since_s,
+                               trace_file=trace)
+        except SourceError as exc:
+            raise UserError(str(exc)) from None
+        _finish(infra, out_file, load, sets)
+
+
+@import_app.command("cloudwatch")
+def cloudwatch_cmd(
+    metrics: Annotated[Path, typer.Argument(metavar="METRICS.json", help="What `aws cloudwatch get-metric-data` "
+                                            "printed (Labels: FUNCTION METRIC STAT).", show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for load.yaml (a --load "
+                                          "file) and invocations.csv (its per-minute trace).")],
+) -> None:
+    """The load of each function from CloudWatch metrics, for teams that cannot give vpcsim credentials: per-minute
+    invocations as a trace and durations as a distribution, written as a --load file."""
+    from .sources.cloudwatch import load_entries, read_metric_data, trace_csv
+    from .sources.common import SourceError
+    from .sources.writer import HEADER, write_files
+
+    with user_errors():
+        if out_dir.exists() and not out_dir.is_dir():
+            raise UserError(f"--out {out_dir}: exists and is not a folder")
+        try:
+            found, notes = read_metric_data(metrics)
+            text, start, minutes = trace_csv(found, str(metrics))
+            entries = load_entries(found, "invocations.csv", notes, str(metrics))
+        except SourceError as exc:
+            raise UserError(str(exc)) from None
+        if not entries:
+            raise UserError(f"{metrics}: no function has invocations in these results")
+        from .sources.writer import load_text
+
+        window = f"{start:%Y-%m-%dT%H:%MZ}, {minutes} minutes" if start is not None else "no datapoints"
+        load = load_text(entries, [f"{HEADER} cloudwatch from {metrics}: {len(entries)} functions, {window}.",
+                                   "# The load of each function: vpcsim import cloudformation|terraform|aws ... "
+                                   f"--load {out_dir / 'load.yaml'} --set duration={minutes}m"] + [
+                                      f"# {n}" for n in notes])
+        with writing(out_dir):
+            write_files(out_dir, {"invocations.csv": text, "load.yaml": load})
+    t = Table(title=f"Load of {len(entries)} functions written to {escape(str(out_dir))}/load.yaml",
+              title_justify="left")
+    for col in ("function", "invocations", "peak/min", "duration"):
+        t.add_column(col, justify="left" if col in ("function", "duration") else "right")
+    for name, m in found.items():
+        if name in entries:
+            d = entries[name]["duration"]
+            shown = d if isinstance(d, str) else ", ".join(f"p{k:g} {v}" for k, v in d.get("percentiles", {}).items())
+            t.add_row(escape(name), f"{m.total:,}", f"{int(max(m.invocations.values(), default=0)):,}", escape(shown))
+    out.print(t)
+    for note in notes:
+        out.print(_note(note), markup=False, soft_wrap=True)
+    out.print(f"Next: vpcsim import cloudformation TEMPLATE --load {escape(str(out_dir / 'load.yaml'))} "
+              f"--set duration={minutes}m --out SCENARIO")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import os
+import tempfile
 import textwrap
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import yaml
 from ..scenario import Problem, Scenario, ScenarioError, _compose, _dotted, _inside, scenario_from_dict, set_path
 from .common import Infrastructure, Origin
 
-__all__ = ["Built", "build", "write", "scenario_data", "HEADER"]
+__all__ = ["Built", "build", "write", "write_files", "load_text", "scenario_data", "HEADER"]
 
 HEADER = "# Written by vpcsim import"
 DEFAULT_DURATION = "1h"  # the horizon of an imported scenario when the source does not say one (--set duration=...)
@@ -106,11 +107,21 @@ def build(infra: Infrastructure, out_file: Path | None = None, sets: dict[str, A
     label = str(out_file) if out_file is not None else "<import>"
     no_load = [f["name"] for f in data["functions"] if not f.get("arrivals")]
     text = render(data, infra, origins, no_load)
-    parsed, marks = _compose(text, label)
-    try:
-        sc = scenario_from_dict(parsed, source=label, base_dir=base_dir)
-    except ScenarioError as exc:
-        raise ScenarioError(attribute(exc.problems, origins, changed, label)) from None
+    parsed, _ = _compose(text, label)
+    # Files written beside the scenario (a trace) do not exist yet: validate against temporary copies.
+    with tempfile.TemporaryDirectory(prefix="vpcsim-import-") as tmp:
+        check = copy.deepcopy(parsed)
+        for name, content in infra.extra_files.items():
+            (Path(tmp) / name).write_text(content, encoding="utf-8")
+        for fn in check.get("functions") or []:
+            arrivals = fn.get("arrivals") if isinstance(fn, dict) else None
+            for proc in arrivals if isinstance(arrivals, list) else [arrivals]:
+                if isinstance(proc, dict) and proc.get("file") in infra.extra_files:
+                    proc["file"] = str(Path(tmp) / proc["file"])
+        try:
+            sc = scenario_from_dict(check, source=label, base_dir=base_dir)
+        except ScenarioError as exc:
+            raise ScenarioError(attribute(exc.problems, origins, changed, label)) from None
     return Built(parsed, text, sc, list(infra.notes), no_load)
 
 
@@ -208,3 +219,22 @@ def write(out_file: Path, built_text: str, extra_files: dict[str, str] | None = 
             fh = stack.enter_context(atomic_file(target))
             fh.write(text)
     return [t for t, _ in targets]
+
+
+def write_files(folder: Path, files: dict[str, str]) -> list[Path]:
+    """Write ``files`` (name -> text) into ``folder`` whole or not at all."""
+    from ..output import atomic_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        for name, text in files.items():
+            stack.enter_context(atomic_file(folder / name)).write(text)
+    return [folder / name for name in files]
+
+
+def load_text(entries: dict[str, dict[str, Any]], header: list[str]) -> str:
+    """A ``--load`` file: function name -> load keys, in block style with leaf collections in flow style."""
+    lines = list(header)
+    for name, keys in entries.items():
+        lines += _lines(name, keys, 0)
+    return "\n".join(lines) + "\n"
