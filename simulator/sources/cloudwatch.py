@@ -141,18 +141,22 @@ def read_metric_data(path: str | Path, label: str | None = None) -> tuple[dict[s
 
 
 def _minute_grid(metrics: dict[str, Metrics], label: str) -> datetime | None:
-    """The first minute of the window. Datapoints must sit on whole minutes; CloudWatch leaves out periods without
-    data, so gaps are normal, but gaps that are all multiples of 5 minutes (many of them) mean a 300 s period."""
-    times = sorted({t for m in metrics.values() for t in m.invocations})
-    gaps = [int((b - a).total_seconds()) for a, b in zip(times, times[1:], strict=False)]
-    for (a, b), gap in zip(zip(times, times[1:], strict=False), gaps, strict=True):
-        if gap % 60:
-            raise SourceError(f"Invocations at {a.isoformat()} and {b.isoformat()}: not whole minutes apart", label)
-    period = math.gcd(*gaps) if gaps else 60
-    if period > 60 and len(times) >= 10:
-        raise SourceError(f"Invocations come every {period} s: a per-minute trace needs a 60 s period (ask "
-                          f"GetMetricData for Period 60; CloudWatch keeps 1-minute data for 15 days)", label)
-    return times[0] if times else None
+    """The first minute of the data. Datapoints must sit on whole minutes; CloudWatch leaves out periods without
+    data, so gaps are normal, but a function whose gaps are all multiples of 5 minutes (many of them) was asked at a
+    300 s period."""
+    for m in metrics.values():
+        times = sorted(m.invocations)
+        gaps = [int((b - a).total_seconds()) for a, b in zip(times, times[1:], strict=False)]
+        for (a, b), gap in zip(zip(times, times[1:], strict=False), gaps, strict=True):
+            if gap % 60:
+                raise SourceError(f"{m.name} Invocations at {a.isoformat()} and {b.isoformat()}: not whole minutes "
+                                  f"apart", label)
+        period = math.gcd(*gaps) if gaps else 60
+        if period % 300 == 0 and len(times) >= 10:  # CloudWatch periods: 60 s, then multiples of 300 s
+            raise SourceError(f"{m.name} Invocations come every {period} s: a per-minute trace needs a 60 s period "
+                              f"(ask GetMetricData for Period 60; CloudWatch keeps 1-minute data for 15 days)", label)
+    first = [min(m.invocations) for m in metrics.values() if m.invocations]
+    return min(first) if first else None
 
 
 def trace_csv(metrics: dict[str, Metrics], label: str, start: datetime | None = None

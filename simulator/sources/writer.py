@@ -118,6 +118,9 @@ def build(infra: Infrastructure, out_file: Path | None = None, sets: dict[str, A
             for proc in arrivals if isinstance(arrivals, list) else [arrivals]:
                 if isinstance(proc, dict) and proc.get("file") in infra.extra_files:
                     proc["file"] = str(Path(tmp) / proc["file"])
+                elif isinstance(proc, dict) and isinstance(proc.get("file"), str):
+                    # The scenario's folder may not exist yet: resolve ../ here rather than through it.
+                    proc["file"] = os.path.normpath(os.path.join(base_dir, proc["file"]))
         try:
             sc = scenario_from_dict(check, source=label, base_dir=base_dir)
         except ScenarioError as exc:
