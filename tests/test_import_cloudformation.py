@@ -426,3 +426,13 @@ def test_without_a_load_capacity_works_and_run_says_nothing_arrives(tmp_path, ca
     with pytest.raises(vs.ScenarioError) as info:
         vs.load_scenario(out).with_changes({"functions.orders-api.arrivals": {"process": "poisson", "rate": 1}})
     assert "functions[0].duration: required when the function has arrivals" in str(info.value)
+
+
+@pytest.mark.parametrize("path", [MEMORYDB, RDS_PROXY, PAYMENTS, ORDERS], ids=lambda p: p.name)
+def test_our_loader_reads_what_cfn_flips_own_load_yaml_reads(path):
+    """The assumption behind using cfn-flip's tag constructor on our own (line-keeping, libyaml) loader."""
+    from cfn_tools import load_yaml
+
+    from simulator.sources.cloudformation import read_template
+
+    assert read_template(path, str(path)).data == load_yaml(path.read_text())
