@@ -1,8 +1,9 @@
-"""The ``vpcsim import`` command group (SPEC §6): scenarios from measured workloads.
+"""The ``vpcsim import`` command group (SPEC §6): scenarios from measured workloads and from infrastructure.
 
 ``vpcsim import azure2019 DIR --top N --out FILE`` writes a scenario replaying the Azure Functions Trace 2019 (see
-:mod:`simulator.importers` for the rules). The scenario is validated before it is written, and written whole or not
-at all. Other importers register on :data:`import_app` the same way.
+:mod:`simulator.importers` for the rules); ``cloudformation``, ``terraform``, ``aws`` and ``cloudwatch`` read a
+team's infrastructure and load (:mod:`simulator.sources`, docs/import.md). Every scenario is validated before it is
+written, and written whole or not at all.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ __all__ = ["import_app"]
 
 import_app = typer.Typer(
     name="import",
-    help="Write a scenario from measured workloads (the Azure Functions Trace 2019).",
+    help="Write a scenario from your infrastructure (CloudFormation/SAM/CDK templates, Terraform plans, a live "
+         "account), from CloudWatch metrics, or from the Azure Functions Trace 2019.",
     no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")
