@@ -436,3 +436,11 @@ def test_our_loader_reads_what_cfn_flips_own_load_yaml_reads(path):
     from simulator.sources.cloudformation import read_template
 
     assert read_template(path, str(path)).data == load_yaml(path.read_text())
+
+
+def test_what_is_not_read_is_said(tmp_path):
+    tpl = tmp_path / "t.yaml"
+    tpl.write_text(TEMPLATE + "  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n"
+                              "      TemplateURL: child.yaml\n")
+    infra = import_cloudformation(tpl)
+    assert any("Resources.Child (AWS::CloudFormation::Stack): a nested stack is not read" in n for n in infra.notes)

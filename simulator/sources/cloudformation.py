@@ -664,6 +664,17 @@ def import_cloudformation(
                           f"{'these templates' if len(templates) > 1 else 'the template'}", label)
 
     infra = Infrastructure("cloudformation", label, _scenario_name(src))
+    for st in imp.stacks:
+        # What is not read must be said: a resource could hide there.
+        for key, res in st.tpl.data["Resources"].items():
+            if str(key).startswith("Fn::ForEach"):
+                infra.notes.append(f"warning: {st.tpl.label}:{st.line(('Resources', key)) or '?'} {key}: "
+                                   f"Fn::ForEach (AWS::LanguageExtensions) is not expanded; its resources are "
+                                   f"not imported")
+            elif isinstance(res, dict) and res.get("Type") in ("AWS::CloudFormation::Stack",
+                                                               "AWS::Serverless::Application"):
+                infra.notes.append(f"warning: {st.origin(str(key))}: a nested stack is not read; import its "
+                                   f"template too (a cdk.out/ folder holds them all)")
     routes = _routes(imp)
     tenancy = _tenancy(imp, infra.notes)
     if tenancy:
