@@ -66,7 +66,7 @@ def function_ceilings(scenario: Scenario, fn: Function, free_ips: dict[str, int]
     """The figures of one function (the ``functions.NAME`` entry of ``capacity()``)."""
     free = free_ips if free_ips is not None else {s.id: s.free_ips for s in scenario.vpc.subnets}
     rate, _ = peak_rate(fn.arrivals, scenario.duration)
-    projected = math.ceil(rate * fn.duration.mean - 1e-9)
+    projected = math.ceil(rate * fn.duration.mean - 1e-9) if fn.duration is not None else 0  # nothing arrives
     concurrency = concurrency_ceiling(scenario, fn)
     out: dict[str, Any] = {
         "memory_mb": fn.memory_mb,
@@ -189,6 +189,8 @@ def _finding(rule: str, message: str, function: str | None = None, level: str = 
 
 
 def _timeout_share(fn: Function) -> float:
+    if fn.duration is None:  # nothing arrives: nothing runs
+        return 0.0
     # A fixed seed: the lint must say the same thing every time.
     draws = fn.duration.sample(np.random.default_rng(0), 20000)
     return float(np.mean(draws > fn.timeout))
@@ -205,6 +207,9 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
         fig = functions[fn.name]
         c = fig["ceilings"]
         peak = fig["projected_peak"]
+        if not fn.arrivals:
+            out.append(_finding("no-arrivals", "no arrivals: nothing arrives for this function (an import without "
+                                               "a load; give it `arrivals` and a `duration`)", fn.name, level="note"))
         if fn.reserved_concurrency == 0:
             out.append(_finding("reserved-zero", "reserved_concurrency 0 throttles every invocation", fn.name))
         elif peak > c["concurrency"]:

@@ -641,6 +641,9 @@ def run(
     with user_errors():
         sc = load_with_changes(scenario, sets, seed)
         check_out_dir(out_dir)  # before the run: a bad --out must not cost the simulation, nor replace a file
+    if not any(f.arrivals for f in sc.functions):  # an import without a load (docs/import.md)
+        err.print("vpcsim: note: no function has arrivals, so nothing arrives in this run; give the functions a "
+                  "load (`arrivals` and `duration`, or `vpcsim import ... --load FILE`)", markup=False)
     show_bar = not as_json and err.is_terminal
     n_reps = replications if replications is not None else sc.replications
     with user_errors():

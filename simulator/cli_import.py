@@ -1,8 +1,9 @@
-"""The ``vpcsim import`` command group (SPEC §6): scenarios from measured workloads.
+"""The ``vpcsim import`` command group (SPEC §6): scenarios from measured workloads and from infrastructure.
 
 ``vpcsim import azure2019 DIR --top N --out FILE`` writes a scenario replaying the Azure Functions Trace 2019 (see
-:mod:`simulator.importers` for the rules). The scenario is validated before it is written, and written whole or not
-at all. Other importers register on :data:`import_app` the same way.
+:mod:`simulator.importers` for the rules); ``cloudformation``, ``terraform``, ``aws`` and ``cloudwatch`` read a
+team's infrastructure and load (:mod:`simulator.sources`, docs/import.md). Every scenario is validated before it is
+written, and written whole or not at all.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ __all__ = ["import_app"]
 
 import_app = typer.Typer(
     name="import",
-    help="Write a scenario from measured workloads (the Azure Functions Trace 2019).",
+    help="Write a scenario from your infrastructure (CloudFormation/SAM/CDK templates, Terraform plans, a live "
+         "account), from CloudWatch metrics, or from the Azure Functions Trace 2019.",
     no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")
@@ -133,3 +135,235 @@ def azure2019(
     for note in imp.notes:
         out.print(f"note: {note}", markup=False)
     out.print(f"Next: vpcsim capacity {escape(str(out_file))}   or   vpcsim run {escape(str(out_file))}")
+
+
+# --------------------------------------------------------------------------------------------------- infrastructure
+# Templates, plans, an account and CloudWatch metrics (simulator.sources; docs/import.md).
+
+OutFileOpt = Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE", help="Scenario file to write (YAML). "
+                                                 "Without it the scenario is printed.")]
+LoadOpt = Annotated[Path | None, typer.Option("--load", metavar="FILE", help="Per-function load (arrivals, duration, "
+                                              "...) as a YAML mapping of function name to keys.")]
+SubnetsOpt = Annotated[Path | None, typer.Option("--subnets", metavar="FILE", help="CIDR, AZ and addresses in use of "
+                                                 "subnets the source only names (a YAML list in vpc.subnets form).")]
+ImportSetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", metavar="PATH=VALUE", help="Change the imported scenario before it is validated: duration=6h, "
+                                        "platform=hyperplane, region.concurrency_limit=3000. Repeatable.")]
+RegionOpt = Annotated[str, typer.Option("--region", help="AWS region (AZ names of Fn::GetAZs, pseudo parameters).")]
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+
+
+def _check_region(region: str) -> None:
+    if not _REGION.fullmatch(region):
+        raise UserError(f"--region: not an AWS region name like us-east-1 (got {region!r})")
+
+
+def _key_values(items: list[str] | None, option: str) -> dict[str, str]:
+    out_: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"{option} {item!r}: expected KEY=VALUE, e.g. {option} Env=prod")
+        out_[key.strip()] = value
+    return out_
+
+
+def _note(text: str) -> str:
+    return text if text.startswith("warning:") else f"note: {text}"
+
+
+def _finish(infra, out_file: Path | None, load: Path | None, sets: list[str] | None,
+            extra_files: dict[str, str] | None = None) -> None:
+    """Apply the load, validate, write (or print) and show what was imported: shared by every infrastructure
+    importer."""
+    from .cli import parse_sets
+    from .sources.common import SourceError
+    from .sources.load import apply_load, read_load
+    from .sources.writer import build, write
+
+    try:
+        if load is not None:
+            apply_load(infra, read_load(load), str(load))
+        built = build(infra, out_file, parse_sets(sets))
+    except SourceError as exc:
+        raise UserError(str(exc)) from None
+    if out_file is None:
+        typer.echo(built.text, nl=False)
+        for note in built.notes:
+            err.print(_note(note), markup=False, soft_wrap=True)
+        return
+    with writing(out_file):
+        write(out_file, built.text, extra_files or infra.extra_files)
+    sc = built.scenario
+    t = Table(title=f"Imported {len(sc.functions)} function{'s' * (len(sc.functions) != 1)} and "
+                    f"{len(sc.vpc.subnets)} subnet{'s' * (len(sc.vpc.subnets) != 1)} into {escape(str(out_file))}",
+              title_justify="left")
+    for col in ("function", "memory MB", "timeout s", "subnets", "reserved", "provisioned", "load"):
+        t.add_column(col, justify="left" if col in ("function", "subnets", "load") else "right")
+    for f in sc.functions[:30]:
+        t.add_row(escape(f.name), f"{f.memory_mb:,}", f"{f.timeout:g}", escape(", ".join(f.subnets) or "-"),
+                  "-" if f.reserved_concurrency is None else f"{f.reserved_concurrency:,}",
+                  f"{f.provisioned_concurrency:,}", "yes" if f.arrivals else "none")
+    out.print(t)
+    if len(sc.functions) > 30:
+        out.print(f"... and {len(sc.functions) - 30} more.")
+    for note in built.notes:
+        out.print(_note(note), markup=False, soft_wrap=True)
+    if built.no_load:
+        out.print(f"No load for {len(built.no_load)} function{'s' * (len(built.no_load) != 1)}: nothing arrives for "
+                  f"{'it' if len(built.no_load) == 1 else 'them'} until you give one (--load FILE).", soft_wrap=True)
+    out.print(f"Next: vpcsim capacity {escape(str(out_file))}" + ("" if built.no_load else
+                                                                 f"   or   vpcsim run {escape(str(out_file))}"))
+
+
+@import_app.command("cloudformation")
+def cloudformation_cmd(
+    source: Annotated[Path, typer.Argument(metavar="TEMPLATE|DIR", help="A CloudFormation or SAM template (YAML or "
+                                           "JSON), a SAM project folder, or a CDK cdk.out/ folder.",
+                                           show_default=False)],
+    out_file: OutFileOpt = None,
+    parameter: Annotated[list[str] | None, typer.Option(
+        "--parameter", metavar="KEY=VALUE", help="A template parameter (or a Fn::ImportValue name). Repeatable.")] = None,
+    subnets: SubnetsOpt = None,
+    region: RegionOpt = "us-east-1",
+    load: LoadOpt = None,
+    sets: ImportSetOpt = None,
+) -> None:
+    """A scenario from a CloudFormation, SAM or CDK template: its functions, subnets, routes and provisioned
+    concurrency."""
+    from .sources.cloudformation import import_cloudformation
+    from .sources.common import SourceError
+
+    with user_errors():
+        check_out_file(out_file)
+        _check_region(region)
+        try:
+            infra = import_cloudformation(source, parameters=_key_values(parameter, "--parameter"),
+                                          subnets_file=subnets, region=region, label=str(source),
+                                          subnets_label=str(subnets) if subnets else None)
+        except SourceError as exc:
+            raise UserError(str(exc)) from None
+        _finish(infra, out_file, load, sets)
+
+
+@import_app.command("terraform")
+def terraform_cmd(
+    plan: Annotated[Path, typer.Argument(metavar="PLAN.json", help="The output of `terraform show -json PLANFILE` "
+                                         "(or of `terraform show -json` on a state).", show_default=False)],
+    out_file: OutFileOpt = None,
+    subnets: SubnetsOpt = None,
+    load: LoadOpt = None,
+    sets: ImportSetOpt = None,
+) -> None:
+    """A scenario from a Terraform plan: functions, subnets (through modules), routes and provisioned
+    concurrency."""
+    from .sources.common import SourceError
+    from .sources.terraform import import_terraform
+
+    with user_errors():
+        check_out_file(out_file)
+        try:
+            infra = import_terraform(plan, subnets_file=subnets, label=str(plan),
+                                     subnets_label=str(subnets) if subnets else None)
+        except SourceError as exc:
+            raise UserError(str(exc)) from None
+        _finish(infra, out_file, load, sets)
+
+
+@import_app.command("aws")
+def aws_cmd(
+    out_file: OutFileOpt = None,
+    region: Annotated[str | None, typer.Option("--region", help="AWS region (default: the profile's or "
+                                               "AWS_REGION).")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="A profile of the AWS config files.")] = None,
+    functions: Annotated[list[str] | None, typer.Option(
+        "--functions", metavar="GLOB", help="Only functions whose name matches (orders-*). Repeatable.")] = None,
+    since: Annotated[str | None, typer.Option("--since", metavar="DURATION", help="Read the load of this past "
+                                              "window from CloudWatch (6h, 2d; at most 15d).")] = None,
+    subnets_only: Annotated[bool, typer.Option("--subnets-only", help="Write only the subnets, as a --subnets FILE "
+                                               "for the template and plan importers.")] = False,
+    load: LoadOpt = None,
+    sets: ImportSetOpt = None,
+) -> None:
+    """A scenario from a live account, with read-only calls: functions, concurrency, subnets and addresses in use,
+    routes, the ENI quota; with --since, the load from CloudWatch."""
+    from .sources.aws import import_aws, subnets_yaml
+    from .sources.common import SourceError
+
+    with user_errors():
+        check_out_file(out_file)
+        if region is not None:
+            _check_region(region)
+        since_s = None
+        if since is not None:
+            try:
+                since_s = parse_duration(since)
+            except ValueError as exc:
+                raise UserError(f"--since: {exc}") from None
+        try:
+            if subnets_only:
+                if since is not None or load is not None or sets:
+                    raise UserError("--subnets-only writes the subnets alone: leave out --since, --load and --set")
+                text, n = subnets_yaml(region=region, profile=profile, functions=functions)
+                if out_file is None:
+                    typer.echo(text, nl=False)
+                    return
+                with writing(out_file), atomic_file(out_file) as fh:
+                    fh.write(text)
+                out.print(f"Wrote {n} subnets to {escape(str(out_file))}; use it as --subnets {escape(str(out_file))}")
+                return
+            trace = f"{out_file.stem}.invocations.csv" if out_file is not None and since_s is not None else None
+            infra = import_aws(region=region, profile=profile, functions=functions, since_s=since_s,
+                               trace_file=trace)
+        except SourceError as exc:
+            raise UserError(str(exc)) from None
+        _finish(infra, out_file, load, sets)
+
+
+@import_app.command("cloudwatch")
+def cloudwatch_cmd(
+    metrics: Annotated[Path, typer.Argument(metavar="METRICS.json", help="What `aws cloudwatch get-metric-data` "
+                                            "printed (Labels: FUNCTION METRIC STAT).", show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for load.yaml (a --load "
+                                          "file) and invocations.csv (its per-minute trace).")],
+) -> None:
+    """The load of each function from CloudWatch metrics, for teams that cannot give vpcsim credentials: per-minute
+    invocations as a trace and durations as a distribution, written as a --load file."""
+    from .sources.cloudwatch import load_entries, read_metric_data, trace_csv
+    from .sources.common import SourceError
+    from .sources.writer import HEADER, write_files
+
+    with user_errors():
+        if out_dir.exists() and not out_dir.is_dir():
+            raise UserError(f"--out {out_dir}: exists and is not a folder")
+        try:
+            found, notes = read_metric_data(metrics)
+            text, start, minutes = trace_csv(found, str(metrics))
+            entries = load_entries(found, "invocations.csv", notes, str(metrics))
+        except SourceError as exc:
+            raise UserError(str(exc)) from None
+        if not entries:
+            raise UserError(f"{metrics}: no function has invocations in these results")
+        from .sources.writer import load_text
+
+        window = f"{start:%Y-%m-%dT%H:%MZ}, {minutes} minutes" if start is not None else "no datapoints"
+        load = load_text(entries, [f"{HEADER} cloudwatch from {metrics}: {len(entries)} functions, {window}.",
+                                   "# The load of each function: vpcsim import cloudformation|terraform|aws ... "
+                                   f"--load {out_dir / 'load.yaml'} --set duration={minutes}m"] + [
+                                      f"# {n}" for n in notes])
+        with writing(out_dir):
+            write_files(out_dir, {"invocations.csv": text, "load.yaml": load})
+    t = Table(title=f"Load of {len(entries)} functions written to {escape(str(out_dir))}/load.yaml",
+              title_justify="left")
+    for col in ("function", "invocations", "peak/min", "duration"):
+        t.add_column(col, justify="left" if col in ("function", "duration") else "right")
+    for name, m in found.items():
+        if name in entries:
+            d = entries[name]["duration"]
+            shown = d if isinstance(d, str) else ", ".join(f"p{k:g} {v}" for k, v in d.get("percentiles", {}).items())
+            t.add_row(escape(name), f"{m.total:,}", f"{int(max(m.invocations.values(), default=0)):,}", escape(shown))
+    out.print(t)
+    for note in notes:
+        out.print(_note(note), markup=False, soft_wrap=True)
+    out.print(f"Next: vpcsim import cloudformation TEMPLATE --load {escape(str(out_dir / 'load.yaml'))} "
+              f"--set duration={minutes}m --out SCENARIO")

@@ -273,7 +273,9 @@ class Function(_Model):
     reserved_concurrency: int | None = Field(default=None, ge=0)
     provisioned_concurrency: int = Field(default=0, ge=0)
     timeout: PositiveDuration = 3.0  # Lambda's default timeout is 3 s; 1..900 s allowed (DOMAIN §1)
-    duration: DistributionSpec
+    # Required when the function has arrivals (a cross-check): a function imported from a template without a load
+    # has neither, and nothing arrives for it.
+    duration: DistributionSpec | None = None
     # DOMAIN §7: init "from under 100 ms to over 1 second": median 250 ms, p99 1 s.
     init: DistributionSpec = Field(default_factory=lambda: Lognormal(median=0.25, p99=1.0))
     # DOMAIN §7: idle environments were observed to live about 10 minutes; peer simulators use 600 s.
@@ -281,7 +283,8 @@ class Function(_Model):
     invocation: Literal["sync", "async"] = "sync"
     client_retry: ClientRetry | None = None
     max_event_age: Duration = 21600.0  # DOMAIN §4: MaximumEventAgeInSeconds, default 6 h
-    arrivals: tuple[ArrivalSpec, ...]
+    # Omitted: nothing arrives (a function imported without a load); the lint says so. An empty list is an error.
+    arrivals: tuple[ArrivalSpec, ...] = ()
 
     @field_validator("arrivals", mode="before")
     @classmethod
@@ -839,6 +842,8 @@ def _cross_check(sc: Scenario) -> list[tuple[tuple, str]]:
                         f"reserved and provisioned concurrency add up to more than concurrency_limit - unreserved_min "
                         f"= {sc.region.concurrency_limit} - {sc.region.unreserved_min} = {pool}{before} (got {share})"))
         committed += share
+        if f.arrivals and f.duration is None:
+            out.append((("functions", i, "duration"), "required when the function has arrivals"))
         if f.invocation == "async" and f.client_retry is not None:
             out.append((("functions", i, "client_retry"),
                         "applies to sync invocations only; async events are retried by Lambda (SPEC §3.7)"))
@@ -879,6 +884,11 @@ def scenario_from_dict(
 ) -> Scenario:
     """Validate plain data (as read from YAML) into a :class:`Scenario`; raises :class:`ScenarioError`."""
     marks = marks or {}
+    if isinstance(data, dict) and "infrastructure" in data:
+        # The VPC and functions live in a template or a plan (docs/import.md): import it afresh and merge.
+        from .sources.infrastructure import load_infrastructure
+
+        return load_infrastructure(data, source=source, marks=marks, base_dir=base_dir, origin=_origin)
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         raise ScenarioError([Problem(source, 1 if marks else None, "", f"a scenario is a mapping of keys (got {got})")])

@@ -1,0 +1,1047 @@
+"""CloudFormation, SAM and CDK templates to :class:`~simulator.sources.common.Infrastructure` (DOMAIN §10).
+
+Reads one template (YAML or JSON), a SAM project folder (``template.yaml``) or a CDK ``cdk.out/`` folder (every
+``*.template.json``, with ``Fn::ImportValue`` resolved across the stacks' exported ``Outputs``). What is read:
+
+- ``AWS::Lambda::Function`` and ``AWS::Serverless::Function`` (SAM's ``Globals.Function`` merged in as SAM does:
+  maps merged, lists appended, other values replaced): ``FunctionName`` (a literal one names the function, else its
+  logical ID), ``MemorySize`` (default 128), ``Timeout`` (default 3 s), ``ReservedConcurrentExecutions``,
+  ``VpcConfig.SubnetIds``/``SecurityGroupIds``, ``Architectures``; provisioned concurrency from
+  ``AWS::Lambda::Version``/``Alias`` ``ProvisionedConcurrencyConfig`` and SAM's ``AutoPublishAlias`` +
+  ``ProvisionedConcurrencyConfig``.
+- ``AWS::EC2::Subnet`` (``CidrBlock``, ``AvailabilityZone`` or ``AvailabilityZoneId``), the ``0.0.0.0/0`` route of
+  its route table (``NatGatewayId`` or ``InstanceId``: ``nat``; ``GatewayId`` of an internet gateway: ``igw``; no
+  such route: ``none``), ``AWS::EC2::VPC`` ``InstanceTenancy``.
+
+Intrinsics are resolved only where these properties need them (a parameter nothing read uses needs no value):
+``Ref`` (parameters: ``--parameter``, else ``Default``; pseudo parameters), ``Fn::GetAtt``, ``Fn::Sub``,
+``Fn::Join``, ``Fn::Select``, ``Fn::Split``, ``Fn::GetAZs`` (the region's AZ names ``REGION`` + ``a``, ``b``, ...:
+AZ names map to physical zones per account anyway, so the i-th name stands for "the i-th AZ"), ``Fn::If`` with
+``Conditions`` (``Fn::Equals``, ``And``, ``Or``, ``Not``, ``Condition``), ``Fn::FindInMap``, ``Fn::ImportValue``,
+``Fn::Cidr``, ``Fn::Base64``; the YAML short forms (``!Ref``, ``!GetAtt``, ``!Sub``...) are read by cfn-flip's
+loader (the ``cloudformation`` extra), with the line of every key kept for messages. A resource's own name stands
+for its physical ID where a string needs one (``!Sub "${Bucket}-x"``).
+
+What EC2 or Lambda would refuse is an error naming the resource and the line (a memory size or timeout out of
+range, a subnet prefix outside /16../28, a function subnet that is neither in the template nor in ``--subnets``),
+except a CIDR with host bits set, which is read as the network it names with a warning.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..scenario import _dotted
+from .common import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT_S,
+    ImportedFunction,
+    ImportedSubnet,
+    Infrastructure,
+    Origin,
+    SourceError,
+    check_memory,
+    check_timeout,
+    did_you_mean,
+    require,
+    subnet_cidr,
+)
+from .subnets import read_subnets
+
+__all__ = ["import_cloudformation", "read_template", "Template", "ACCOUNT_ID", "AZ_LETTERS"]
+
+ACCOUNT_ID = "123456789012"  # AWS::AccountId: the documentation's example account; nothing read depends on it
+AZ_LETTERS = "abcdef"  # Fn::GetAZs: the largest regions have six AZs (us-east-1a..f)
+SUPPORTED = ("Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::GetAZs", "Fn::If",
+             "Fn::FindInMap", "Fn::ImportValue", "Fn::Cidr", "Fn::Base64")
+SUBNET_TYPES = ("AWS::EC2::Subnet::Id", "List<AWS::EC2::Subnet::Id>")
+
+
+# --------------------------------------------------------------------------------------------------- reading
+
+
+@dataclass
+class Template:
+    data: dict[str, Any]
+    marks: dict[tuple, int]
+    label: str  # the file as the user named it
+    stack: str  # the stack's name (CDK: the file name; else the file's stem)
+
+
+def _loader_class(tags: bool = True) -> type:
+    """PyYAML's loader (libyaml when present) with cfn-flip's constructor for the short-form tags: ``!Ref X`` becomes
+    ``{"Ref": "X"}``, ``!GetAtt A.B`` ``{"Fn::GetAtt": ["A", "B"]}``, ``!Sub s`` ``{"Fn::Sub": "s"}``. JSON has no
+    tags (``tags=False``): it needs no extra.
+
+    cfn-flip's public ``load_yaml`` gives the data but not the lines, and parses in pure Python; so its tag
+    constructor (``cfn_tools.yaml_loader.multi_constructor``, with ``FN_PREFIX`` and ``UNCONVERTED_SUFFIXES``) is
+    registered on our own loader, which composes nodes and keeps their marks. Checked on cfn-flip 1.3.0 (pinned
+    ``<2``); a test compares the result with ``cfn_tools.load_yaml`` on every template the tests use."""
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if not tags:
+        return base
+    loader_mod = require("cfn_tools.yaml_loader", "reading CloudFormation YAML (short-form tags such as !Ref)",
+                         "cloudformation", "cfn-flip")
+    cls = type("CfnLoader", (base,), {})
+    cls.add_multi_constructor("!", loader_mod.multi_constructor)
+    return cls
+
+
+def _tag_key(tag: str) -> str:
+    """The key cfn-flip gives a short-form tag (``!Ref`` -> ``Ref``, ``!Sub`` -> ``Fn::Sub``)."""
+    from cfn_tools.yaml_loader import FN_PREFIX, UNCONVERTED_SUFFIXES
+
+    suffix = tag[1:]
+    return suffix if suffix in UNCONVERTED_SUFFIXES else FN_PREFIX + suffix
+
+
+def _compose(text: str, label: str, tags: bool = True) -> tuple[Any, dict[tuple, int]]:
+    """Parse a template into plain data plus the line (1-based) of every key and list item, keyed by path. Inside a
+    short-form tag the path goes through the function's key (``...SubnetIds[0].Fn::GetAtt``)."""
+    loader = _loader_class(tags)(text)
+    marks: dict[tuple, int] = {}
+
+    def inside(n: yaml.Node, path: tuple) -> None:
+        marks.setdefault(path, n.start_mark.line + 1)
+        if n.tag.startswith("!"):
+            path += (_tag_key(n.tag),)
+            marks.setdefault(path, n.start_mark.line + 1)
+        if isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                inside(item, path + (i,))
+        elif isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode):
+                    marks.setdefault(path + (k.value,), k.start_mark.line + 1)
+                    inside(v, path + (k.value,))
+
+    def build(n: yaml.Node, path: tuple) -> Any:
+        marks.setdefault(path, n.start_mark.line + 1)
+        if n.tag.startswith("!"):
+            value = loader.construct_object(n, deep=True)
+            inside(n, path)
+            return dict(value)
+        if isinstance(n, yaml.MappingNode):
+            loader.flatten_mapping(n)
+            out: dict[Any, Any] = {}
+            for key_node, value_node in n.value:
+                key = loader.construct_object(key_node, deep=True)
+                if not isinstance(key, str | int | float | bool) or key is None:
+                    raise SourceError(f"a key must be a plain value (got {key!r})", label,
+                                      key_node.start_mark.line + 1, _dotted(path))
+                key = str(key) if not isinstance(key, str) else key
+                if key in out:
+                    raise SourceError("duplicate key", label, key_node.start_mark.line + 1, _dotted(path + (key,)))
+                marks[path + (key,)] = key_node.start_mark.line + 1
+                out[key] = build(value_node, path + (key,))
+            return out
+        if isinstance(n, yaml.SequenceNode):
+            items = []
+            for i, item in enumerate(n.value):
+                marks[path + (i,)] = item.start_mark.line + 1
+                items.append(build(item, path + (i,)))
+            return items
+        return loader.construct_object(n, deep=True)
+
+    try:
+        node = loader.get_single_node()
+        data = build(node, ()) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise SourceError(f"invalid YAML: {exc.problem or exc.context}", label,
+                          mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise SourceError(f"invalid YAML: {exc}", label) from None
+    finally:
+        loader.dispose()
+    return data, marks
+
+
+def read_template(path: Path, label: str, stack: str | None = None) -> Template:
+    """A template from a YAML or JSON file. JSON is read by ``json`` (the data), and its lines by the YAML parser
+    (JSON is YAML), which numbers every key without changing a value."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourceError("no such file", label) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot read: {exc}", label) from None
+    if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SourceError(f"invalid JSON: {exc.msg} (column {exc.colno})", label, exc.lineno) from None
+        try:
+            _, marks = _compose(text, label, tags=False)
+        except SourceError:
+            marks = {}  # valid JSON that YAML 1.1 cannot read (rare escapes): no line numbers, same data
+    else:
+        data, marks = _compose(text, label)
+    if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
+        raise SourceError("not a CloudFormation template: it has no Resources section", label,
+                          1 if marks else None)
+    return Template(data, marks, label, stack or path.name.split(".")[0])
+
+
+# --------------------------------------------------------------------------------------------------- resolving
+
+
+class _NoValue:
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE = _NoValue()
+
+
+@dataclass(frozen=True)
+class Res:
+    """A reference to a resource of a stack (``Ref``, ``Fn::GetAtt``): its physical ID is not known before deploy."""
+
+    stack: Stack
+    logical_id: str
+    attr: str | None = None
+
+    @property
+    def type(self) -> str:
+        return str(self.stack.resources[self.logical_id].get("Type", ""))
+
+
+@dataclass(frozen=True)
+class Unvalued:
+    """A ``Ref`` to a parameter without a value (no ``--parameter``, no ``Default``)."""
+
+    stack: Stack
+    name: str
+    path: tuple
+
+    @property
+    def type(self) -> str:
+        return str((self.stack.parameters.get(self.name) or {}).get("Type", "String"))
+
+
+@dataclass(eq=False)
+class Stack:
+    """One template with what resolving its intrinsics needs."""
+
+    tpl: Template
+    region: str
+    given: dict[str, str]  # --parameter KEY=VALUE
+    context: Importer
+    cond_cache: dict[str, bool] = field(default_factory=dict)
+    cond_stack: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        d = self.tpl.data
+        self.resources: dict[str, dict] = {k: v for k, v in d["Resources"].items() if isinstance(v, dict)}
+        self.parameters: dict[str, dict] = d.get("Parameters") if isinstance(d.get("Parameters"), dict) else {}
+        self.conditions: dict[str, Any] = d.get("Conditions") if isinstance(d.get("Conditions"), dict) else {}
+        self.mappings: dict[str, Any] = d.get("Mappings") if isinstance(d.get("Mappings"), dict) else {}
+
+    __hash__ = object.__hash__
+
+    @property
+    def name(self) -> str:
+        return self.tpl.stack
+
+    def line(self, path: tuple) -> int | None:
+        for k in range(len(path), 0, -1):
+            if path[:k] in self.tpl.marks:
+                return self.tpl.marks[path[:k]]
+        return None
+
+    def error(self, message: str, path: tuple) -> SourceError:
+        return SourceError(message, self.tpl.label, self.line(path), _dotted(path))
+
+    def origin(self, logical_id: str) -> Origin:
+        res = self.resources.get(logical_id, {})
+        what = f"Resources.{logical_id} ({res.get('Type')}"
+        cdk_path = (res.get("Metadata") or {}).get("aws:cdk:path") if isinstance(res.get("Metadata"), dict) else None
+        what += f", {cdk_path})" if isinstance(cdk_path, str) else ")"
+        return Origin(self.tpl.label, self.line(("Resources", logical_id)), what)
+
+    # -- values ------------------------------------------------------------------------------------------------
+    def resolve(self, value: Any, path: tuple) -> Any:
+        if isinstance(value, dict):
+            if len(value) == 1:
+                (key, arg), = value.items()
+                if key == "Ref":
+                    return self._ref(arg, path + (key,))
+                if isinstance(key, str) and key.startswith("Fn::"):
+                    return self._fn(key, arg, path + (key,))
+            out = {}
+            for k, v in value.items():
+                r = self.resolve(v, path + (k,))
+                if r is not NO_VALUE:
+                    out[k] = r
+            return out
+        if isinstance(value, list):
+            return [r for i, v in enumerate(value) if (r := self.resolve(v, path + (i,))) is not NO_VALUE]
+        return value
+
+    def text(self, value: Any, path: tuple) -> str:
+        """A resolved value where a string is needed."""
+        if isinstance(value, Unvalued):
+            raise self.context.missing(value)
+        if isinstance(value, Res):
+            return value.logical_id if value.attr is None else f"{value.logical_id}.{value.attr}"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float | str):
+            return str(value)
+        raise self.error(f"needs a text value here (got {_show(value)})", path)
+
+    def _list(self, value: Any, path: tuple) -> list:
+        if isinstance(value, Unvalued):
+            raise self.context.missing(value)
+        if isinstance(value, str):  # a CommaDelimitedList parameter given as text
+            return [x.strip() for x in value.split(",")]
+        if not isinstance(value, list):
+            raise self.error(f"needs a list here (got {_show(value)})", path)
+        return value
+
+    def _ref(self, name: Any, path: tuple) -> Any:
+        if not isinstance(name, str):
+            raise self.error(f"Ref takes a logical ID or a parameter name (got {_show(name)})", path)
+        pseudo = self.context.pseudo(name, self)
+        if pseudo is not None:
+            return pseudo
+        if name in self.parameters:
+            return self.parameter(name, path)
+        if name in self.resources:
+            return Res(self, name)
+        raise self.error(f"Ref to unknown logical ID {name!r}"
+                         f"{did_you_mean(name, list(self.parameters) + list(self.resources))}", path)
+
+    def parameter(self, name: str, path: tuple) -> Any:
+        spec = self.parameters.get(name) or {}
+        if name in self.given:
+            value: Any = self.given[name]
+        elif "Default" in spec:
+            value = spec["Default"]
+        else:
+            return Unvalued(self, name, path)
+        kind = str(spec.get("Type", "String"))
+        if kind.startswith("List<") or kind == "CommaDelimitedList":
+            return [x.strip() for x in str(value).split(",") if x.strip()] if not isinstance(value, list) else value
+        return value
+
+    def _fn(self, key: str, arg: Any, path: tuple) -> Any:
+        if key == "Fn::GetAtt":
+            parts = arg.split(".", 1) if isinstance(arg, str) else arg
+            if not (isinstance(parts, list) and len(parts) == 2):
+                raise self.error(f"Fn::GetAtt takes [LogicalId, Attribute] (got {_show(arg)})", path)
+            target = self.text(self.resolve(parts[0], path + (0,)), path)
+            attr = self.text(self.resolve(parts[1], path + (1,)), path)
+            if target not in self.resources:
+                raise self.error(f"Fn::GetAtt of unknown logical ID {target!r}"
+                                 f"{did_you_mean(target, list(self.resources))}", path)
+            return Res(self, target, attr)
+        if key == "Fn::Sub":
+            return self._sub(arg, path)
+        if key == "Fn::Join":
+            if not (isinstance(arg, list) and len(arg) == 2):
+                raise self.error(f"Fn::Join takes [delimiter, [values]] (got {_show(arg)})", path)
+            delim = self.text(self.resolve(arg[0], path + (0,)), path)
+            items = self._list(self.resolve(arg[1], path + (1,)), path + (1,))
+            return delim.join(self.text(x, path + (1,)) for x in items)
+        if key == "Fn::Select":
+            if not (isinstance(arg, list) and len(arg) == 2):
+                raise self.error(f"Fn::Select takes [index, [values]] (got {_show(arg)})", path)
+            index_text = self.text(self.resolve(arg[0], path + (0,)), path + (0,))
+            items = self._list(self.resolve(arg[1], path + (1,)), path + (1,))
+            if not index_text.isdigit():
+                raise self.error(f"Fn::Select: the index must be a whole number (got {index_text!r})", path)
+            index = int(index_text)
+            if index >= len(items):
+                raise self.error(f"Fn::Select: index {index} is out of range: the list has {len(items)} "
+                                 f"item{'s' * (len(items) != 1)}", path)
+            return items[index]
+        if key == "Fn::Split":
+            if not (isinstance(arg, list) and len(arg) == 2):
+                raise self.error(f"Fn::Split takes [delimiter, text] (got {_show(arg)})", path)
+            delim = self.text(self.resolve(arg[0], path + (0,)), path)
+            return self.text(self.resolve(arg[1], path + (1,)), path).split(delim)
+        if key == "Fn::GetAZs":
+            region = self.text(self.resolve(arg, path), path) if arg not in ("", None) else self.region
+            self.context.used_get_azs = True
+            return [f"{region or self.region}{c}" for c in AZ_LETTERS]
+        if key == "Fn::If":
+            if not (isinstance(arg, list) and len(arg) == 3 and isinstance(arg[0], str)):
+                raise self.error(f"Fn::If takes [condition, value if true, value if false] (got {_show(arg)})", path)
+            chosen = 1 if self.condition(arg[0], path + (0,)) else 2
+            return self.resolve(arg[chosen], path + (chosen,))
+        if key == "Fn::FindInMap":
+            if not (isinstance(arg, list) and len(arg) in (3, 4)):
+                raise self.error(f"Fn::FindInMap takes [map, top-level key, second-level key] (got {_show(arg)})",
+                                 path)
+            names = [self.text(self.resolve(arg[i], path + (i,)), path + (i,)) for i in range(3)]
+            node: Any = self.mappings
+            for depth, name in enumerate(names):
+                if not isinstance(node, dict) or name not in node:
+                    if len(arg) == 4 and isinstance(arg[3], dict) and "DefaultValue" in arg[3]:
+                        return self.resolve(arg[3]["DefaultValue"], path + (3, "DefaultValue"))
+                    what = ("map", "top-level key", "second-level key")[depth]
+                    within = "Mappings" if depth == 0 else ".".join(["Mappings", *names[:depth]])
+                    choices = list(node) if isinstance(node, dict) else []
+                    raise self.error(f"Fn::FindInMap: no {what} {name!r} in {within}{did_you_mean(name, choices)}",
+                                     path)
+                node = node[name]
+            return self.resolve(node, ("Mappings", *names))
+        if key == "Fn::ImportValue":
+            name = self.text(self.resolve(arg, path), path)
+            return self.context.import_value(name, self, path)
+        if key == "Fn::Cidr":
+            if not (isinstance(arg, list) and len(arg) == 3):
+                raise self.error(f"Fn::Cidr takes [ipBlock, count, cidrBits] (got {_show(arg)})", path)
+            block, count, bits = (self.text(self.resolve(arg[i], path + (i,)), path + (i,)) for i in range(3))
+            try:
+                net = ipaddress.IPv4Network(block, strict=False)
+                subnets = list(net.subnets(new_prefix=32 - int(bits)))[: int(count)]
+            except ValueError as exc:
+                raise self.error(f"Fn::Cidr: {exc}", path) from None
+            return [str(s) for s in subnets]
+        if key == "Fn::Base64":
+            return self.text(self.resolve(arg, path), path)
+        raise self.error(f"unsupported intrinsic function {key} (vpcsim resolves {', '.join(SUPPORTED)})", path)
+
+    def _sub(self, arg: Any, path: tuple) -> str:
+        if isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], dict):
+            template, variables = arg[0], {k: self.resolve(v, path + (1, k)) for k, v in arg[1].items()}
+        elif isinstance(arg, str):
+            template, variables = arg, {}
+        else:
+            raise self.error(f"Fn::Sub takes a text or [text, {{variables}}] (got {_show(arg)})", path)
+        if not isinstance(template, str):
+            raise self.error(f"Fn::Sub takes a text (got {_show(template)})", path)
+
+        def one(m: re.Match) -> str:
+            name = m.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            name = name.strip()
+            if name in variables:
+                return self.text(variables[name], path)
+            if "." in name and not name.startswith("AWS::"):
+                return self.text(self._fn("Fn::GetAtt", name, path), path)
+            return self.text(self._ref(name, path), path)
+
+        return re.sub(r"\$\{([^}]*)\}", one, template)
+
+    # -- conditions --------------------------------------------------------------------------------------------
+    def condition(self, name: str, path: tuple) -> bool:
+        if name in self.cond_cache:
+            return self.cond_cache[name]
+        if name not in self.conditions:
+            raise self.error(f"no condition named {name!r}{did_you_mean(name, list(self.conditions), 'conditions')}",
+                             path)
+        if name in self.cond_stack:
+            cycle = " -> ".join(self.cond_stack[self.cond_stack.index(name):] + [name])
+            raise self.error(f"circular conditions: {cycle}", ("Conditions", name))
+        self.cond_stack.append(name)
+        try:
+            value = self._cond(self.conditions[name], ("Conditions", name))
+        finally:
+            self.cond_stack.pop()
+        self.cond_cache[name] = value
+        return value
+
+    def _cond(self, expr: Any, path: tuple) -> bool:
+        if isinstance(expr, dict) and len(expr) == 1:
+            (key, arg), = expr.items()
+            p = path + (key,)
+            if key == "Condition" and isinstance(arg, str):
+                return self.condition(arg, p)
+            if key == "Fn::Equals" and isinstance(arg, list) and len(arg) == 2:
+                a, b = (self.resolve(x, p + (i,)) for i, x in enumerate(arg))
+                return self._plain(a, p) == self._plain(b, p)
+            if key in ("Fn::And", "Fn::Or") and isinstance(arg, list) and arg:
+                values = [self._cond(x, p + (i,)) for i, x in enumerate(arg)]
+                return all(values) if key == "Fn::And" else any(values)
+            if key == "Fn::Not" and isinstance(arg, list) and len(arg) == 1:
+                return not self._cond(arg[0], p + (0,))
+            if key == "Fn::If":
+                return bool(self._cond(self.resolve(expr, path), path))
+        if isinstance(expr, bool):
+            return expr
+        raise self.error(f"not a condition: use Fn::Equals, Fn::And, Fn::Or, Fn::Not or Condition "
+                         f"(got {_show(expr)})", path)
+
+    def _plain(self, value: Any, path: tuple) -> Any:
+        if isinstance(value, list):
+            return [self._plain(v, path) for v in value]
+        return self.text(value, path)
+
+    def exists(self, logical_id: str) -> bool:
+        """A resource whose ``Condition`` is false is not created."""
+        cond = self.resources[logical_id].get("Condition")
+        return cond is None or self.condition(str(cond), ("Resources", logical_id, "Condition"))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Res):
+        return f"a reference to {value.logical_id}"
+    if isinstance(value, Unvalued):
+        return f"parameter {value.name}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --------------------------------------------------------------------------------------------------- import
+
+
+class Importer:
+    """The stacks of one import, with what they share: the region, the exports of a ``cdk.out/``, the notes."""
+
+    def __init__(self, templates: list[Template], region: str, given: dict[str, str]):
+        self.region = region
+        self.given = given
+        self.notes: list[str] = []
+        self.used_get_azs = False
+        self.stacks = [Stack(t, region, given, self) for t in templates]
+        self._exports: dict[str, tuple[Stack, Any, tuple]] | None = None
+        self._importing: list[str] = []
+
+    def pseudo(self, name: str, stack: Stack) -> Any:
+        partition = "aws-cn" if self.region.startswith("cn-") else (
+            "aws-us-gov" if self.region.startswith("us-gov-") else "aws")
+        values = {
+            "AWS::Region": self.region, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": stack.name,
+            "AWS::Partition": partition, "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else
+            "amazonaws.com", "AWS::NoValue": NO_VALUE, "AWS::NotificationARNs": [],
+            "AWS::StackId": f"arn:{partition}:cloudformation:{self.region}:{ACCOUNT_ID}:stack/{stack.name}/vpcsim",
+        }
+        return values.get(name)
+
+    def missing(self, ref: Unvalued) -> SourceError:
+        kind = ref.type
+        where = ("Parameters", ref.name)
+        return ref.stack.error(f"parameter {ref.name} ({kind}) has no value and no Default: give "
+                               f"--parameter {ref.name}=VALUE", where if ref.stack.line(where) else ref.path)
+
+    def exports(self) -> dict[str, tuple[Stack, Any, tuple]]:
+        """Export name -> (stack, value expression, path) across the stacks (a ``cdk.out/``)."""
+        if self._exports is None:
+            self._exports = {}
+            for st in self.stacks:
+                outputs = st.tpl.data.get("Outputs")
+                for key, out in (outputs.items() if isinstance(outputs, dict) else []):
+                    if not isinstance(out, dict) or not isinstance(out.get("Export"), dict):
+                        continue
+                    path = ("Outputs", key, "Export", "Name")
+                    try:
+                        name = st.text(st.resolve(out["Export"].get("Name"), path), path)
+                    except SourceError:
+                        continue  # an export whose name needs a parameter nobody gave: nothing can import it
+                    self._exports[name] = (st, out.get("Value"), ("Outputs", key, "Value"))
+        return self._exports
+
+    def import_value(self, name: str, stack: Stack, path: tuple) -> Any:
+        if name in self.given:
+            value = self.given[name]
+            return [x.strip() for x in value.split(",")] if "," in value else value
+        exports = self.exports()
+        if name not in exports:
+            raise stack.error(f"Fn::ImportValue {name!r}: no stack here exports it; give --parameter {name}=VALUE "
+                              f"(or import the cdk.out/ folder that holds the exporting stack)"
+                              f"{did_you_mean(name, list(exports), 'exports')}", path)
+        if name in self._importing:
+            raise stack.error(f"circular Fn::ImportValue: {' -> '.join(self._importing + [name])}", path)
+        self._importing.append(name)
+        try:
+            source, expr, where = exports[name]
+            return source.resolve(expr, where)
+        finally:
+            self._importing.pop()
+
+
+def _sam_globals(stack: Stack) -> tuple[dict[str, Any], tuple]:
+    glob = stack.tpl.data.get("Globals")
+    fn = glob.get("Function") if isinstance(glob, dict) else None
+    return (fn if isinstance(fn, dict) else {}), ("Globals", "Function")
+
+
+def _is_intrinsic(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("Ref", "Condition") or (
+        isinstance(value, dict) and len(value) == 1 and str(next(iter(value))).startswith("Fn::"))
+
+
+def _sam_merge(glob: Any, own: Any) -> Any:
+    """SAM's rule for Globals: maps are merged, lists appended, anything else (an intrinsic too) replaced."""
+    if isinstance(glob, dict) and isinstance(own, dict) and not _is_intrinsic(glob) and not _is_intrinsic(own):
+        out = dict(glob)
+        for k, v in own.items():
+            out[k] = _sam_merge(glob[k], v) if k in glob else v
+        return out
+    if isinstance(glob, list) and isinstance(own, list):
+        return glob + own
+    return own
+
+
+@dataclass
+class _FunctionProps:
+    props: dict[str, Any]
+    paths: dict[str, tuple]  # property -> where it is written (the resource, or Globals.Function)
+
+
+def _function_props(stack: Stack, logical_id: str) -> _FunctionProps:
+    res = stack.resources[logical_id]
+    own = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+    base = ("Resources", logical_id, "Properties")
+    paths = {k: base + (k,) for k in own}
+    if res.get("Type") != "AWS::Serverless::Function":
+        return _FunctionProps(own, paths)
+    glob, gpath = _sam_globals(stack)
+    merged = dict(own)
+    for k, v in glob.items():
+        if k in own:
+            merged[k] = _sam_merge(v, own[k])
+        else:
+            merged[k] = v
+            paths[k] = gpath + (k,)
+    return _FunctionProps(merged, paths)
+
+
+def _whole(value: Any, stack: Stack, path: tuple, what: str, minimum: int = 0) -> int:
+    if isinstance(value, Unvalued):
+        raise stack.context.missing(value)
+    try:
+        n = int(str(value))
+    except ValueError:
+        raise stack.error(f"{what}: not a whole number (got {_show(value)})", path) from None
+    if n < minimum:
+        raise stack.error(f"{what}: must be >= {minimum} (got {n})", path)
+    return n
+
+
+@dataclass
+class _SubnetRef:
+    """What a function's ``SubnetIds`` item names: a subnet of a stack, an id from outside, or a parameter that has
+    no value."""
+
+    stack: Stack | None = None
+    logical_id: str | None = None
+    external_id: str | None = None
+    parameter: Unvalued | None = None
+
+
+def import_cloudformation(
+    source: str | Path,
+    *,
+    parameters: dict[str, str] | None = None,
+    subnets_file: str | Path | None = None,
+    region: str = "us-east-1",
+    label: str | None = None,
+    subnets_label: str | None = None,
+) -> Infrastructure:
+    """Read a template, a SAM project folder or a ``cdk.out/`` folder into an :class:`Infrastructure`."""
+    src = Path(source)
+    label = label or str(source)
+    given = dict(parameters or {})
+    templates = _templates(src, label)
+    imp = Importer(templates, region, given)
+    _check_given(imp, given)
+    file_subnets = read_subnets(subnets_file, subnets_label) if subnets_file is not None else None
+
+    functions: list[tuple[Stack, str]] = []
+    subnets_in: dict[tuple[int, str], Stack] = {}
+    for st in imp.stacks:
+        for lid, res in st.resources.items():
+            kind = res.get("Type")
+            if kind in ("AWS::Lambda::Function", "AWS::Serverless::Function") and st.exists(lid):
+                functions.append((st, lid))
+            elif kind == "AWS::EC2::Subnet" and st.exists(lid):
+                subnets_in[(id(st), lid)] = st
+    if not functions:
+        raise SourceError("no AWS::Lambda::Function or AWS::Serverless::Function in "
+                          f"{'these templates' if len(templates) > 1 else 'the template'}", label)
+
+    infra = Infrastructure("cloudformation", label, _scenario_name(src))
+    for st in imp.stacks:
+        # What is not read must be said: a resource could hide there.
+        for key, res in st.tpl.data["Resources"].items():
+            if str(key).startswith("Fn::ForEach"):
+                infra.notes.append(f"warning: {st.tpl.label}:{st.line(('Resources', key)) or '?'} {key}: "
+                                   f"Fn::ForEach (AWS::LanguageExtensions) is not expanded; its resources are "
+                                   f"not imported")
+            elif isinstance(res, dict) and res.get("Type") in ("AWS::CloudFormation::Stack",
+                                                               "AWS::Serverless::Application"):
+                infra.notes.append(f"warning: {st.origin(str(key))}: a nested stack is not read; import its "
+                                   f"template too (a cdk.out/ folder holds them all)")
+    routes = _routes(imp)
+    tenancy = _tenancy(imp, infra.notes)
+    if tenancy:
+        infra.tenancy = "dedicated"
+
+    # Functions first: they say which subnets matter.
+    refs_by_fn: list[tuple[ImportedFunction, list[tuple[_SubnetRef, tuple]], Stack]] = []
+    names: dict[str, Origin] = {}
+    by_logical: dict[tuple[int, str], ImportedFunction] = {}
+    for st, lid in functions:
+        fn, refs = _function(st, lid)
+        if fn.name in names:
+            raise SourceError(f"function name {fn.name!r} is used twice (also {names[fn.name]})", fn.origin.file,
+                              fn.origin.line, fn.origin.what)
+        names[fn.name] = fn.origin
+        refs_by_fn.append((fn, refs, st))
+        by_logical[(id(st), lid)] = fn
+    _provisioned(imp, by_logical, infra.notes)
+
+    # Subnet ids: logical IDs, qualified by the stack when two stacks use the same one.
+    logical_count: dict[str, int] = {}
+    for (_, lid) in subnets_in:
+        logical_count[lid] = logical_count.get(lid, 0) + 1
+
+    def subnet_id(st: Stack, lid: str) -> str:
+        return lid if logical_count.get(lid, 0) <= 1 else f"{st.name}-{lid}"
+
+    unvalued = {ref.parameter.name: ref.parameter for _, refs, _ in refs_by_fn for ref, _ in refs if ref.parameter}
+    imported: dict[str, ImportedSubnet] = {}
+    for fn, refs, _st in refs_by_fn:
+        for ref, path in refs:
+            if ref.stack is not None and ref.logical_id is not None:
+                sid = subnet_id(ref.stack, ref.logical_id)
+                if sid not in imported:
+                    imported[sid] = _subnet(ref.stack, ref.logical_id, sid, routes, file_subnets, infra.notes)
+                fn.subnets.append(sid)
+            elif ref.external_id is not None:
+                sub = _external(ref.external_id, fn, path, file_subnets, subnets_label)
+                imported.setdefault(sub.id, sub)
+                fn.subnets.append(sub.id)
+            elif ref.parameter is not None:
+                p = ref.parameter
+                if file_subnets is None or len(unvalued) > 1:
+                    why = ("" if file_subnets is None else f" (the --subnets file cannot stand for more than one "
+                           f"parameter: {', '.join(sorted(unvalued))})")
+                    raise p.stack.error(f"parameter {p.name} ({p.type}) names the subnets of {fn.name} but has no "
+                                        f"value{why}: give --parameter {p.name}=subnet-1,subnet-2 and their CIDRs "
+                                        f"and AZs with --subnets FILE (`vpcsim import aws --subnets-only` writes one)",
+                                        ("Parameters", p.name) if p.stack.line(("Parameters", p.name)) else p.path)
+                if not any(n.startswith(f"parameter {p.name} ") for n in infra.notes):
+                    infra.notes.append(f"parameter {p.name} has no value: it takes the subnets of the --subnets file "
+                                       f"({', '.join(file_subnets)})")
+                for sub in file_subnets.values():
+                    imported.setdefault(sub.id, sub)
+                    if sub.id not in fn.subnets:
+                        fn.subnets.append(sub.id)
+        dupes = {s for s in fn.subnets if fn.subnets.count(s) > 1}
+        if dupes:
+            raise SourceError(f"VpcConfig.SubnetIds lists {', '.join(sorted(dupes))} twice", fn.origin.file,
+                              fn.origin.line, fn.origin.what)
+    infra.functions = [fn for fn, _, _ in refs_by_fn]
+    infra.subnets = list(imported.values())
+    unused = sorted(subnet_id(st, lid) for (_, lid), st in subnets_in.items() if subnet_id(st, lid) not in imported)
+    if unused:
+        infra.notes.append(f"{len(unused)} subnet{'s' * (len(unused) != 1)} of the template no function uses "
+                           f"{'is' if len(unused) == 1 else 'are'} left out: {', '.join(unused)}")
+    if imp.used_get_azs:
+        infra.notes.append(f"Fn::GetAZs gives {region}a, {region}b, ... (AZ names map to physical zones per account; "
+                           f"the simulation only needs to know which subnets share an AZ); region from --region")
+    infra.notes = _dedupe(imp.notes + infra.notes)
+    return infra
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _templates(src: Path, label: str) -> list[Template]:
+    if src.is_dir():
+        found = sorted(src.glob("*.template.json"))
+        if found:
+            return [read_template(p, f"{label.rstrip('/')}/{p.name}", p.name.removesuffix(".template.json"))
+                    for p in found]
+        for name in ("template.yaml", "template.yml", "template.json"):
+            if (src / name).is_file():
+                return [read_template(src / name, f"{label.rstrip('/')}/{name}", src.resolve().name)]
+        raise SourceError("no *.template.json (a cdk.out/ folder) and no template.yaml (a SAM project) in this folder",
+                          label)
+    if not src.exists():
+        raise SourceError("no such file or folder", label)
+    return [read_template(src, label)]
+
+
+def _scenario_name(src: Path) -> str:
+    stem = src.resolve().name if src.is_dir() else src.name.split(".")[0]
+    if stem in ("template", "cdk"):
+        stem = src.resolve().parent.name or stem
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_") or "imported"
+    return name[:64]
+
+
+def _check_given(imp: Importer, given: dict[str, str]) -> None:
+    """A ``--parameter`` must name a parameter of a template or a value some ``Fn::ImportValue`` asks for: a typo
+    would otherwise be ignored."""
+    known: set[str] = set()
+    for st in imp.stacks:
+        known |= set(st.parameters)
+    imports: set[str] = set()
+
+    def scan(v: Any) -> None:
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if k == "Fn::ImportValue" and isinstance(x, str):
+                    imports.add(x)
+                scan(x)
+        elif isinstance(v, list):
+            for x in v:
+                scan(x)
+
+    for st in imp.stacks:
+        scan(st.tpl.data.get("Resources"))
+    for key in given:
+        if key not in known and key not in imports:
+            raise SourceError(f"--parameter {key}: no template parameter or Fn::ImportValue is named {key!r}"
+                              f"{did_you_mean(key, sorted(known | imports), 'parameters')}")
+
+
+def _function(st: Stack, lid: str) -> tuple[ImportedFunction, list[tuple[_SubnetRef, tuple]]]:
+    fp = _function_props(st, lid)
+    props, paths = fp.props, fp.paths
+    origin = st.origin(lid)
+    base = ("Resources", lid, "Properties")
+
+    def get(key: str) -> tuple[Any, tuple, bool]:
+        if key not in props:
+            return None, base, False
+        value = st.resolve(props[key], paths[key])
+        return value, paths[key], value is not NO_VALUE
+
+    name_value = props.get("FunctionName")
+    name = name_value if isinstance(name_value, str) and name_value else lid
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", name):
+        raise st.error(f"FunctionName {name!r}: Lambda names are letters, digits, '-' and '_', at most 64",
+                       paths.get("FunctionName", base))
+    mem, mpath, has = get("MemorySize")
+    where = Origin(st.tpl.label, st.line(mpath), _dotted(mpath))
+    memory = check_memory(_scalar(mem, st), where) if has else DEFAULT_MEMORY_MB
+    tout, tpath, has = get("Timeout")
+    where = Origin(st.tpl.label, st.line(tpath), _dotted(tpath))
+    timeout = check_timeout(_scalar(tout, st), where) if has else DEFAULT_TIMEOUT_S
+    rc, rpath, has = get("ReservedConcurrentExecutions")
+    reserved = _whole(rc, st, rpath, "ReservedConcurrentExecutions") if has else None
+    arch, apath, has = get("Architectures")
+    architecture = None
+    if has:
+        archs = arch if isinstance(arch, list) else [arch]
+        architecture = st.text(archs[0], apath) if archs else None
+    fn = ImportedFunction(name=name, memory_mb=memory, timeout_s=timeout, origin=origin, reserved=reserved,
+                          architecture=architecture)
+
+    refs: list[tuple[_SubnetRef, tuple]] = []
+    if "VpcConfig" in props:
+        vpc_path = paths["VpcConfig"]
+        vpc = props["VpcConfig"]
+        vpc = st.resolve(vpc, vpc_path) if _is_intrinsic(vpc) else vpc
+        if vpc is not NO_VALUE and isinstance(vpc, dict):
+            if "SubnetIds" in vpc:
+                sp = vpc_path + ("SubnetIds",)
+                items = st.resolve(vpc["SubnetIds"], sp)
+                if isinstance(items, Unvalued):
+                    refs.append((_SubnetRef(parameter=items), sp))
+                elif items is not NO_VALUE:
+                    for i, item in enumerate(items if isinstance(items, list) else [items]):
+                        refs.append((_subnet_ref(st, item, sp + (i,)), sp + (i,)))
+            if "SecurityGroupIds" in vpc:
+                gp = vpc_path + ("SecurityGroupIds",)
+                groups = st.resolve(vpc["SecurityGroupIds"], gp)
+                if isinstance(groups, Unvalued):
+                    fn.security_groups = [groups.name]
+                    st.context.notes.append(f"security groups of {name}: parameter {groups.name} has no value; the "
+                                            f"group is named after it")
+                elif groups is not NO_VALUE:
+                    for g in groups if isinstance(groups, list) else [groups]:
+                        fn.security_groups.append(_group_name(st, g, gp, name))
+        elif vpc is not NO_VALUE:
+            raise st.error(f"VpcConfig must be a mapping with SubnetIds and SecurityGroupIds (got {_show(vpc)})",
+                           vpc_path)
+
+    if st.resources[lid].get("Type") == "AWS::Serverless::Function" and "ProvisionedConcurrencyConfig" in props:
+        pcc, ppath, has = get("ProvisionedConcurrencyConfig")
+        if has:
+            if "AutoPublishAlias" not in props:
+                raise st.error("ProvisionedConcurrencyConfig needs AutoPublishAlias (SAM refuses the template "
+                               "without it)", ppath)
+            if not isinstance(pcc, dict) or "ProvisionedConcurrentExecutions" not in pcc:
+                raise st.error("ProvisionedConcurrencyConfig needs ProvisionedConcurrentExecutions", ppath)
+            fn.provisioned = _whole(pcc["ProvisionedConcurrentExecutions"], st,
+                                    ppath + ("ProvisionedConcurrentExecutions",), "ProvisionedConcurrentExecutions")
+    return fn, refs
+
+
+def _scalar(value: Any, st: Stack) -> Any:
+    if isinstance(value, Unvalued):
+        raise st.context.missing(value)
+    return value
+
+
+def _subnet_ref(st: Stack, item: Any, path: tuple) -> _SubnetRef:
+    if isinstance(item, Res):
+        if item.type != "AWS::EC2::Subnet":
+            raise st.error(f"names {item.logical_id}, a {item.type or 'resource without a Type'}, not a subnet", path)
+        if not item.stack.exists(item.logical_id):
+            raise st.error(f"names subnet {item.logical_id}, whose Condition is false (it is not created)", path)
+        return _SubnetRef(stack=item.stack, logical_id=item.logical_id)
+    if isinstance(item, Unvalued):
+        return _SubnetRef(parameter=item)
+    if isinstance(item, str) and item:
+        return _SubnetRef(external_id=item)
+    raise st.error(f"not a subnet (got {_show(item)})", path)
+
+
+def _group_name(st: Stack, g: Any, path: tuple, fn_name: str) -> str:
+    if isinstance(g, Res):
+        return g.logical_id
+    if isinstance(g, Unvalued):
+        st.context.notes.append(f"security groups of {fn_name}: parameter {g.name} has no value; the group is named "
+                                f"after it")
+        return g.name
+    return st.text(g, path)
+
+
+def _external(sid: str, fn: ImportedFunction, path: tuple, file_subnets: dict[str, ImportedSubnet] | None,
+              subnets_label: str | None) -> ImportedSubnet:
+    if file_subnets is not None and sid in file_subnets:
+        return file_subnets[sid]
+    if file_subnets is None:
+        msg = (f"subnet {sid!r} of {fn.name} is not in the template: give its CIDR and AZ with --subnets FILE "
+               f"(`vpcsim import aws --subnets-only` writes one)")
+    else:
+        msg = (f"subnet {sid!r} of {fn.name} is neither in the template nor in {subnets_label or '--subnets'}"
+               f"{did_you_mean(sid, list(file_subnets), 'it has')}")
+    raise SourceError(msg, fn.origin.file, fn.origin.line, fn.origin.what)
+
+
+def _subnet(st: Stack, lid: str, sid: str, routes: dict[tuple[int, str], str | None],
+            file_subnets: dict[str, ImportedSubnet] | None, notes: list[str]) -> ImportedSubnet:
+    res = st.resources[lid]
+    props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+    base = ("Resources", lid, "Properties")
+    origin = st.origin(lid)
+    given = (file_subnets or {}).get(sid) or (file_subnets or {}).get(lid)
+    if "CidrBlock" in props:
+        raw = st.resolve(props["CidrBlock"], base + ("CidrBlock",))
+        where = Origin(st.tpl.label, st.line(base + ("CidrBlock",)), origin.what)
+        cidr = subnet_cidr(st.text(raw, base + ("CidrBlock",)), where, "CidrBlock", notes)
+    elif given is not None:
+        cidr = given.cidr
+    else:
+        raise st.error("the subnet has no CidrBlock (an IPv6-only subnet has no addresses for Lambda's ENIs); give "
+                       f"it in --subnets FILE with id {sid}", ("Resources", lid))
+    az = None
+    for key in ("AvailabilityZone", "AvailabilityZoneId"):
+        if key in props:
+            value = st.resolve(props[key], base + (key,))
+            if value is not NO_VALUE:
+                az = st.text(value, base + (key,))
+                break
+    if given is not None and az is None:
+        az = given.az
+    if not az:
+        raise st.error("the subnet names no AvailabilityZone: EC2 would choose one at deploy time, and the simulation "
+                       f"needs to know it; set AvailabilityZone (e.g. !Select [0, !GetAZs '']) or give it in "
+                       f"--subnets FILE with id {sid}", ("Resources", lid))
+    route = routes.get((id(st), lid), "none")
+    ips = 0
+    if given is not None:
+        ips = given.ips_in_use
+        route = given.route or route
+        notes.append(f"subnet {sid}: addresses in use and route from {given.origin}")
+    return ImportedSubnet(id=sid, az=az, cidr=cidr, origin=origin, ips_in_use=ips, route=route)
+
+
+def _routes(imp: Importer) -> dict[tuple[int, str], str | None]:
+    """(stack, subnet logical ID) -> nat | igw | none | None (a default route through something else)."""
+    table_route: dict[tuple[int, str], str | None] = {}
+    for st in imp.stacks:
+        for lid, res in st.resources.items():
+            if res.get("Type") != "AWS::EC2::Route" or not st.exists(lid):
+                continue
+            props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+            base = ("Resources", lid, "Properties")
+            dest = st.resolve(props.get("DestinationCidrBlock"), base + ("DestinationCidrBlock",))
+            if dest != "0.0.0.0/0":
+                continue
+            table = st.resolve(props.get("RouteTableId"), base + ("RouteTableId",))
+            if not isinstance(table, Res):
+                continue
+            kind: str | None = None
+            if props.get("NatGatewayId") is not None or props.get("InstanceId") is not None:
+                kind = "nat"
+            elif props.get("GatewayId") is not None:
+                gw = st.resolve(props["GatewayId"], base + ("GatewayId",))
+                if isinstance(gw, Res) and gw.type == "AWS::EC2::InternetGateway" or (
+                        isinstance(gw, str) and gw.startswith("igw-")):
+                    kind = "igw"
+            table_route[(id(table.stack), table.logical_id)] = kind
+    out: dict[tuple[int, str], str | None] = {}
+    for st in imp.stacks:
+        for lid, res in st.resources.items():
+            if res.get("Type") != "AWS::EC2::SubnetRouteTableAssociation" or not st.exists(lid):
+                continue
+            props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+            base = ("Resources", lid, "Properties")
+            subnet = st.resolve(props.get("SubnetId"), base + ("SubnetId",))
+            table = st.resolve(props.get("RouteTableId"), base + ("RouteTableId",))
+            if isinstance(subnet, Res) and isinstance(table, Res):
+                out[(id(subnet.stack), subnet.logical_id)] = table_route.get((id(table.stack), table.logical_id),
+                                                                              "none")
+    return out
+
+
+def _tenancy(imp: Importer, notes: list[str]) -> bool:
+    dedicated = []
+    for st in imp.stacks:
+        for lid, res in st.resources.items():
+            if res.get("Type") == "AWS::EC2::VPC" and st.exists(lid):
+                props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+                if "InstanceTenancy" in props:
+                    path = ("Resources", lid, "Properties", "InstanceTenancy")
+                    if st.text(st.resolve(props["InstanceTenancy"], path), path) == "dedicated":
+                        dedicated.append(str(st.origin(lid)))
+    if dedicated:
+        notes.append(f"dedicated tenancy: {', '.join(dedicated)} (Lambda does not support it; the lint says so)")
+    return bool(dedicated)
+
+
+def _provisioned(imp: Importer, by_logical: dict[tuple[int, str], ImportedFunction], notes: list[str]) -> None:
+    """``AWS::Lambda::Version``/``Alias`` ``ProvisionedConcurrencyConfig``: added to the function they name."""
+    by_name = {fn.name: fn for fn in by_logical.values()}
+    sources: dict[str, list[str]] = {}
+    for st in imp.stacks:
+        for lid, res in st.resources.items():
+            if res.get("Type") not in ("AWS::Lambda::Version", "AWS::Lambda::Alias") or not st.exists(lid):
+                continue
+            props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+            if "ProvisionedConcurrencyConfig" not in props:
+                continue
+            base = ("Resources", lid, "Properties")
+            pcc = st.resolve(props["ProvisionedConcurrencyConfig"], base + ("ProvisionedConcurrencyConfig",))
+            if pcc is NO_VALUE:
+                continue
+            ppath = base + ("ProvisionedConcurrencyConfig", "ProvisionedConcurrentExecutions")
+            if not isinstance(pcc, dict) or "ProvisionedConcurrentExecutions" not in pcc:
+                raise st.error("ProvisionedConcurrencyConfig needs ProvisionedConcurrentExecutions", ppath[:-1])
+            n = _whole(pcc["ProvisionedConcurrentExecutions"], st, ppath, "ProvisionedConcurrentExecutions")
+            target = st.resolve(props.get("FunctionName"), base + ("FunctionName",))
+            fn = None
+            if isinstance(target, Res):
+                fn = by_logical.get((id(target.stack), target.logical_id))
+            elif isinstance(target, str):
+                fn = by_name.get(target.split(":")[-1]) or by_name.get(target)
+            if fn is None:
+                notes.append(f"{st.origin(lid)}: provisioned concurrency for {_show(target)}, a function not in "
+                             f"the template: left out")
+                continue
+            fn.provisioned += n
+            sources.setdefault(fn.name, []).append(lid)
+    for name, lids in sources.items():
+        if len(lids) > 1:
+            notes.append(f"provisioned concurrency of {name} adds up {', '.join(lids)}")
