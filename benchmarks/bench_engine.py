@@ -63,9 +63,9 @@ def run_long(n: int, days: float = 30.0) -> dict:
     engine = Engine(sc, 1)
     engine._setup()
     t0 = time.perf_counter()
-    engine.env.run(until=n / 1000.0)
+    engine.loop.run(until=n / 1000.0)
     wall = time.perf_counter() - t0
-    done = sum(f.invocations for f in engine.fns)
+    done = sum(engine.rec.invocations)
     return {"invocations": done, "wall_s": wall, "rate": done / wall}
 
 

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from .arrivals import peak_rate
+from .engine.limits import concurrency_ceiling, unreserved_pool
+from .engine.platforms import platform_of
 from .scenario import Function, Scenario
 from .units import format_duration
 
@@ -27,27 +29,8 @@ INIT_LIMIT_S = 10.0  # DOMAIN §7: init is limited to 10 s
 
 
 def slots_per_eni(scenario: Scenario, fn: Function) -> int:
-    """Environments of ``fn`` one ENI serves: ``max(1, floor(eni_memory_gb * 1024 / memory_mb))`` on legacy
-    (SPEC §3.4, DOMAIN §1), the connections of one Hyperplane ENI on hyperplane."""
-    if scenario.platform == "hyperplane":
-        return scenario.vpc.hyperplane.connections_per_eni
-    return max(1, math.floor(scenario.vpc.eni_memory_gb * 1024 / fn.memory_mb + 1e-9))
-
-
-def unreserved_pool(scenario: Scenario) -> int:
-    """The account concurrency that functions without a reservation share: the limit minus every reservation and
-    minus the provisioned concurrency of functions without one (which AWS sets aside for them, DOMAIN §4)."""
-    taken = sum(f.reserved_concurrency if f.reserved_concurrency is not None else f.provisioned_concurrency
-                for f in scenario.functions)
-    return scenario.region.concurrency_limit - taken
-
-
-def concurrency_ceiling(scenario: Scenario, fn: Function) -> int:
-    """The concurrency ``fn`` can reach before it is throttled: its reservation, or the shared pool plus its own
-    provisioned concurrency."""
-    if fn.reserved_concurrency is not None:
-        return fn.reserved_concurrency
-    return unreserved_pool(scenario) + fn.provisioned_concurrency
+    """Environments of ``fn`` one ENI serves, by the scenario's platform (:mod:`simulator.engine.platforms`)."""
+    return platform_of(scenario).slots_per_eni(scenario, fn)
 
 
 def _scaling_seconds(scenario: Scenario, need: float) -> float:
@@ -81,18 +64,13 @@ def function_ceilings(scenario: Scenario, fn: Function, free_ips: dict[str, int]
     }
     if not fn.in_vpc:
         return out
-    slots = slots_per_eni(scenario, fn)
+    platform = platform_of(scenario)
+    slots = platform.slots_per_eni(scenario, fn)
     subnets = [scenario.subnet(s) for s in fn.subnets]
     out["slots_per_eni"] = slots
     out["enis_formula"] = math.ceil(projected * fn.memory_mb / (scenario.vpc.eni_memory_gb * 1024) - 1e-9)
-    if scenario.platform == "hyperplane":
-        # One ENI per (subnet, security-group set), one more per `connections_per_eni` executions in that subnet.
-        per_subnet = math.ceil(projected / len(subnets)) if projected else 0
-        out["enis_packed"] = len(subnets) * max(1, math.ceil(per_subnet / slots))
-        quota = scenario.vpc.hyperplane.eni_quota_per_vpc
-    else:
-        out["enis_packed"] = math.ceil(projected / slots)
-        quota = scenario.region.eni_quota - scenario.region.enis_in_use
+    out["enis_packed"] = platform.enis_for(scenario, fn, projected)
+    quota = platform.eni_quota(scenario)
     by_az: dict[str, int] = {}
     for s in subnets:
         by_az[s.az] = by_az.get(s.az, 0) + max(0, free[s.id])
@@ -109,32 +87,10 @@ def function_ceilings(scenario: Scenario, fn: Function, free_ips: dict[str, int]
 
 
 def _projected_enis_per_subnet(scenario: Scenario, figures: dict[str, dict]) -> dict[str, int]:
-    """ENIs each subnet would hold at every function's projected peak (balanced placement spreads a function's
-    ENIs evenly over its subnets; on hyperplane one per distinct security-group set)."""
-    need = {s.id: 0 for s in scenario.vpc.subnets}
-    if scenario.platform == "hyperplane":
-        # SPEC §3.8: the functions of one (subnet, security-group set) share its ENIs, so their executions add up
-        # before dividing by the connections one ENI carries; every combination in use holds at least one ENI.
-        executions: dict[tuple[str, tuple[str, ...]], int] = {}
-        for fn in scenario.functions:
-            if not fn.in_vpc:
-                continue
-            share = math.ceil(figures[fn.name]["projected_peak"] / len(fn.subnets))
-            for sid in fn.subnets:
-                key = (sid, tuple(sorted(set(fn.security_groups))))
-                executions[key] = executions.get(key, 0) + share
-        per_eni = scenario.vpc.hyperplane.connections_per_eni
-        for (sid, _), n in executions.items():
-            need[sid] += max(1, math.ceil(n / per_eni))
-        return need
-    for fn in scenario.functions:
-        if not fn.in_vpc:
-            continue
-        n = figures[fn.name]["enis_packed"]
-        k = len(fn.subnets)
-        for i, sid in enumerate(fn.subnets):
-            need[sid] += n // k + (1 if i < n % k else 0)
-    return need
+    """ENIs each subnet would hold at every function's projected peak (the platform's placement rule)."""
+    vpc = [fn.name for fn in scenario.functions if fn.in_vpc]
+    return platform_of(scenario).enis_per_subnet(scenario, {n: figures[n]["projected_peak"] for n in vpc},
+                                                 {n: figures[n]["enis_packed"] for n in vpc})
 
 
 def capacity(scenario: Scenario) -> dict[str, Any]:
@@ -154,8 +110,7 @@ def capacity(scenario: Scenario) -> dict[str, Any]:
         "projected_peak": total_peak,
         "enis_formula": sum(f["enis_formula"] for f in vpc_fns) if vpc_fns else None,
         "enis_packed": sum(projected_enis.values()) if vpc_fns else None,
-        "eni_quota_free": (scenario.region.eni_quota - scenario.region.enis_in_use
-                           if scenario.platform == "legacy" else scenario.vpc.hyperplane.eni_quota_per_vpc),
+        "eni_quota_free": platform_of(scenario).eni_quota(scenario),
         "scaling_s": _scaling_seconds(scenario, total_peak - sum(f.provisioned_concurrency for f in scenario.functions))
         if scenario.region.scaling.model == "burst" else max(
             (f["ceilings"]["scaling_s"] for f in functions.values()), default=0.0),
@@ -199,7 +154,7 @@ def _timeout_share(fn: Function) -> float:
 def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict], total: dict) -> list[dict]:
     """Findings against the doc's guidelines (SPEC §5, DOMAIN §1-§7). All are warnings or notes, never errors."""
     out: list[dict] = []
-    legacy = scenario.platform == "legacy"
+    legacy = platform_of(scenario).per_function_enis  # ENIs grow with concurrency: quota, memory and EC2 rules
     if scenario.vpc.tenancy == "dedicated":
         out.append(_finding("dedicated-tenancy", "Lambda does not support dedicated-tenancy VPCs (DOMAIN §1): "
                                                  "functions in this VPC cannot be created"))

@@ -498,8 +498,8 @@ def _when(t: float | None) -> str:
 def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario | None = None) -> None:
     """The run's summary as a few tables an architect can paste into a design review (with the scenario's events
     when ``scenario`` is given)."""
-    from .metrics import LAMBDA_ERRORS
     from .report import event_rows, fmt_count, prose_count, verdict
+    from .summary import LAMBDA_ERRORS
 
     head = (f"[bold]{escape(s['scenario'])}[/bold]  platform {s['platform']}, seed {s['seed']}, "
             f"{format_duration(s['simulated_s'])} simulated in {s['wall_s']:.1f} s")

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .metrics import OUTCOMES
 from .results import Result, simulate
 from .scenario import Scenario
+from .summary import OUTCOMES
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -67,7 +67,7 @@ def _get(data: Any, path: str) -> Any:
 _Z = 1.96
 _SHARES = {"succeeded": "count", "failed": "count", "throttled": "count", "cold_starts": "count",
            "error_rate": "rate", "failure_rate": "rate", "throttle_rate": "rate", "cold_start_rate": "rate"}
-# Latency percentiles are read from a histogram with buckets 1% wide (simulator.metrics): a smaller difference is
+# Latency percentiles are read from a histogram with buckets 1% wide (simulator.engine.histogram): a smaller difference is
 # below its resolution.
 _LATENCY_RESOLUTION = 0.01
 

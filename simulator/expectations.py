@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
-from .metrics import OUTCOMES
 from .scenario import Scenario
+from .summary import OUTCOMES
 from .units import format_duration, parse_duration
 
 __all__ = [

@@ -20,8 +20,8 @@ import pandas as pd
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from .metrics import OUTCOMES
 from .scenario import AzOutage, IpsReleased, IpsTaken, Scenario
+from .summary import OUTCOMES
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes

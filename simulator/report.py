@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from . import __version__
 from .expectations import prose_count
-from .metrics import FAILURES, LAMBDA_ERRORS, OUTCOMES, THROTTLES
+from .summary import FAILURES, LAMBDA_ERRORS, OUTCOMES, THROTTLES
 from .units import format_duration
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -10,12 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from .capacity import capacity
 from .engine import Engine, simulate_once
-from .metrics import FAILURES, OUTCOMES, THROTTLES
+from .engine.recorder import INVOCATION_COLUMNS as _COLUMNS
 from .scenario import Scenario
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,8 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Result", "simulate", "build_result", "INVOCATION_COLUMNS", "SUMMARY_KEYS"]
 
-INVOCATION_COLUMNS = ["function", "arrival_s", "start_s", "end_s", "outcome", "cold", "wait_s", "subnet", "az",
-                      "attempt"]
+INVOCATION_COLUMNS = list(_COLUMNS)
 
 SUMMARY_KEYS = (
     "scenario", "platform", "seed", "simulated_s", "invocations", "attempts", "succeeded", "throttled", "failed",
@@ -62,124 +60,26 @@ class Result:
                 f"<Result {s['scenario']!r}: no invocations>")
 
 
-def _rate(num: int, den: int) -> float | None:
-    return num / den if den else None
-
-
-def _counts(outcomes: list[int], invocations: int, attempts: int, cold: int, starts: int) -> dict[str, Any]:
-    by = dict(zip(OUTCOMES, (int(x) for x in outcomes), strict=True))
-    throttled = sum(by[c] for c in THROTTLES)
-    failed = sum(by[c] for c in FAILURES)
-    return {
-        "invocations": invocations,
-        "attempts": attempts,
-        "succeeded": by["success"],
-        "throttled": throttled,
-        "failed": failed,
-        "outcomes": by,
-        "failure_rate": _rate(failed, invocations),
-        "throttle_rate": _rate(throttled, invocations),
-        "error_rate": _rate(failed + throttled, invocations),
-        "cold_starts": cold,
-        "cold_start_rate": _rate(cold, starts),
-    }
-
-
 def build_result(engine: Engine) -> Result:
-    """Turn a finished engine into a :class:`Result`."""
+    """Turn a finished engine into a :class:`Result`: the recorder's figures, the scenario's identity, the closed
+    forms of :func:`~simulator.capacity.capacity`."""
     sc = engine.sc
-    fns = engine.fns
-    n_out = len(OUTCOMES)
-    total_out = [sum(f.outcomes[i] for f in fns) for i in range(n_out)]
-    totals = _counts(total_out, sum(f.invocations for f in fns), sum(f.attempts for f in fns),
-                     sum(f.cold for f in fns), sum(f.starts for f in fns))
-    hs = engine.horizon_stats
-    subnets = {}
-    for s in engine.subnet_list:
-        subnets[s.id] = {"az": s.az.name, "usable_ips": s.usable, **hs["subnets"][s.id]}
-    functions = {}
-    combos = getattr(engine.net, "combos", None)  # hyperplane: the shared ENIs of each (subnet, security groups)
-    for f in fns:
-        entry = _counts(f.outcomes, f.invocations, f.attempts, f.cold, f.starts)
-        entry["latency_ms"] = engine.lat.summary(f.idx)
-        entry["cold_start_ms"] = engine.cold_lat.summary(f.idx)
-        peak_conc, peak_envs, peak_enis = hs["functions"][f.idx]
-        entry["peak_concurrency"] = peak_conc
-        entry["peak_environments"] = peak_envs
-        if f.net is None:
-            entry["peak_enis"] = None
-        elif combos is not None:
-            # Hyperplane ENIs are shared and never released during a run: the function's peak is the ENIs of its
-            # (subnet, security groups) combinations at the end.
-            entry["peak_enis"] = sum(combos[(sid, f.net.sg)].enis for sid in f.spec.subnets)
-        else:
-            entry["peak_enis"] = peak_enis
-        entry["first_outcome_s"] = dict(sorted(f.first_outcome.items(), key=lambda kv: kv[1]))
-        entry["billed_ms"] = f.billed_ms
-        entry["billed_ms_provisioned"] = f.billed_ms_provisioned
-        functions[f.name] = entry
-    summary: dict[str, Any] = {
-        "scenario": sc.name,
-        "platform": sc.platform,
-        "seed": engine.seed,
-        "simulated_s": sc.duration,
-        **totals,
-        "latency_ms": engine.lat.summary(),
-        "cold_start_ms": engine.cold_lat.summary(),
-        "mean_concurrency": hs["mean_concurrency"],
-        "peak_concurrency": hs["peak_concurrency"],
-        "mean_environments": hs["mean_environments"],
-        "peak_environments": hs["peak_environments"],
-        "peak_enis": hs["peak_enis"] if any(f.net is not None for f in fns) else None,
-        "first_failure_s": engine.first_failure,
-        "first_outcome_s": dict(sorted(engine.first_outcome.items(), key=lambda kv: kv[1])),
-        "subnets": subnets,
-        "functions": functions,
-        "capacity": capacity(sc),
-        "expectations": None,
-        "wall_s": engine.wall_s,
-    }
+    rec = engine.rec
+    measured = rec.summary([f.net for f in engine.fns], engine.net, {
+        "scenario": sc.name, "platform": sc.platform, "seed": engine.seed, "simulated_s": sc.duration})
+    summary: dict[str, Any] = {**measured, "capacity": capacity(sc), "expectations": None, "wall_s": engine.wall_s}
     summary = {k: summary[k] for k in SUMMARY_KEYS}
     invocations = None
     if engine.record:
-        invocations = pd.DataFrame.from_records(engine.rows, columns=INVOCATION_COLUMNS)
+        invocations = pd.DataFrame.from_records(rec.rows, columns=INVOCATION_COLUMNS)
         invocations = invocations.astype({"arrival_s": float, "start_s": float, "end_s": float, "wait_s": float,
                                           "cold": bool, "attempt": int})
         # Rows are recorded when an attempt ends; readers expect them in arrival order.
         invocations = invocations.sort_values(["arrival_s", "attempt"], kind="stable", ignore_index=True)
-    return Result(sc, summary, timeseries(engine), invocations, latency_distribution(engine))
-
-
-def latency_distribution(engine: Engine) -> pd.DataFrame:
-    """The engine's latency histograms (all functions together) as a tidy table of 1%-wide buckets."""
-    parts = []
-    for kind, hist in (("latency", engine.lat), ("cold_start", engine.cold_lat)):
-        edges, counts = hist.distribution()
-        parts.append(pd.DataFrame({"kind": kind, "low_ms": edges[:-1] * 1000, "high_ms": edges[1:] * 1000,
-                                   "count": counts}))
-    return pd.concat(parts, ignore_index=True)
-
-
-def timeseries(engine: Engine) -> pd.DataFrame:
-    """One row per timestep: arrivals, outcomes, concurrency, environments, ENIs, per-subnet addresses."""
-    n = engine.nsteps
-    t = np.arange(n) * engine.step
-    cols: dict[str, Any] = {"t_s": t, "arrivals": np.asarray(engine.ts_arrivals, dtype=np.int64)}
-    out = np.asarray(engine.ts_out, dtype=np.int64).reshape(len(OUTCOMES), n)
-    for i, name in enumerate(OUTCOMES):
-        cols[name] = out[i]
-    cols["cold_starts"] = np.asarray(engine.ts_cold, dtype=np.int64)
-    cols["concurrency_mean"] = engine.ts_conc_mean
-    cols["concurrency_max"] = engine.ts_conc_max
-    cols["environments_busy"] = engine.ts_busy
-    cols["environments_idle"] = engine.ts_idle
-    cols["enis_ready"] = engine.ts_ready
-    cols["enis_attaching"] = engine.ts_attaching
-    cols["enis_deleting"] = engine.ts_deleting
-    for j, s in enumerate(engine.subnet_list):
-        cols[f"ips_used.{s.id}"] = engine.ts_used[j]
-        cols[f"free_ips.{s.id}"] = engine.ts_free[j]
-    return pd.DataFrame(cols)
+    buckets = pd.concat([pd.DataFrame({"kind": kind, "low_ms": edges[:-1] * 1000, "high_ms": edges[1:] * 1000,
+                                       "count": counts}) for kind, edges, counts in rec.latency_buckets()],
+                        ignore_index=True)
+    return Result(sc, summary, pd.DataFrame(rec.series()), invocations, buckets)
 
 
 def simulate(

@@ -46,9 +46,9 @@ def test_the_event_queue_does_not_hold_one_tick_per_step():
     # 30 days of 10-minute steps: 4,320 ticks. They are scheduled one at a time, not all before the run.
     engine = Engine(_long(30), 1)
     engine._setup()
-    assert len(engine.env._queue) < 10
-    engine.env.run(until=3 * 600 + 1)
-    assert len([e for e in engine.env._queue if e[3].callbacks and e[3].callbacks[0] == engine._on_tick]) == 1
+    assert len(engine.loop.heap) < 10
+    engine.loop.run(until=3 * 600 + 1)
+    assert len([e for e in engine.loop.heap if e[3] == engine._on_tick]) == 1
 
 
 def test_merged_arrivals_do_not_depend_on_where_windows_fall():

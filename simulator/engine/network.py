@@ -1,4 +1,4 @@
-"""Subnets, address pools, ENIs and placement (SPEC §3.4, §3.6, §3.8, §3.9), without SimPy.
+"""Subnets, address pools, ENIs and placement (§3.4, §3.6, §3.8, §3.9 of docs/model.md).
 
 Two platforms sit behind one small interface, so that the engine never branches on the platform:
 
@@ -10,7 +10,7 @@ Two platforms sit behind one small interface, so that the engine never branches 
   with that combination and created before t=0; one more per ``connections_per_eni`` environments; no wait.
 
 ``acquire(fn, now)`` returns ``(eni, None)`` or ``(None, cause)``; ``release(eni, now)`` gives the slot back.
-Timers (ENI ready, idle release, deletion) go through the ``schedule(t, callback, arg)`` the engine passes in.
+Timers (ENI ready, idle release, deletion) go through the engine's event loop (:class:`~.loop.Loop`).
 Nothing here scans all ENIs or environments per event: free slots are found on a per-function stack, placement
 looks only at the function's own subnets.
 """
@@ -23,19 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from .capacity import slots_per_eni
-from .scenario import Function, Scenario
+from ..scenario import Function, Scenario
+from .limits import TokenBucket, free_ips
+from .loop import Loop
 
-__all__ = ["SubnetState", "AzState", "Eni", "FnNet", "LegacyNetwork", "HyperplaneNetwork", "make_network"]
-
-Schedule = Callable[[float, Callable[[Any], None], Any], None]
+__all__ = ["SubnetState", "AzState", "Eni", "FnNet", "LegacyNetwork", "HyperplaneNetwork"]
 
 
 class SubnetState:
     """Addresses of one subnet. ``free = usable - other - enis`` never goes below 0 or above ``usable``."""
 
-    __slots__ = ("id", "az", "index", "usable", "other", "enis", "min_free", "peak_used", "exhausted_at",
-                 "exhausted_since", "exhausted_total", "step_min_free", "step_max_used")
+    __slots__ = ("id", "az", "index", "usable", "other", "enis")
 
     def __init__(self, sid: str, az: AzState, index: int, usable: int, other: int):
         self.id = sid
@@ -44,54 +42,14 @@ class SubnetState:
         self.usable = usable
         self.other = other  # addresses other resources hold (ips_in_use, events)
         self.enis = 0  # Lambda ENIs holding an address here (attaching, ready or being deleted)
-        self.exhausted_at: float | None = None
-        self.exhausted_since: float | None = None
-        self.exhausted_total = 0.0
-        self.reset_stats(0.0)
-        self.step_min_free = self.min_free  # the time series' per-step extremes, reset by each tick only
-        self.step_max_used = self.peak_used
 
     @property
     def free(self) -> int:
-        return self.usable - self.other - self.enis
+        return free_ips(self.usable, self.other, self.enis)
 
     @property
     def used(self) -> int:
         return self.other + self.enis
-
-    def reset_stats(self, now: float) -> None:
-        """Start measuring the summary's figures afresh (at t=0 and again at the end of the warm-up)."""
-        free = self.free
-        self.min_free = free
-        self.peak_used = self.usable - free
-        self.exhausted_total = 0.0
-        self.exhausted_since = now if free <= 0 else None
-        self.exhausted_at = now if free <= 0 else None
-
-    def changed(self, now: float) -> None:
-        """Book-keeping after ``other`` or ``enis`` changed."""
-        free = self.usable - self.other - self.enis
-        used = self.usable - free
-        if free < self.min_free:
-            self.min_free = free
-        if used > self.peak_used:
-            self.peak_used = used
-        if free < self.step_min_free:
-            self.step_min_free = free
-        if used > self.step_max_used:
-            self.step_max_used = used
-        if free <= 0:
-            if self.exhausted_since is None:
-                self.exhausted_since = now
-                if self.exhausted_at is None:
-                    self.exhausted_at = now
-        elif self.exhausted_since is not None:
-            self.exhausted_total += now - self.exhausted_since
-            self.exhausted_since = None
-
-    def exhausted_for(self, now: float) -> float:
-        extra = now - self.exhausted_since if self.exhausted_since is not None else 0.0
-        return self.exhausted_total + extra
 
 
 class AzState:
@@ -112,9 +70,9 @@ class Eni:
     """A legacy ENI of one function (or, on hyperplane, a (subnet, security groups) combination's capacity)."""
 
     __slots__ = ("fn", "subnet", "az", "slots", "used", "ready_at", "ready", "deleting", "in_free", "empty_since",
-                 "timer", "seq")
+                 "timer")
 
-    def __init__(self, fn: FnNet | None, subnet: SubnetState, slots: int, ready_at: float, seq: int):
+    def __init__(self, fn: FnNet | None, subnet: SubnetState, slots: int, ready_at: float):
         self.fn = fn
         self.subnet = subnet
         self.az = subnet.az
@@ -126,7 +84,6 @@ class Eni:
         self.in_free = False
         self.empty_since = 0.0
         self.timer: object | None = None
-        self.seq = seq
 
 
 class FnNet:
@@ -152,10 +109,9 @@ class FnNet:
 class _Base:
     """What both platforms share: subnets, AZs, placement, address book-keeping."""
 
-    def __init__(self, scenario: Scenario, schedule: Schedule, clock: Callable[[], float]):
+    def __init__(self, scenario: Scenario, loop: Loop):
         self.scenario = scenario
-        self.schedule = schedule
-        self.clock = clock
+        self.loop = loop
         self.azs: dict[str, AzState] = {}
         self.subnets: dict[str, SubnetState] = {}
         for i, s in enumerate(scenario.vpc.subnets):
@@ -168,17 +124,30 @@ class _Base:
         self.enis_ready = 0
         self.enis_attaching = 0
         self.enis_deleting = 0
-        self.peak_enis = 0
-        self.enis_created = 0
+        self.observer: Any = None  # the engine's recorder, told when addresses or ENIs change
 
-    def fn_net(self, fn: Function, attach: Callable[[], float], rng_place: np.random.Generator) -> FnNet:
-        """The function's view of the network, with its own ENI-attach sampler and placement generator."""
-        return FnNet(fn.name, [self.subnets[s] for s in fn.subnets], slots_per_eni(self.scenario, fn),
-                     tuple(sorted(fn.security_groups)), attach, rng_place)
+    def _changed(self, s: SubnetState, now: float) -> None:
+        if self.observer is not None:
+            self.observer.subnet_changed(s, now)
+
+    def fn_net(self, fn: Function, slots: int, attach: Callable[[], float], rng_place: np.random.Generator) -> FnNet:
+        """The function's view of the network: ``slots`` environments per ENI (the platform's rule), its own
+        ENI-attach sampler and placement generator."""
+        return FnNet(fn.name, [self.subnets[s] for s in fn.subnets], slots, tuple(sorted(fn.security_groups)), attach,
+                     rng_place)
+
+    def _at(self, t: float, callback: Callable[[Any], None], arg: Any) -> None:
+        """A network timer (ENI ready, idle release, deletion): ``callback(arg)`` at ``t``."""
+        loop = self.loop
+        loop.at(t if t > loop.now else loop.now, callback, arg)
 
     @property
     def n_enis(self) -> int:
         return self.enis_ready + self.enis_attaching + self.enis_deleting
+
+    def function_enis(self, f: FnNet, peak: int) -> int:
+        """The ENIs a function's summary reports, given the peak the recorder saw of its own ENIs."""
+        return peak
 
     def order(self, f: FnNet) -> list[SubnetState]:
         """The function's subnets in up AZs, in the order placement tries them (failover walks the rest)."""
@@ -200,7 +169,7 @@ class _Base:
         s = self.subnets[sid]
         got = max(0, min(count, s.free))
         s.other += got
-        s.changed(now)
+        self._changed(s, now)
         return got
 
     def release_ips(self, sid: str, count: int, now: float) -> int:
@@ -208,41 +177,22 @@ class _Base:
         s = self.subnets[sid]
         back = max(0, min(count, s.other))
         s.other -= back
-        s.changed(now)
+        self._changed(s, now)
         return back
 
 
 class LegacyNetwork(_Base):
     """Per-function ENIs with memory-based slots, attach latency, idle release and delete delay (SPEC §3.4-§3.6)."""
 
-    def __init__(self, scenario: Scenario, schedule: Schedule, clock: Callable[[], float]):
-        super().__init__(scenario, schedule, clock)
+    def __init__(self, scenario: Scenario, loop: Loop):
+        super().__init__(scenario, loop)
         region = scenario.region
         self.quota = region.eni_quota
         self.region_enis = region.enis_in_use  # other ENIs of the region count against the same quota
-        self.peak_region_enis = self.region_enis
-        self.ec2_size = float(region.ec2_api.bucket)
-        self.ec2_rate = region.ec2_api.refill_per_s
+        self.ec2 = TokenBucket(float(region.ec2_api.bucket), region.ec2_api.refill_per_s)
         self.ec2_wait = region.ec2_api.on_throttle == "wait"
-        self.ec2_tokens = self.ec2_size
-        self.ec2_last = 0.0
         self.idle_release = scenario.vpc.eni_idle_release
         self.delete_s = scenario.vpc.eni_delete
-        self._seq = 0
-
-    def _ec2_take(self, now: float) -> float | None:
-        """A CreateNetworkInterface call: the delay before EC2 accepts it (0 normally), or None if throttled."""
-        tokens = min(self.ec2_size, self.ec2_tokens + (now - self.ec2_last) * self.ec2_rate)
-        self.ec2_last = now
-        if tokens >= 1.0:
-            self.ec2_tokens = tokens - 1.0
-            return 0.0
-        if not self.ec2_wait:
-            self.ec2_tokens = tokens
-            return None
-        # Wait in line: the bucket goes into debt and this call waits until it would be back at zero.
-        self.ec2_tokens = tokens - 1.0
-        return -self.ec2_tokens / self.ec2_rate
 
     def acquire(self, f: FnNet, now: float, initial: bool = False) -> tuple[Eni | None, str | None]:
         free = f.free
@@ -266,7 +216,7 @@ class LegacyNetwork(_Base):
             return None, "az_outage"  # every AZ of the function is down
         chosen = None
         for s in order:
-            if s.usable - s.other - s.enis > 0:
+            if s.free > 0:
                 chosen = s
                 break
             if not self.failover:
@@ -276,22 +226,22 @@ class LegacyNetwork(_Base):
         if initial:
             delay, attach = 0.0, 0.0  # provisioned concurrency: set up before t=0
         else:
-            delay = self._ec2_take(now)
-            if delay is None:
+            # A CreateNetworkInterface call: EC2's bucket accepts it, makes it wait, or throttles it.
+            if self.ec2_wait:
+                delay = self.ec2.take_or_wait(now)
+            elif self.ec2.take(now):
+                delay = 0.0
+            else:
                 return None, "ec2_throttled"
             attach = f.attach()
-        self._seq += 1
-        eni = Eni(f, chosen, f.slots, now + delay + attach, self._seq)
+        eni = Eni(f, chosen, f.slots, now + delay + attach)
         eni.used = 1
         chosen.enis += 1
-        chosen.changed(now)
+        self._changed(chosen, now)
         chosen.az.enis[eni] = None
         f.az_count[chosen.az.name] += 1
         f.enis += 1
         self.region_enis += 1
-        self.enis_created += 1
-        if self.region_enis > self.peak_region_enis:
-            self.peak_region_enis = self.region_enis
         if eni.slots > 1:
             f.free.append(eni)
             eni.in_free = True
@@ -300,10 +250,9 @@ class LegacyNetwork(_Base):
             self.enis_ready += 1
         else:
             self.enis_attaching += 1
-            self.schedule(eni.ready_at, self._on_ready, eni)
-        n = self.enis_ready + self.enis_attaching + self.enis_deleting
-        if n > self.peak_enis:
-            self.peak_enis = n
+            self._at(eni.ready_at, self._on_ready, eni)
+        if self.observer is not None:
+            self.observer.enis_added(self.enis_ready + self.enis_attaching + self.enis_deleting)
         return eni, None
 
     def _on_ready(self, eni: Eni) -> None:
@@ -328,7 +277,7 @@ class LegacyNetwork(_Base):
     def _arm(self, eni: Eni, at: float) -> None:
         token = object()
         eni.timer = token
-        self.schedule(at, self._on_idle, (eni, token))
+        self._at(at, self._on_idle, (eni, token))
 
     def _on_idle(self, arg: tuple[Eni, object]) -> None:
         eni, token = arg
@@ -338,7 +287,7 @@ class LegacyNetwork(_Base):
         if eni.used or eni.deleting or not eni.az.up:
             return
         due = eni.empty_since + self.idle_release
-        if self.clock() < due:
+        if self.loop.now < due:
             self._arm(eni, due)  # reused and emptied again since the timer was set
             return
         self._delete(eni)
@@ -353,7 +302,7 @@ class LegacyNetwork(_Base):
         else:
             self.enis_attaching -= 1
         self.enis_deleting += 1
-        self.schedule(self.clock() + self.delete_s, self._on_deleted, eni)
+        self._at(self.loop.now + self.delete_s, self._on_deleted, eni)
 
     def _on_deleted(self, eni: Eni) -> None:
         self.enis_deleting -= 1
@@ -361,7 +310,7 @@ class LegacyNetwork(_Base):
         eni.fn.enis -= 1  # type: ignore[union-attr]
         s = eni.subnet
         s.enis -= 1
-        s.changed(self.clock())
+        self._changed(s, self.loop.now)
         del eni.az.enis[eni]
 
     def az_down(self, az: AzState, now: float) -> None:
@@ -394,12 +343,11 @@ class _Combo(Eni):
 class HyperplaneNetwork(_Base):
     """Shared Hyperplane ENIs per (subnet, security-group set), created before t=0 (SPEC §3.8)."""
 
-    def __init__(self, scenario: Scenario, schedule: Schedule, clock: Callable[[], float]):
-        super().__init__(scenario, schedule, clock)
+    def __init__(self, scenario: Scenario, loop: Loop):
+        super().__init__(scenario, loop)
         self.per_eni = scenario.vpc.hyperplane.connections_per_eni
         self.quota = scenario.vpc.hyperplane.eni_quota_per_vpc
         self.vpc_enis = 0
-        self.peak_region_enis = 0
         self.combos: dict[tuple[str, tuple[str, ...]], _Combo] = {}
         for fn in scenario.functions:
             sg = tuple(sorted(fn.security_groups))
@@ -407,7 +355,7 @@ class HyperplaneNetwork(_Base):
                 key = (sid, sg)
                 if key in self.combos:
                     continue
-                combo = _Combo(None, self.subnets[sid], 0, -math.inf, len(self.combos))
+                combo = _Combo(None, self.subnets[sid], 0, -math.inf)
                 combo.enis = 0
                 combo.ready = True
                 self.combos[key] = combo
@@ -417,17 +365,16 @@ class HyperplaneNetwork(_Base):
         s = combo.subnet
         if self.vpc_enis >= self.quota:
             return "eni_limit"
-        if s.usable - s.other - s.enis <= 0:
+        if s.free <= 0:
             return "subnet_ips"
         combo.enis += 1
         combo.slots += self.per_eni
         s.enis += 1
-        s.changed(now)
+        self._changed(s, now)
         self.vpc_enis += 1
         self.enis_ready += 1
-        self.enis_created += 1
-        self.peak_enis = max(self.peak_enis, self.vpc_enis)
-        self.peak_region_enis = self.peak_enis
+        if self.observer is not None:
+            self.observer.enis_added(self.vpc_enis)
         return None
 
     def acquire(self, f: FnNet, now: float, initial: bool = False) -> tuple[_Combo | None, str | None]:
@@ -450,6 +397,11 @@ class HyperplaneNetwork(_Base):
             return combo, None
         return None, cause
 
+    def function_enis(self, f: FnNet, peak: int) -> int:
+        """Hyperplane ENIs are shared and never released during a run: a function's are the ENIs of its (subnet,
+        security groups) combinations at the end."""
+        return sum(self.combos[(s.id, f.sg)].enis for s in f.subnets)
+
     def release(self, combo: Eni, now: float, f: FnNet) -> None:
         combo.used -= 1
         f.az_count[combo.az.name] -= 1
@@ -461,10 +413,3 @@ class HyperplaneNetwork(_Base):
     def az_up(self, az: AzState, now: float) -> None:
         az.down -= 1
         az.up = not az.down
-
-
-def make_network(scenario: Scenario, schedule: Schedule,
-                 clock: Callable[[], float]) -> LegacyNetwork | HyperplaneNetwork:
-    """The network model of the scenario's platform."""
-    cls = HyperplaneNetwork if scenario.platform == "hyperplane" else LegacyNetwork
-    return cls(scenario, schedule, clock)
