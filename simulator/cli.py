@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,13 +73,14 @@ def check_out_dir(path: Path | None, option: str = "--out") -> None:
             raise UserError(f"{option} {exc}") from None
 
 
-def check_out_file(path: Path | None, option: str = "--out") -> None:
-    """Refuse, before any work is done, an output file path that is a folder or not a regular file."""
+def check_out_file(path: Path | None, option: str = "--out", kind: Any = None, force: bool = False) -> None:
+    """Refuse, before any work is done, an output file path that is a folder or not a regular file, or (given its
+    :class:`~simulator.output.FileKind`) a file that vpcsim did not write as such, unless ``force``."""
     from .output import OutputError, check_file_target
 
     if path is not None:
         try:
-            check_file_target(path)
+            check_file_target(path, kind, force)
         except OutputError as exc:
             hint = f" (e.g. {path / 'report.xml'})" if option == "--junit" and path.is_dir() else ""
             raise UserError(f"{option} {exc}{hint}") from None
@@ -425,7 +427,8 @@ def run(
     seed: Annotated[int | None, typer.Option("--seed", min=0, metavar="N", help="Override the scenario's seed.")] = None,
     sets: SetOpt = None,
     record: Annotated[bool, typer.Option("--record-invocations",
-                                         help="Keep one row per invocation (invocations.csv with --out).")] = False,
+                                         help="Keep one row per invocation in DIR/invocations.csv (needs --out).")]
+    = False,
     replications: Annotated[int | None, typer.Option(
         "--replications", min=1, metavar="N", help="Independent replications; the summary holds means and 95% intervals "
                                       "(default: the scenario's `replications`, else 1).")] = None,
@@ -439,6 +442,9 @@ def run(
     from .results import simulate
 
     with user_errors():
+        if record and out_dir is None:  # the rows go to invocations.csv; nothing else shows them
+            raise UserError("--record-invocations keeps one row per invocation for DIR/invocations.csv: add --out "
+                            "DIR (in Python: simulate(scenario, record_invocations=True).invocations)")
         sc = load_with_changes(scenario, sets, seed)
         check_out_dir(out_dir)  # before the run: a bad --out must not cost the simulation, nor replace a file
     show_bar = not as_json and err.is_terminal
@@ -489,12 +495,53 @@ def schema() -> None:
 # --------------------------------------------------------------------------------------------------- entry
 
 
+_NOT_SET = object()
+_TERMINATED = False  # the interrupt being handled came from SIGTERM (exit 143), not Ctrl-C (130)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM (a CI job cancelled, ``kill``, ``timeout``) ends the command like Ctrl-C: the output being written
+    is removed (the writers clean up on KeyboardInterrupt), one line, exit 143."""
+    global _TERMINATED
+    _TERMINATED = True
+    raise KeyboardInterrupt
+
+
+def _interrupted(written_before: int) -> str:
+    """The one line after an interrupt, true in every phase: what this command had moved into place, complete."""
+    output = sys.modules.get("simulator.output")  # not imported: nothing was written
+    written = output.written_outputs()[written_before:] if output is not None else []
+    word = "terminated" if _TERMINATED else "interrupted"
+    if not written:
+        return f"vpcsim: {word} (nothing was written)"
+    return f"vpcsim: {word} after writing {', '.join(str(p) for p in written)} in full"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """The ``vpcsim`` command. Returns the exit code (0, 1 or 2)."""
+    """The ``vpcsim`` command. Returns the exit code (0, 1 or 2; 130 after Ctrl-C, 143 after SIGTERM)."""
+    global _TERMINATED
+    _TERMINATED = False
+    output = sys.modules.get("simulator.output")
+    written_before = len(output.written_outputs()) if output is not None else 0
+    previous: Any = _NOT_SET
+    try:
+        with suppress(ValueError):  # not the main thread (an embedding program): its own handlers stay
+            previous = signal.signal(signal.SIGTERM, _terminate)
+        rv = _dispatch(argv)
+    except KeyboardInterrupt:
+        rv = 130
+    finally:
+        if previous is not _NOT_SET:
+            signal.signal(signal.SIGTERM, previous)
+    if rv == 130:  # typer turns Ctrl-C into exit code 130, silently
+        err.print(_interrupted(written_before), markup=False)
+        return 143 if _TERMINATED else 130
+    return rv
+
+
+def _dispatch(argv: list[str] | None) -> int:
     try:
         rv = app(args=argv, prog_name="vpcsim", standalone_mode=False)
-        if rv == 130:  # typer turns Ctrl-C into exit code 130, silently
-            err.print("vpcsim: interrupted (nothing was written)", markup=False)
     except typer.TyperException as exc:  # typer's (click's) usage errors: a bad option, a missing argument
         message = exc.format_message()
         if type(exc).__name__ == "NoArgsIsHelpError":
@@ -507,7 +554,6 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        err.print("vpcsim: interrupted", markup=False)
         return 130
     except ScenarioError as exc:  # only when a command forgot user_errors(); still no traceback
         if _DEBUG:

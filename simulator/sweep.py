@@ -24,6 +24,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -37,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "SweepError", "run_replications", "aggregate", "sweep", "sweep_means", "plot_sweep", "mean_ci",
-    "t_quantile", "KEY_METRICS", "CONFIDENCE",
+    "t_quantile", "KEY_METRICS", "CONFIDENCE", "write_sweep",
 ]
 
 log = logging.getLogger(__name__)
@@ -457,3 +458,17 @@ def plot_sweep(df: pd.DataFrame, vary: Sequence[str] | None = None, title: str |
     note = f"means of {reps} replications, bars: 95% interval" if reps > 1 else "one replication per point"
     fig.suptitle(f"{title or 'Sweep'} — {note}")
     return fig
+
+
+def write_sweep(df: pd.DataFrame, out_dir: str | os.PathLike[str], vary: Sequence[str] | None = None,
+                title: str | None = None) -> Path:
+    """Write a sweep's folder, whole or not at all (like a run's, see :func:`simulator.output.atomic_dir`):
+    ``sweep.csv`` (``df``, tidy), ``sweep_means.csv`` (:func:`sweep_means`) and ``sweep.png`` (:func:`plot_sweep`)."""
+    from .output import atomic_dir
+
+    vary = list(vary if vary is not None else df.attrs.get("vary", []))
+    with atomic_dir(out_dir) as tmp:
+        df.to_csv(tmp / "sweep.csv", index=False, float_format="%.6g")
+        sweep_means(df, vary).to_csv(tmp / "sweep_means.csv", index=False, float_format="%.6g")
+        plot_sweep(df, vary, title=title).savefig(tmp / "sweep.png", dpi=120)
+    return Path(out_dir)
