@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -360,19 +361,25 @@ def child(tmp_path: Path, body: str, *argv) -> subprocess.Popen:
     script = tmp_path / "child.py"
     script.write_text(PRELUDE + textwrap.dedent(body))
     env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200")
+    # A session of its own: a child that hangs is ended with its workers (by its process group), never left behind.
     proc = subprocess.Popen([sys.executable, str(script), *map(str, argv)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     line = proc.stdout.readline()
     if line != "READY\n":
-        out, err = proc.communicate(timeout=60)
+        _, out, err = finish(proc)
         pytest.fail(f"child did not get ready: {line!r}{out}\n{err}")
     return proc
 
 
-def finish(proc: subprocess.Popen, sig: int | None = None) -> tuple[int, str, str]:
+def finish(proc: subprocess.Popen, sig: int | None = None, timeout_s: float = 60) -> tuple[int, str, str]:
     if sig is not None:
-        proc.send_signal(sig)
-    out, err = proc.communicate(timeout=120)
+        proc.send_signal(sig)  # to the child alone, as `kill PID` or a CI runner would
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"the child did not end within {timeout_s:.0f} s of the signal")
     return proc.returncode, out, err
 
 
@@ -514,3 +521,24 @@ def test_a_signal_during_start_up_is_one_line(tmp_path, sig, code, word):
     rc, out, err = finish(proc, sig)
     assert rc == code
     assert one_error(err) == f"vpcsim: {word} while starting (nothing was written)"
+
+
+def test_sigterm_during_replications_in_workers_does_not_wait_for_them(tmp_path):
+    """SIGTERM reaches the command, not its workers: it waited for every running replication to end."""
+    s = scenario_file(tmp_path)
+    body = """
+        import importlib
+        m = importlib.import_module("simulator.sweep")  # `simulator.sweep` is also the function
+        def endless(task):  # a replication that would take two minutes
+            ready(); time.sleep(120)
+        m._replicate_plain = endless
+        from simulator.cli import main
+        sys.exit(main(sys.argv[1:]))
+    """
+    proc = child(tmp_path, body, "run", s, "--replications", "4", "--workers", "2", "--out", tmp_path / "res")
+    started = time.monotonic()
+    code, _, err = finish(proc, signal.SIGTERM, timeout_s=30)
+    assert time.monotonic() - started < 30
+    assert code == 143
+    assert one_error(err) == "vpcsim: terminated (nothing was written)"
+    assert not (tmp_path / "res").exists() and hidden(tmp_path) == []
