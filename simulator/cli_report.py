@@ -48,8 +48,8 @@ def report(
 
     with user_errors():
         if force and html is None:
-            raise UserError("--force replaces a foreign --out FILE; the results folder itself is rewritten only "
-                            "when vpcsim wrote all of it, so give --out FILE")
+            raise UserError("--force applies to --out FILE only: a results folder is rewritten only when vpcsim "
+                            "wrote every entry in it")
         check_out_file(html, "--out", HTML_REPORT, force)
         if (folder / "comparison.json").is_file() and not (folder / "summary.json").exists():
             raise UserError(f"{folder}: a comparison folder (vpcsim compare --out), not the results of one run; "
