@@ -527,16 +527,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with suppress(ValueError):  # not the main thread (an embedding program): its own handlers stay
             previous = signal.signal(signal.SIGTERM, _terminate)
-        rv = _dispatch(argv)
-    except KeyboardInterrupt:
-        rv = 130
+        try:
+            rv = _dispatch(argv)
+        except KeyboardInterrupt:
+            rv = 130
+        if rv == 130:  # typer turns Ctrl-C into exit code 130, silently
+            err.print(_interrupted(written_before), markup=False)
+            return 143 if _TERMINATED else 130
+        return rv
     finally:
         if previous is not _NOT_SET:
             signal.signal(signal.SIGTERM, previous)
-    if rv == 130:  # typer turns Ctrl-C into exit code 130, silently
-        err.print(_interrupted(written_before), markup=False)
-        return 143 if _TERMINATED else 130
-    return rv
 
 
 def _dispatch(argv: list[str] | None) -> int:
