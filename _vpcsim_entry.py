@@ -1,33 +1,45 @@
 """The ``vpcsim`` command's entry point: one line, not a traceback, for a Ctrl-C or SIGTERM while it starts or ends.
 
-Importing :mod:`simulator` takes about half a second (numpy, pandas, typer, rich), and a signal in that time would
-end in a traceback (SIGINT) or without a word (SIGTERM). This module lives outside the package and imports nothing
-heavy, so it is in charge before that import begins; :func:`simulator.cli.main` takes over once it is done, and once
-the command is over a signal no longer changes its exit code.
+Importing :mod:`simulator` takes about half a second (numpy, pandas, typer, rich, pydantic), and a signal in that
+time would end in a traceback (SIGINT) or without a word (SIGTERM). This module lives outside the package and imports
+nothing heavy, so it is in charge before that import begins; :func:`simulator.cli.main` takes over once it is done,
+and once the command is over a signal no longer changes its exit code.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM while starting."""
+_CODES = {signal.SIGINT: ("interrupted", 130), signal.SIGTERM: ("terminated", 143)}
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise _Terminated
+def _stop(signum: int) -> int:
+    word, code = _CODES[signum]
+    sys.stderr.write(f"vpcsim: {word} while starting (nothing was written)\n")
+    sys.stderr.flush()
+    return code
 
 
 def main() -> int:
-    try:
-        signal.signal(signal.SIGTERM, _terminate)
-        from simulator.cli import main as cli_main
-    except KeyboardInterrupt as exc:
-        word, code = ("terminated", 143) if isinstance(exc, _Terminated) else ("interrupted", 130)
-        sys.stderr.write(f"vpcsim: {word} while starting (nothing was written)\n")
-        return code
+    # While the package is imported a signal is held, not raised: an exception raised inside a library's import
+    # can surface as another error (pydantic turns one raised while it builds a model's schema into a SchemaError).
+    # The import is short; a second signal (a hung disk, an impatient user) ends the process at once.
+    held: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        if held:
+            os._exit(_stop(held[0]))  # nothing is written yet, so there is nothing to clean up
+        held.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in _CODES}
+    from simulator.cli import main as cli_main
+
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+    if held:
+        return _stop(held[0])
     try:
         return cli_main()
     finally:

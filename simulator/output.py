@@ -267,8 +267,10 @@ def _owner_gone(record: dict[str, Any]) -> bool:
 
 
 def _owner_of(path: Path) -> dict[str, Any] | None:
+    if not _TEMP_NAME.fullmatch(path.name):
+        return None
     try:
-        if not stat.S_ISDIR(os.lstat(path).st_mode) or not _TEMP_NAME.fullmatch(path.name):
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
             return None
         owner = path / TEMP_OWNER
         if not stat.S_ISREG(os.lstat(owner).st_mode):
