@@ -48,16 +48,14 @@ def user_errors():
     """Turn the library's errors about user input into one line each on stderr and exit code 2."""
     try:
         yield
-    except ScenarioError as exc:
-        if _DEBUG:
+    except (ScenarioError, UserError) as exc:
+        if _DEBUG or _SIGNAL is not None:  # after a signal the error may be its doing: main() reports the interrupt
             raise
-        for p in exc.problems:
-            err.print(str(p), markup=False)
-        raise typer.Exit(2) from None
-    except UserError as exc:
-        if _DEBUG:
-            raise
-        err.print(f"vpcsim: error: {exc}", markup=False)
+        if isinstance(exc, ScenarioError):
+            for p in exc.problems:
+                err.print(str(p), markup=False)
+        else:
+            err.print(f"vpcsim: error: {exc}", markup=False)
         raise typer.Exit(2) from None
 
 
@@ -495,15 +493,16 @@ def schema() -> None:
 # --------------------------------------------------------------------------------------------------- entry
 
 
-_NOT_SET = object()
-_TERMINATED = False  # the interrupt being handled came from SIGTERM (exit 143), not Ctrl-C (130)
+_SIGNAL: int | None = None  # the SIGINT or SIGTERM this command received, if any
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    """SIGTERM (a CI job cancelled, ``kill``, ``timeout``) ends the command like Ctrl-C: the output being written
-    is removed (the writers clean up on KeyboardInterrupt), one line, exit 143."""
-    global _TERMINATED
-    _TERMINATED = True
+def _on_signal(signum: int, frame: Any) -> None:
+    """Ctrl-C, or SIGTERM (a CI job cancelled, ``kill``, ``timeout``): the writers remove what they were writing
+    (they clean up on KeyboardInterrupt), then one line, exit 130 or 143. The signal is noted too, because a
+    library may turn the KeyboardInterrupt into an error of its own (matplotlib's Agg renderer: "Invalid bounding
+    box") or swallow it."""
+    global _SIGNAL
+    _SIGNAL = signum
     raise KeyboardInterrupt
 
 
@@ -511,7 +510,7 @@ def _interrupted(written_before: int) -> str:
     """The one line after an interrupt, true in every phase: what this command had moved into place, complete."""
     output = sys.modules.get("simulator.output")  # not imported: nothing was written
     written = output.written_outputs()[written_before:] if output is not None else []
-    word = "terminated" if _TERMINATED else "interrupted"
+    word = "terminated" if _SIGNAL == signal.SIGTERM else "interrupted"
     if not written:
         return f"vpcsim: {word} (nothing was written)"
     return f"vpcsim: {word} after writing {', '.join(str(p) for p in written)} in full"
@@ -519,25 +518,30 @@ def _interrupted(written_before: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """The ``vpcsim`` command. Returns the exit code (0, 1 or 2; 130 after Ctrl-C, 143 after SIGTERM)."""
-    global _TERMINATED
-    _TERMINATED = False
+    global _SIGNAL
+    _SIGNAL = None
     output = sys.modules.get("simulator.output")
     written_before = len(output.written_outputs()) if output is not None else 0
-    previous: Any = _NOT_SET
+    previous: dict[int, Any] = {}
     try:
-        with suppress(ValueError):  # not the main thread (an embedding program): its own handlers stay
-            previous = signal.signal(signal.SIGTERM, _terminate)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with suppress(ValueError):  # not the main thread (an embedding program): its own handlers stay
+                previous[sig] = signal.signal(sig, _on_signal)
         try:
             rv = _dispatch(argv)
         except KeyboardInterrupt:
             rv = 130
-        if rv == 130:  # typer turns Ctrl-C into exit code 130, silently
+        except Exception:
+            if _SIGNAL is None:
+                raise
+            rv = 130  # the interrupt, turned into a library's own error on its way up
+        if rv == 130 or _SIGNAL is not None:  # typer turns Ctrl-C into exit code 130, silently
             err.print(_interrupted(written_before), markup=False)
-            return 143 if _TERMINATED else 130
+            return 143 if _SIGNAL == signal.SIGTERM else 130
         return rv
     finally:
-        if previous is not _NOT_SET:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _dispatch(argv: list[str] | None) -> int:
@@ -557,13 +561,13 @@ def _dispatch(argv: list[str] | None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         return 130
     except ScenarioError as exc:  # only when a command forgot user_errors(); still no traceback
-        if _DEBUG:
+        if _DEBUG or _SIGNAL is not None:
             raise
         for p in exc.problems:
             err.print(str(p), markup=False)
         return 2
     except UserError as exc:
-        if _DEBUG:
+        if _DEBUG or _SIGNAL is not None:
             raise
         err.print(f"vpcsim: error: {exc}", markup=False)
         return 2

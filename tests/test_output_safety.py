@@ -584,3 +584,35 @@ def test_a_signal_once_the_command_is_over_keeps_its_exit_code(tmp_path, sig):
     code, _, err = finish(proc, sig)
     assert (code, err) == (0, "")
     assert "Results written to res/" in (tmp_path / "printed.txt").read_text()
+
+
+@pytest.mark.parametrize(("turned_into", "message"), [
+    ("raise ValueError('Invalid bounding box')", "vpcsim: interrupted (nothing was written)"),
+    ("pass", "vpcsim: interrupted after writing {res} in full"),
+])
+def test_an_interrupt_a_library_turns_into_its_own_error_or_swallows_is_still_an_interrupt(tmp_path, capsys,
+                                                                                        turned_into, message):
+    """1 of 32 random SIGINTs reached matplotlib's Agg renderer, which made it "ValueError: Invalid bounding box":
+    a traceback, exit 1. A library that swallows it lets the command finish, and the line says what was written."""
+    s = scenario_file(tmp_path)
+    res = tmp_path / "res"
+    assert run(capsys, "run", s, "--out", res, "--seed", "1")[0] == 0
+    body = f"""
+        import simulator.report as m
+        real = m.write_report_files
+        def patched(*args, **kwargs):
+            real(*args, **kwargs)
+            try:
+                wait()
+            except KeyboardInterrupt:
+                {turned_into}
+        m.write_report_files = patched
+        from simulator.cli import main
+        sys.exit(main(sys.argv[1:]))
+    """
+    proc = child(tmp_path, body, "run", s, "--out", res, "--seed", "2")
+    code, _, err = finish(proc, signal.SIGINT)
+    assert code == 130
+    assert one_error(err) == message.format(res=res)
+    assert json.loads((res / "summary.json").read_text())["seed"] == (1 if "nothing" in message else 2)
+    assert hidden(tmp_path) == []
