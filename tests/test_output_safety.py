@@ -616,3 +616,27 @@ def test_an_interrupt_a_library_turns_into_its_own_error_or_swallows_is_still_an
     assert one_error(err) == message.format(res=res)
     assert json.loads((res / "summary.json").read_text())["seed"] == (1 if "nothing" in message else 2)
     assert hidden(tmp_path) == []
+
+
+def test_a_writer_killed_between_moving_the_old_folder_aside_and_the_new_one_in_gets_the_old_one_back(tmp_path,
+                                                                                                   capsys):
+    s = scenario_file(tmp_path)
+    res = tmp_path / "res"
+    assert run(capsys, "run", s, "--out", res, "--seed", "1")[0] == 0
+    body = """
+        import signal
+        real_replace = os.replace
+        def replace(src, dst):
+            real_replace(src, dst)
+            if os.path.basename(str(src)) == "res":  # the old folder is aside, the new one not yet in place
+                ready(); os.kill(os.getpid(), signal.SIGKILL)
+        os.replace = replace
+        from simulator.cli import main
+        sys.exit(main(sys.argv[1:]))
+    """
+    proc = child(tmp_path, body, "run", s, "--out", res, "--seed", "2")
+    assert finish(proc)[0] == -signal.SIGKILL
+    assert not res.exists() and len(hidden(tmp_path)) == 1
+    assert run(capsys, "run", s, "--out", tmp_path / "other")[0] == 0  # any write into the same folder
+    assert json.loads((res / "summary.json").read_text())["seed"] == 1
+    assert hidden(tmp_path) == []
