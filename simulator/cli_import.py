@@ -20,7 +20,7 @@ from rich.table import Table
 
 from .cli import Command, UserError, app, check_out_file, err, out, print_table, user_errors, writing
 from .importers import ImportProblem, import_azure2019
-from .output import atomic_file
+from .output import IMPORTED_SCENARIO, atomic_file
 from .scenario import ScenarioError, scenario_from_dict
 from .units import parse_duration
 
@@ -71,11 +71,13 @@ def azure2019(
     spread: Annotated[str | None, typer.Option("--spread", metavar="HOW", help="Calls inside a minute: poisson (default) or "
                                                                 "even.")] = None,
     timestep: Annotated[str, typer.Option("--timestep", metavar="DURATION", help="Resolution of the time series.")] = "10s",
+    force: Annotated[bool, typer.Option("--force", help="Replace the --out file even if it is not a scenario vpcsim "
+                                                        "imported.")] = False,
 ) -> None:
     """A scenario with one function per trace function: arrivals replayed from the trace, durations from its
     percentiles, memory from memory.csv, and a VPC from the options."""
     with user_errors():
-        check_out_file(out_file)
+        check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
         if name is not None and not name.strip():
             raise UserError("--name: the scenario name must not be empty")
         if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", region):
@@ -114,7 +116,7 @@ def azure2019(
             for note in imp.notes:
                 err.print(f"note: {note}", markup=False)
             return
-        with writing(out_file), atomic_file(out_file) as fh:
+        with writing(out_file), atomic_file(out_file, IMPORTED_SCENARIO, force=force) as fh:
             fh.write(imp.text)
 
     rows = imp.functions
