@@ -35,7 +35,7 @@ from .results import Result
 
 __all__ = [
     "atomic_dir", "atomic_file", "write_run", "to_json", "OutputError", "check_dir_target", "check_file_target",
-    "FileKind", "HTML_REPORT", "JUNIT_REPORT", "IMPORTED_SCENARIO", "is_vpcsim_file", "MANIFEST",
+    "FileKind", "HTML_REPORT", "JUNIT_REPORT", "IMPORTED_SCENARIO", "IMPORTED_TRACE", "is_vpcsim_file", "MANIFEST",
     "clean_stale_temporaries", "copy_entries", "written_outputs",
 ]
 
@@ -65,7 +65,12 @@ class FileKind:
 # The one place that knows how each writer marks its output (atomic_file checks every file it writes for its mark).
 HTML_REPORT = FileKind("an HTML report", b'<meta name="generator" content="vpcsim ')  # templates/_base.html
 JUNIT_REPORT = FileKind("a JUnit report", b'<testsuites name="vpcsim check"')  # cli_check.junit_xml's root
-IMPORTED_SCENARIO = FileKind("an imported scenario", b"# Imported by `vpcsim import ")  # importers._render's header
+# The header of every YAML file `vpcsim import` writes: a scenario, a --load file, a --subnets file.
+IMPORTED_SCENARIO = FileKind("an imported scenario (or --load/--subnets file)", b"# Imported by `vpcsim import ")
+# The per-minute trace `vpcsim import aws --since` writes beside its scenario (CSV has no comments: its header is
+# the mark, so a trace of your own with exactly this header, in this place, counts as one; --force is then needed
+# for nothing, and the README says so).
+IMPORTED_TRACE = FileKind("an imported per-minute trace", b"function,minute,count\n")
 
 
 def _head(path: str | Path) -> bytes:

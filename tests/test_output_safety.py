@@ -364,10 +364,12 @@ def child(tmp_path: Path, body: str, *argv) -> subprocess.Popen:
     # A session of its own: a child that hangs is ended with its workers (by its process group), never left behind.
     proc = subprocess.Popen([sys.executable, str(script), *map(str, argv)], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    line = proc.stdout.readline()
+    seen = []  # what the command printed before the point where it waits (run's estimate line, for one)
+    while (line := proc.stdout.readline()) not in ("READY\n", ""):
+        seen.append(line)
     if line != "READY\n":
         _, out, err = finish(proc)
-        pytest.fail(f"child did not get ready: {line!r}{out}\n{err}")
+        pytest.fail(f"child did not get ready: {''.join(seen)}{out}\n{err}")
     return proc
 
 
