@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -218,15 +219,13 @@ def user_errors():
     """Turn the library's errors about user input into one line each on stderr and exit code 2."""
     try:
         yield
-    except ScenarioError as exc:
-        if _DEBUG:
+    except (ScenarioError, UserError) as exc:
+        if _DEBUG or _SIGNAL is not None:  # after a signal the error may be its doing: main() reports the interrupt
             raise
-        print_problems(exc.problems)
-        raise typer.Exit(2) from None
-    except UserError as exc:
-        if _DEBUG:
-            raise
-        err.print(f"vpcsim: error: {exc}", markup=False)
+        if isinstance(exc, ScenarioError):
+            print_problems(exc.problems)
+        else:
+            err.print(f"vpcsim: error: {exc}", markup=False)
         raise typer.Exit(2) from None
 
 
@@ -242,13 +241,14 @@ def check_out_dir(path: Path | None, option: str = "--out") -> None:
             raise UserError(f"{option} {exc}") from None
 
 
-def check_out_file(path: Path | None, option: str = "--out") -> None:
-    """Refuse, before any work is done, an output file path that is a folder or not a regular file."""
+def check_out_file(path: Path | None, option: str = "--out", kind: Any = None, force: bool = False) -> None:
+    """Refuse, before any work is done, an output file path that is a folder or not a regular file, or (given its
+    :class:`~simulator.output.FileKind`) a file that vpcsim did not write as such, unless ``force``."""
     from .output import OutputError, check_file_target
 
     if path is not None:
         try:
-            check_file_target(path)
+            check_file_target(path, kind, force)
         except OutputError as exc:
             hint = f" (e.g. {path / 'report.xml'})" if option == "--junit" and path.is_dir() else ""
             raise UserError(f"{option} {exc}{hint}") from None
@@ -624,7 +624,8 @@ def run(
     seed: Annotated[int | None, typer.Option("--seed", min=0, metavar="N", help="Override the scenario's seed.")] = None,
     sets: SetOpt = None,
     record: Annotated[bool, typer.Option("--record-invocations",
-                                         help="Keep one row per invocation (invocations.csv with --out).")] = False,
+                                         help="Keep one row per invocation in DIR/invocations.csv (needs --out).")]
+    = False,
     replications: Annotated[int | None, typer.Option(
         "--replications", min=1, metavar="N", help="Independent replications; the summary holds means and 95% intervals "
                                       "(default: the scenario's `replications`, else 1).")] = None,
@@ -639,6 +640,9 @@ def run(
     from .results import simulate
 
     with user_errors():
+        if record and out_dir is None:  # the rows go to invocations.csv; nothing else shows them
+            raise UserError("--record-invocations keeps one row per invocation for DIR/invocations.csv: add --out "
+                            "DIR (in Python: simulate(scenario, record_invocations=True).invocations)")
         sc = load_with_changes(scenario, sets, seed)
         check_out_dir(out_dir)  # before the run: a bad --out must not cost the simulation, nor replace a file
     if not any(f.arrivals for f in sc.functions):  # an import without a load (docs/import.md)
@@ -700,12 +704,60 @@ def schema() -> None:
 # --------------------------------------------------------------------------------------------------- entry
 
 
+_SIGNAL: int | None = None  # the SIGINT or SIGTERM this command received, if any
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    """Ctrl-C, or SIGTERM (a CI job cancelled, ``kill``, ``timeout``): the writers remove what they were writing
+    (they clean up on KeyboardInterrupt), then one line, exit 130 or 143. The signal is noted too, because a
+    library may turn the KeyboardInterrupt into an error of its own (matplotlib's Agg renderer: "Invalid bounding
+    box") or swallow it."""
+    global _SIGNAL
+    _SIGNAL = signum
+    raise KeyboardInterrupt
+
+
+def _interrupted(written_before: int) -> str:
+    """The one line after an interrupt, true in every phase: what this command had moved into place, complete."""
+    output = sys.modules.get("simulator.output")  # not imported: nothing was written
+    written = output.written_outputs()[written_before:] if output is not None else []
+    word = "terminated" if _SIGNAL == signal.SIGTERM else "interrupted"
+    if not written:
+        return f"vpcsim: {word} (nothing was written)"
+    return f"vpcsim: {word} after writing {', '.join(str(p) for p in written)} in full"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """The ``vpcsim`` command. Returns the exit code (0, 1 or 2)."""
+    """The ``vpcsim`` command. Returns the exit code (0, 1 or 2; 130 after Ctrl-C, 143 after SIGTERM)."""
+    global _SIGNAL
+    _SIGNAL = None
+    output = sys.modules.get("simulator.output")
+    written_before = len(output.written_outputs()) if output is not None else 0
+    previous: dict[int, Any] = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with suppress(ValueError):  # not the main thread (an embedding program): its own handlers stay
+                previous[sig] = signal.signal(sig, _on_signal)
+        try:
+            rv = _dispatch(argv)
+        except KeyboardInterrupt:
+            rv = 130
+        except Exception:
+            if _SIGNAL is None:
+                raise
+            rv = 130  # the interrupt, turned into a library's own error on its way up
+        if rv == 130 or _SIGNAL is not None:  # typer turns Ctrl-C into exit code 130, silently
+            err.print(_interrupted(written_before), markup=False)
+            return 143 if _SIGNAL == signal.SIGTERM else 130
+        return rv
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _dispatch(argv: list[str] | None) -> int:
     try:
         rv = app(args=argv, prog_name="vpcsim", standalone_mode=False)
-        if rv == 130:  # typer turns Ctrl-C into exit code 130, silently
-            err.print("vpcsim: interrupted (nothing was written)", markup=False)
     except typer.TyperException as exc:  # typer's (click's) usage errors: a bad option, a missing argument
         message = exc.format_message()
         if type(exc).__name__ == "NoArgsIsHelpError":
@@ -718,15 +770,14 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        err.print("vpcsim: interrupted", markup=False)
         return 130
     except ScenarioError as exc:  # only when a command forgot user_errors(); still no traceback
-        if _DEBUG:
+        if _DEBUG or _SIGNAL is not None:
             raise
         print_problems(exc.problems)
         return 2
     except UserError as exc:
-        if _DEBUG:
+        if _DEBUG or _SIGNAL is not None:
             raise
         err.print(f"vpcsim: error: {exc}", markup=False)
         return 2

@@ -196,14 +196,18 @@ def check(
     workers: WorkersOpt = 1,
     strict: StrictOpt = False,
     yes: YesOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the --junit file even if it is not a JUnit report "
+                                                        "vpcsim wrote.")] = False,
 ) -> None:
     """Run every scenario that has `expect` and check its sizing assumptions: exit 0 when all hold, 1 when one
     fails, 2 when a file is invalid."""
+    from .output import JUNIT_REPORT
     from .report import fmt_expectation_value
     from .sweep import run_replications
 
     with user_errors():
-        check_out_file(junit, "--junit")  # before the runs: a CI job must not lose them to a typo in the path
+        # Before the runs: a CI job must not lose them to a typo in the path, nor a file to a wrong name.
+        check_out_file(junit, "--junit", JUNIT_REPORT, force)
         try:
             files, skipped = find_scenario_files(paths)
         except ExpectationError as exc:
@@ -287,7 +291,7 @@ def check(
     if junit is not None:
         from .output import atomic_file
 
-        with writing(junit, "--junit"), atomic_file(junit, "wb") as fh:
+        with writing(junit, "--junit"), atomic_file(junit, JUNIT_REPORT, "wb", force=force) as fh:
             fh.write(junit_xml(suites))
         out.print(f"JUnit report written to {escape(str(junit))}")
     if invalid:
@@ -398,7 +402,7 @@ def sweep_command(
     yes: YesOpt = False,
 ) -> None:
     """Run a grid of scenario variants × replications; print the means per grid point (tidy CSV with --out)."""
-    from .sweep import plot_sweep, sweep, sweep_means
+    from .sweep import sweep, sweep_means, write_sweep
 
     with user_errors():
         sc = load_with_changes(scenario, sets, seed)
@@ -417,13 +421,8 @@ def sweep_command(
     paths = list(grid)
     means = sweep_means(df, paths)
     if out_dir is not None:
-        from .output import atomic_dir
-
-        with writing(out_dir), atomic_dir(out_dir) as tmp:
-            df.to_csv(tmp / "sweep.csv", index=False, float_format="%.6g")
-            means.to_csv(tmp / "sweep_means.csv", index=False, float_format="%.6g")
-            fig = plot_sweep(df, paths, title=sc.name)
-            fig.savefig(tmp / "sweep.png", dpi=120)
+        with writing(out_dir):
+            write_sweep(df, out_dir, paths, title=sc.name)
     if as_json:
         typer.echo(df.to_json(orient="records", indent=2))
         return

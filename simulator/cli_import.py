@@ -20,7 +20,7 @@ from rich.table import Table
 
 from .cli import Command, UserError, app, check_out_file, err, out, print_table, user_errors, writing
 from .importers import ImportProblem, import_azure2019
-from .output import atomic_file
+from .output import IMPORTED_SCENARIO, atomic_file
 from .scenario import ScenarioError, scenario_from_dict
 from .units import parse_duration
 
@@ -71,11 +71,13 @@ def azure2019(
     spread: Annotated[str | None, typer.Option("--spread", metavar="HOW", help="Calls inside a minute: poisson (default) or "
                                                                 "even.")] = None,
     timestep: Annotated[str, typer.Option("--timestep", metavar="DURATION", help="Resolution of the time series.")] = "10s",
+    force: Annotated[bool, typer.Option("--force", help="Replace the --out file even if it is not a scenario vpcsim "
+                                                        "imported.")] = False,
 ) -> None:
     """A scenario with one function per trace function: arrivals replayed from the trace, durations from its
     percentiles, memory from memory.csv, and a VPC from the options."""
     with user_errors():
-        check_out_file(out_file)
+        check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
         if name is not None and not name.strip():
             raise UserError("--name: the scenario name must not be empty")
         if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", region):
@@ -114,7 +116,7 @@ def azure2019(
             for note in imp.notes:
                 err.print(f"note: {note}", markup=False)
             return
-        with writing(out_file), atomic_file(out_file) as fh:
+        with writing(out_file), atomic_file(out_file, IMPORTED_SCENARIO, force=force) as fh:
             fh.write(imp.text)
 
     rows = imp.functions
@@ -142,6 +144,7 @@ def azure2019(
 
 OutFileOpt = Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE", help="Scenario file to write (YAML). "
                                                  "Without it the scenario is printed.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the --out file even if vpcsim did not write it.")]
 LoadOpt = Annotated[Path | None, typer.Option("--load", metavar="FILE", help="Per-function load (arrivals, duration, "
                                               "...) as a YAML mapping of function name to keys.")]
 SubnetsOpt = Annotated[Path | None, typer.Option("--subnets", metavar="FILE", help="CIDR, AZ and addresses in use of "
@@ -173,7 +176,7 @@ def _note(text: str) -> str:
 
 
 def _finish(infra, out_file: Path | None, load: Path | None, sets: list[str] | None,
-            extra_files: dict[str, str] | None = None) -> None:
+            extra_files: dict[str, str] | None = None, force: bool = False) -> None:
     """Apply the load, validate, write (or print) and show what was imported: shared by every infrastructure
     importer."""
     from .cli import parse_sets
@@ -193,7 +196,7 @@ def _finish(infra, out_file: Path | None, load: Path | None, sets: list[str] | N
             err.print(_note(note), markup=False, soft_wrap=True)
         return
     with writing(out_file):
-        write(out_file, built.text, extra_files or infra.extra_files)
+        write(out_file, built.text, extra_files or infra.extra_files, force=force)
     sc = built.scenario
     t = Table(title=f"Imported {len(sc.functions)} function{'s' * (len(sc.functions) != 1)} and "
                     f"{len(sc.vpc.subnets)} subnet{'s' * (len(sc.vpc.subnets) != 1)} into {escape(str(out_file))}",
@@ -227,6 +230,7 @@ def cloudformation_cmd(
     subnets: SubnetsOpt = None,
     region: RegionOpt = "us-east-1",
     load: LoadOpt = None,
+    force: ForceOpt = False,
     sets: ImportSetOpt = None,
 ) -> None:
     """A scenario from a CloudFormation, SAM or CDK template: its functions, subnets, routes and provisioned
@@ -235,7 +239,7 @@ def cloudformation_cmd(
     from .sources.common import SourceError
 
     with user_errors():
-        check_out_file(out_file)
+        check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
         _check_region(region)
         try:
             infra = import_cloudformation(source, parameters=_key_values(parameter, "--parameter"),
@@ -243,7 +247,7 @@ def cloudformation_cmd(
                                           subnets_label=str(subnets) if subnets else None)
         except SourceError as exc:
             raise UserError(str(exc)) from None
-        _finish(infra, out_file, load, sets)
+        _finish(infra, out_file, load, sets, force=force)
 
 
 @import_app.command("terraform")
@@ -253,6 +257,7 @@ def terraform_cmd(
     out_file: OutFileOpt = None,
     subnets: SubnetsOpt = None,
     load: LoadOpt = None,
+    force: ForceOpt = False,
     sets: ImportSetOpt = None,
 ) -> None:
     """A scenario from a Terraform plan: functions, subnets (through modules), routes and provisioned
@@ -261,13 +266,13 @@ def terraform_cmd(
     from .sources.terraform import import_terraform
 
     with user_errors():
-        check_out_file(out_file)
+        check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
         try:
             infra = import_terraform(plan, subnets_file=subnets, label=str(plan),
                                      subnets_label=str(subnets) if subnets else None)
         except SourceError as exc:
             raise UserError(str(exc)) from None
-        _finish(infra, out_file, load, sets)
+        _finish(infra, out_file, load, sets, force=force)
 
 
 @import_app.command("aws")
@@ -283,6 +288,7 @@ def aws_cmd(
     subnets_only: Annotated[bool, typer.Option("--subnets-only", help="Write only the subnets, as a --subnets FILE "
                                                "for the template and plan importers.")] = False,
     load: LoadOpt = None,
+    force: ForceOpt = False,
     sets: ImportSetOpt = None,
 ) -> None:
     """A scenario from a live account, with read-only calls: functions, concurrency, subnets and addresses in use,
@@ -291,7 +297,7 @@ def aws_cmd(
     from .sources.common import SourceError
 
     with user_errors():
-        check_out_file(out_file)
+        check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
         if region is not None:
             _check_region(region)
         since_s = None
@@ -308,7 +314,7 @@ def aws_cmd(
                 if out_file is None:
                     typer.echo(text, nl=False)
                     return
-                with writing(out_file), atomic_file(out_file) as fh:
+                with writing(out_file), atomic_file(out_file, IMPORTED_SCENARIO, force=force) as fh:
                     fh.write(text)
                 out.print(f"Wrote {n} subnets to {escape(str(out_file))}; use it as --subnets {escape(str(out_file))}")
                 return
@@ -317,7 +323,7 @@ def aws_cmd(
                                trace_file=trace)
         except SourceError as exc:
             raise UserError(str(exc)) from None
-        _finish(infra, out_file, load, sets)
+        _finish(infra, out_file, load, sets, force=force)
 
 
 @import_app.command("cloudwatch")
@@ -329,13 +335,13 @@ def cloudwatch_cmd(
 ) -> None:
     """The load of each function from CloudWatch metrics, for teams that cannot give vpcsim credentials: per-minute
     invocations as a trace and durations as a distribution, written as a --load file."""
+    from .cli import check_out_dir
     from .sources.cloudwatch import load_entries, read_metric_data, trace_csv
     from .sources.common import SourceError
     from .sources.writer import HEADER, write_files
 
     with user_errors():
-        if out_dir.exists() and not out_dir.is_dir():
-            raise UserError(f"--out {out_dir}: exists and is not a folder")
+        check_out_dir(out_dir)  # a results folder, with vpcsim's manifest: replaced only when vpcsim wrote it
         try:
             found, notes = read_metric_data(metrics)
             text, start, minutes = trace_csv(found, str(metrics))
@@ -347,7 +353,7 @@ def cloudwatch_cmd(
         from .sources.writer import load_text
 
         window = f"{start:%Y-%m-%dT%H:%MZ}, {minutes} minutes" if start is not None else "no datapoints"
-        load = load_text(entries, [f"{HEADER} cloudwatch from {metrics}: {len(entries)} functions, {window}.",
+        load = load_text(entries, [f"{HEADER} cloudwatch` from {metrics}: {len(entries)} functions, {window}.",
                                    "# The load of each function: vpcsim import cloudformation|terraform|aws ... "
                                    f"--load {out_dir / 'load.yaml'} --set duration={minutes}m"] + [
                                       f"# {n}" for n in notes])

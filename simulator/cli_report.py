@@ -44,18 +44,24 @@ def report(
                                            show_default=False)],
     html: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="Write the HTML here instead of DIR/report.html "
                                                             "(the figures are then not rewritten).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the --out file even if it is not an HTML report "
+                                                        "vpcsim wrote.")] = False,
 ) -> None:
     """Rebuild the self-contained HTML report (and figures/*.png) of a results folder."""
+    from .output import HTML_REPORT
     from .report import ResultsFolderError, rebuild_report
 
     with user_errors():
-        check_out_file(html)
+        if force and html is None:
+            raise UserError("--force applies to --out FILE only: a results folder is rewritten only when vpcsim "
+                            "wrote every entry in it")
+        check_out_file(html, "--out", HTML_REPORT, force)
         if (folder / "comparison.json").is_file() and not (folder / "summary.json").exists():
             raise UserError(f"{folder}: a comparison folder (vpcsim compare --out), not the results of one run; "
                             f"its runs are {folder / 'a'} and {folder / 'b'} (vpcsim report {folder / 'a'})")
         try:
-            with writing(html or folder, option=None):
-                path = rebuild_report(folder, html)
+            with writing(html or folder, option="--out" if html is not None else None):
+                path = rebuild_report(folder, html, force=force)
         except ResultsFolderError as exc:
             raise UserError(str(exc)) from None
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:

@@ -539,24 +539,31 @@ def load_results(folder: str | Path) -> Result:
     return Result(scenario, summary, ts, invocations, distribution)
 
 
-def rebuild_report(folder: str | Path, html: str | Path | None = None) -> Path:
-    """Rebuild ``report.html`` (and ``figures/*.png``) of a results folder; with ``html``, write only that file.
-    Each file is replaced whole or left as it was. Returns the HTML path."""
-    from .output import atomic_dir, atomic_file
+def rebuild_report(folder: str | Path, html: str | Path | None = None, *, force: bool = False) -> Path:
+    """Rebuild ``report.html`` and ``figures/*.png`` of a results folder, which is written again whole (its data
+    files carried over unchanged), so it is refused unless every entry of it is vpcsim's. With ``html``, write only
+    that file (refused when it exists and is not an HTML report vpcsim wrote, unless ``force``). Returns the HTML
+    path."""
+    from .output import HTML_REPORT, atomic_dir, atomic_file, copy_entries
 
     folder = Path(folder)
     result = load_results(folder)
     yaml_text = (folder / "scenario.yaml").read_text(encoding="utf-8")
     images = draw_figures(result)
     page = render_report(result, images, yaml_text)
-    target = Path(html) if html is not None else folder / "report.html"
-    if html is None:
-        with atomic_dir(folder / "figures") as tmp:
-            for stem, png in images.items():
-                (tmp / f"{stem}.png").write_bytes(png)
-    with atomic_file(target) as fh:
-        fh.write(page)
-    return target
+    if html is not None:
+        with atomic_file(html, HTML_REPORT, force=force) as fh:
+            fh.write(page)
+        return Path(html)
+    advice = (f"the report is rebuilt by writing the folder again whole, so write it elsewhere: vpcsim report "
+              f"{folder} --out FILE")
+    with atomic_dir(folder, advice=advice) as tmp:
+        copy_entries(folder, tmp, skip={"report.html", "figures"})
+        (tmp / "figures").mkdir()
+        for stem, png in images.items():
+            (tmp / "figures" / f"{stem}.png").write_bytes(png)
+        (tmp / "report.html").write_text(page, encoding="utf-8")
+    return folder / "report.html"
 
 
 # --------------------------------------------------------------------------------------------------- comparison

@@ -13,6 +13,7 @@ import simulator as vs
 from simulator import compare as cmp_mod
 from simulator.cli import main
 from simulator.compare import compare, metric_rows, write_comparison
+from simulator.output import atomic_dir
 
 from .test_plots import stressed
 
@@ -116,7 +117,7 @@ def test_write_comparison_writes_a_self_contained_report(legacy_vs_hyperplane, t
     monkeypatch.setattr("simulator.report.draw_figures", lambda result: {})
     out = write_comparison(legacy_vs_hyperplane, tmp_path / "cmp")
     names = {p.name for p in out.iterdir()}
-    assert names == {"a", "b", "figures", "comparison.json", "report.html"}
+    assert names == {"a", "b", "figures", "comparison.json", "report.html", "vpcsim-manifest.json"}
     assert (out / "a" / "summary.json").is_file() and (out / "b" / "report.html").is_file()
     page = (out / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"https?://", page)
@@ -128,8 +129,8 @@ def test_write_comparison_writes_a_self_contained_report(legacy_vs_hyperplane, t
 
 def test_write_comparison_is_whole_or_nothing(legacy_vs_hyperplane, tmp_path, monkeypatch):
     target = tmp_path / "cmp"
-    target.mkdir()
-    (target / "comparison.json").write_text("{}", encoding="utf-8")  # an earlier comparison: replaceable
+    with atomic_dir(target) as tmp:  # an earlier folder vpcsim wrote: replaceable
+        (tmp / "comparison.json").write_text("{}", encoding="utf-8")
 
     def broken(self):
         raise RuntimeError("figure failed")
@@ -138,7 +139,8 @@ def test_write_comparison_is_whole_or_nothing(legacy_vs_hyperplane, tmp_path, mo
     monkeypatch.setattr("simulator.report.draw_figures", lambda result: {})  # keep the run folders quick
     with pytest.raises(RuntimeError, match="figure failed"):
         write_comparison(legacy_vs_hyperplane, target)
-    assert [p.name for p in target.iterdir()] == ["comparison.json"]
+    assert sorted(p.name for p in target.iterdir()) == ["comparison.json", "vpcsim-manifest.json"]
+    assert (target / "comparison.json").read_text(encoding="utf-8") == "{}"
     assert [p.name for p in tmp_path.iterdir()] == ["cmp"]
 
 

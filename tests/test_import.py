@@ -165,7 +165,7 @@ def test_bad_folder_and_missing_files(tmp_path, capsys):
 
 def test_bad_hash_and_bad_options_leave_an_existing_file_alone(tmp_path, capsys):
     out = tmp_path / "keep.yaml"
-    out.write_text("precious\n")
+    out.write_text("# Imported by `vpcsim import azure2019 earlier`\nprecious\n")  # replaceable: vpcsim's own
     msg = _fails(capsys, ["import", "azure2019", str(A100), "--functions", "deadbeefcafe", "--out", str(out)])
     assert msg.startswith("vpcsim: error: --functions: no such function") and "'deadbeefcafe'" in msg
     for argv, text in ((["--top", "0"], "--top must be at least 1"),
@@ -175,7 +175,7 @@ def test_bad_hash_and_bad_options_leave_an_existing_file_alone(tmp_path, capsys)
                        (["--timestep", "soon"], "--timestep")):
         msg = _fails(capsys, ["import", "azure2019", str(A100), "--out", str(out), *argv])
         assert text in msg, (argv, msg)
-    assert out.read_text() == "precious\n"
+    assert out.read_text() == "# Imported by `vpcsim import azure2019 earlier`\nprecious\n"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.yaml"]  # no temporary file left behind
 
 

@@ -150,7 +150,7 @@ def test_functions_glob_and_subnets_only(account, tmp_path):
     text, n = subnets_yaml(session=session)
     calls.assert_read_only()
     assert n == 3 + 6  # the VPC's three and moto's default VPC's six
-    assert text.startswith("# Written by vpcsim import aws --subnets-only")
+    assert text.startswith("# Imported by `vpcsim import aws --subnets-only`")
     # The file feeds the template importers: the real SAM template whose subnets are a parameter.
     path = tmp_path / "subnets.yaml"
     path.write_text(text)

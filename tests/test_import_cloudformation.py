@@ -51,7 +51,7 @@ def test_sam_memorydb_template_imports_with_its_globals_and_the_host_bits_normal
     printed = capsys.readouterr().out
     assert "host bits set" in printed and "privateSubnetA" in printed
     text = out.read_text()
-    assert text.startswith(HEADER + " cloudformation from ")
+    assert text.startswith(HEADER + " cloudformation` from ")
     data = yaml.safe_load(text)
     (fn,) = data["functions"]
     # Globals.Function: MemorySize 512, Timeout 900; VpcConfig by !GetAtt Subnet.SubnetId and !GetAtt SG.GroupId.

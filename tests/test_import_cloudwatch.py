@@ -26,7 +26,7 @@ def test_metrics_become_a_load_file_and_a_trace(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Load of 2 functions written to" in printed and "--set duration=120m" in printed
     load_text = (out / "load.yaml").read_text()
-    assert load_text.startswith("# Written by vpcsim import cloudwatch from ")
+    assert load_text.startswith("# Imported by `vpcsim import cloudwatch` from ")
     load = yaml.safe_load(load_text)
     api = load["orders-api"]
     assert api["arrivals"] == {"process": "trace", "file": "invocations.csv", "format": "per_minute",

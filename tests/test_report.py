@@ -14,7 +14,7 @@ import pytest
 import simulator as vs
 from simulator import report
 from simulator.cli import main
-from simulator.output import write_run
+from simulator.output import atomic_dir, write_run
 
 from .conftest import BASE
 from .test_plots import calm, png_shape, stressed
@@ -222,8 +222,8 @@ def test_write_run_writes_figures_and_report(pristine):
 
 def test_write_run_is_whole_or_nothing(tmp_path, bad_run, monkeypatch):
     target = tmp_path / "res"
-    target.mkdir()
-    (target / "summary.json").write_text("previous", encoding="utf-8")
+    with atomic_dir(target) as tmp:  # an earlier folder vpcsim wrote: replaceable
+        (tmp / "summary.json").write_text("previous", encoding="utf-8")
 
     def broken(result):
         raise RuntimeError("drawing failed")
@@ -231,7 +231,7 @@ def test_write_run_is_whole_or_nothing(tmp_path, bad_run, monkeypatch):
     monkeypatch.setattr(report, "draw_figures", broken)
     with pytest.raises(RuntimeError, match="drawing failed"):
         write_run(bad_run, target)
-    assert [p.name for p in target.iterdir()] == ["summary.json"]
+    assert sorted(p.name for p in target.iterdir()) == ["summary.json", "vpcsim-manifest.json"]
     assert (target / "summary.json").read_text(encoding="utf-8") == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["res"]  # no temporary folder left behind
     with pytest.raises(RuntimeError):

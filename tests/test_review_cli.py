@@ -60,7 +60,7 @@ def test_run_out_onto_a_folder_of_other_files_is_refused_and_they_are_kept(tmp_p
     (folder / "notes.txt").write_text("precious")
     code, _, err = run(capsys, "run", path, "--out", folder)
     assert code == 2
-    assert "vpcsim did not write (1 entry)" in one_error(err)
+    assert "holds 1 entry but no vpcsim-manifest.json, so vpcsim did not write it" in one_error(err)
     assert (folder / "notes.txt").read_text() == "precious"
 
 

@@ -53,7 +53,7 @@ def test_the_library_writers_refuse_to_replace_what_vpcsim_did_not_write(tmp_pat
     import pytest
 
     import simulator as vs
-    from simulator.output import OutputError, atomic_file, write_run
+    from simulator.output import HTML_REPORT, OutputError, atomic_file, write_run
 
     res = vs.simulate(vs.load_scenario(SCENARIOS / "quickstart.yaml").with_changes({"duration": "3m"}))
     precious = tmp_path / "designs"
@@ -65,7 +65,7 @@ def test_the_library_writers_refuse_to_replace_what_vpcsim_did_not_write(tmp_pat
     scenario_copy.write_text("x")
     with pytest.raises(OutputError, match="not a folder"):
         write_run(res, scenario_copy)
-    with pytest.raises(OutputError, match="not a regular file"), atomic_file("/dev/null"):
+    with pytest.raises(OutputError, match="not a regular file"), atomic_file("/dev/null", HTML_REPORT):
         pass
     assert (precious / "notes.txt").read_text() == "mine" and scenario_copy.read_text() == "x"
     write_run(res, tmp_path / "out")

@@ -116,7 +116,8 @@ def test_cli_table_and_files(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Sweep of subnet-too-small: 4 points x 2 replications" in text
     assert "tiny-a.cidr" in text and "report.memory_mb" in text
-    assert sorted(p.name for p in out.iterdir()) == ["sweep.csv", "sweep.png", "sweep_means.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["sweep.csv", "sweep.png", "sweep_means.csv",
+                                                     "vpcsim-manifest.json"]
     df = pd.read_csv(out / "sweep.csv")
     assert len(df) == 8 and df["replication"].tolist() == [0, 1] * 4
     assert (out / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

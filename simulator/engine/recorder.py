@@ -142,9 +142,10 @@ class Recorder:
     def _stop(self, env: Any, t: float) -> None:
         """The execution on ``env`` stopped at ``t``: concurrency, and the duration Lambda bills: from the start of
         init (a cold start, after the ENI wait, which is Lambda's own) or of the run (warm) to ``t``, rounded up to
-        a whole millisecond (AWS facts §9; the round to a nanosecond first keeps 0.1 s at 100 ms, not 101)."""
+        a whole millisecond (AWS facts §9; a nanosecond's slack keeps 0.1 s at 100 ms, not 101, where the subtraction
+        of two times leaves 1e-14 s)."""
         if env.counted:
-            ms = math.ceil(round((t - env.arr - env.wait) * 1000.0, 6))
+            ms = math.ceil((t - env.arr - env.wait) * 1000.0 - 1e-6)
             if env.provisioned:
                 self.billed_ms_provisioned[env.fn.idx] += ms
             else:

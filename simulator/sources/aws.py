@@ -437,7 +437,7 @@ def subnets_yaml(*, region: str | None = None, profile: str | None = None, funct
     subnets, _, _ = _imported_subnets(raw, enis, tables, acct.region)
     from .writer import HEADER, _flow
 
-    lines = [f"{HEADER} aws --subnets-only from {acct.region}: {len(subnets)} subnets, for --subnets FILE.",
+    lines = [f"{HEADER} aws --subnets-only` from {acct.region}: {len(subnets)} subnets, for --subnets FILE.",
              "# ips_in_use: addresses other workloads hold (AvailableIpAddressCount, less Lambda's own ENIs)."]
     for s in subnets:
         lines.append(f"# {s.origin.what}")

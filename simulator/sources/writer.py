@@ -2,7 +2,7 @@
 
 :func:`build` makes the scenario data (a function's settings, then its load when it has one), applies ``--set``
 changes, validates the result exactly as ``vpcsim run`` will read it, and renders the text: a header that starts
-with ``# Written by vpcsim import`` (so that vpcsim recognises a file it wrote) and says what was assumed, and a
+with ``# Imported by `vpcsim import SOURCE``` (so that vpcsim recognises a file it wrote) and says what was assumed, and a
 comment above every function and subnet saying where it came from (file, line, logical ID or address). A problem the
 validation finds in an imported item is reported at that item's origin (the template's line, the load file's line),
 not at a line of a file that does not exist yet. :func:`write` writes the scenario and the files beside it (traces)
@@ -27,7 +27,7 @@ from .common import Infrastructure, Origin
 
 __all__ = ["Built", "build", "write", "write_files", "load_text", "scenario_data", "HEADER"]
 
-HEADER = "# Written by vpcsim import"
+HEADER = "# Imported by `vpcsim import"  # + " SOURCE`": simulator.output.IMPORTED_SCENARIO recognises it
 DEFAULT_DURATION = "1h"  # the horizon of an imported scenario when the source does not say one (--set duration=...)
 
 
@@ -135,7 +135,7 @@ def _comment(text: str, indent: str = "") -> list[str]:
 
 def render(data: dict[str, Any], infra: Infrastructure, origins: dict[str, Origin], no_load: list[str]) -> str:
     n_fn, n_sub = len(data["functions"]), len((data.get("vpc") or {}).get("subnets") or [])
-    lines = [f"{HEADER} {infra.kind} from {infra.label}: {n_fn} function{'s' * (n_fn != 1)}, "
+    lines = [f"{HEADER} {infra.kind}` from {infra.label}: {n_fn} function{'s' * (n_fn != 1)}, "
              f"{n_sub} subnet{'s' * (n_sub != 1)}."]
     if infra.kind in ("cloudformation", "terraform"):
         lines += _comment("Each function and subnet says where it came from. Re-import after the source changes, or "
@@ -210,28 +210,29 @@ def _item(item: Any, indent: int) -> list[str]:
     return lines
 
 
-def write(out_file: Path, built_text: str, extra_files: dict[str, str] | None = None) -> list[Path]:
-    """Write the scenario and the files beside it whole or not at all: every file is complete in a temporary file
-    before any replaces its target."""
-    from ..output import atomic_file
+def write(out_file: Path, built_text: str, extra_files: dict[str, str] | None = None, *,
+          force: bool = False) -> list[Path]:
+    """Write the scenario and the traces beside it whole or not at all: every file is complete in a temporary file
+    before any replaces its target; an existing file vpcsim did not write is refused unless ``force``."""
+    from ..output import IMPORTED_SCENARIO, IMPORTED_TRACE, atomic_file
 
-    targets = [(out_file.parent / name, text) for name, text in (extra_files or {}).items()]
-    targets.append((out_file, built_text))
+    targets = [(out_file.parent / name, text, IMPORTED_TRACE) for name, text in (extra_files or {}).items()]
+    targets.append((out_file, built_text, IMPORTED_SCENARIO))
     with ExitStack() as stack:
-        for target, text in targets:
-            fh = stack.enter_context(atomic_file(target))
+        for target, text, kind in targets:
+            fh = stack.enter_context(atomic_file(target, kind, force=force))
             fh.write(text)
-    return [t for t, _ in targets]
+    return [t for t, _, _ in targets]
 
 
 def write_files(folder: Path, files: dict[str, str]) -> list[Path]:
-    """Write ``files`` (name -> text) into ``folder`` whole or not at all."""
-    from ..output import atomic_file
+    """Write ``files`` (name -> text) as the results folder ``folder``, whole or not at all, with vpcsim's manifest
+    (an existing folder is replaced only when vpcsim wrote it)."""
+    from ..output import atomic_dir
 
-    folder.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as stack:
+    with atomic_dir(folder) as tmp:
         for name, text in files.items():
-            stack.enter_context(atomic_file(folder / name)).write(text)
+            (tmp / name).write_text(text, encoding="utf-8")
     return [folder / name for name in files]
 
 
