@@ -460,7 +460,7 @@ def capacity_cmd(
         say(f"All functions at their projected peaks: {tot['projected_peak']:,} concurrent executions in service on "
             f"average ({tot['enis_packed']:,} ENIs packed, {tot['enis_formula']:,} by the doc's formula), "
             f"{tot['peak_in_service']:,} at the p99.9 of a run's peak ({tot['enis_at_peak']:,} ENIs); "
-            f"{tot['eni_quota_free']:,} free under the ENI quota; scaling to the peak needs "
+            f"{tot['eni_quota_free']:,} free under the ENI quota; scaling needs "
             f"{format_duration(tot['scaling_s']) if math.isfinite(tot['scaling_s']) else 'forever'}.")
     print_lint(cap["lint"])
 
@@ -758,6 +758,7 @@ def main(argv: list[str] | None = None) -> int:
 from . import cli_check  # noqa: E402,F401,I001  (registers check, sweep)
 from . import cli_import  # noqa: E402,F401
 from . import cli_report  # noqa: E402,F401  (registers report, compare)
+from . import cli_answers  # noqa: E402,F401  (registers headroom, size)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

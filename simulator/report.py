@@ -339,6 +339,8 @@ def draw_figures(result: Result) -> dict[str, bytes]:
     images = {}
     for stem, fig in plots.figures(result).items():
         images[stem] = plots.png_bytes(fig)
+    # Figures an answer adds to the report of its run (headroom: the search that led to this load).
+    images.update((result.extra or {}).get("figures") or {})
     return images
 
 
@@ -445,6 +447,7 @@ def report_context(result: Result, images: Mapping[str, bytes], scenario_yaml: s
     s = result.summary
     sc = result.scenario
     v = verdict(s, result.timeseries, sc.timestep)
+    captions = {**FIGURES, **((result.extra or {}).get("captions") or {})}
     outcome_rows = []
     inv = s["invocations"] or 0
     for cause in OUTCOMES:
@@ -479,8 +482,9 @@ def report_context(result: Result, images: Mapping[str, bytes], scenario_yaml: s
         "cost": cost_rows(s),
         "lint": s["capacity"]["lint"],
         "expectations": s.get("expectations") or [],
-        "figures": [{"stem": stem, "title": FIGURES.get(stem, (stem, ""))[0],
-                     "caption": FIGURES.get(stem, ("", ""))[1], "data": _b64(png)} for stem, png in images.items()],
+        "figures": [{"stem": stem, "title": captions.get(stem, (stem, ""))[0],
+                     "caption": captions.get(stem, ("", ""))[1], "data": _b64(png)} for stem, png in images.items()],
+        "answer": (result.extra or {}).get("answer"),
         "scenario_yaml": scenario_yaml if scenario_yaml is not None else _resolved_yaml(result),
         "failures": FAILURES,
     }

@@ -1,0 +1,477 @@
+"""Headroom: the largest load multiplier at which a scenario's conditions still hold, found by simulation.
+
+Every arrival process of every function is scaled by the multiplier *m* (:func:`scale_load`: rates, schedules, the
+diurnal mean, a trace's ``scale``). A point *m* is run with N replications and holds when the conditions (the
+``expect`` syntax) hold in at least ``share`` of them (default: all). The search brackets the answer — a first batch
+of multipliers around 1 and the closed form's answer, run together, then batches doubling up or halving down until a
+point that holds lies below one that fails — and then bisects the bracket (geometric midpoints) until it is within
+the ``resolution`` (default 2%: ``hi / lo <= 1.02``). The answer is the bracket's lower end: the largest multiplier
+seen to hold below the smallest one seen to fail.
+
+Common random numbers: replication *i* of every point uses the same seed and replication index, so the random
+streams (arrival gaps, durations, ENI attach times...) are the same at every *m*, merely scaled: the difference
+between two points is the load, not the dice. Which points are run depends only on the scenario, the conditions and
+the options, never on the number of workers: a batch's replication 0 runs first, the other replications only for
+the points that still hold (with ``share`` 1 one failing replication decides), so the answer, the points and their
+figures are the same with one process, several, or a Dask cluster. See docs/answers.md.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import VpcsimError
+from ..expectations import (
+    FIRST_TIME,
+    Condition,
+    ExpectationError,
+    compile_expectations,
+    format_value,
+    lookup,
+    metric_kind,
+    parse_condition,
+)
+from ..scenario import Scenario, ScenarioError, scenario_from_dict
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "HeadroomError", "Headroom", "headroom", "scale_load", "parse_until", "default_conditions", "closed_form",
+    "DEFAULT_RESOLUTION", "DEFAULT_MAX_MULTIPLIER", "MIN_MULTIPLIER", "LIMIT_OF_OUTCOME",
+]
+
+DEFAULT_RESOLUTION = 0.02
+DEFAULT_MAX_MULTIPLIER = 10.0
+MIN_MULTIPLIER = 1 / 1024  # below this nothing is searched: the design fails at a thousandth of its load
+
+# The limit each failure outcome shows (SPEC §3): what binds when it appears.
+LIMIT_OF_OUTCOME = {
+    "throttled_concurrency": "concurrency", "throttled_reserved": "concurrency", "throttled_scaling": "scaling",
+    "eni_limit": "eni_quota", "subnet_ips": "subnet_ips", "ec2_throttled": "ec2_api", "az_outage": "az_outage",
+    "timeout": "timeout", "dropped": "async_retries",
+}
+
+_UNTIL = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*((?:<=|>=|==|!=|<|>).*)$")
+# Metrics that only grow with the load: a lower bound on one of them ("outcomes.subnet_ips > 0") holds more as the
+# load grows and so cannot bound it from above.
+_FAILURE_COUNTS = re.compile(r"^(functions\.[^.]+\.)?(failed|throttled|failure_rate|throttle_rate|error_rate|"
+                             r"outcomes\.(?!success)[a-z_]+)$")
+
+
+class HeadroomError(VpcsimError, ValueError):
+    """A problem with how a headroom or size search was asked for (one line for the user)."""
+
+
+# --------------------------------------------------------------------------------------------------- load
+
+
+def _scaled_process(p: dict[str, Any], m: float) -> dict[str, Any]:
+    p = dict(p)
+    kind = p.get("process")
+    if kind in ("poisson", "constant") and p.get("rate") is not None:
+        p["rate"] = float(p["rate"]) * m
+    if kind == "poisson" and p.get("schedule") is not None:
+        p["schedule"] = [[t, float(r) * m] for t, r in p["schedule"]]
+    if kind == "diurnal":
+        p["mean"] = float(p["mean"]) * m
+    if kind == "trace":
+        p["scale"] = float(p.get("scale", 1.0)) * m
+    return p
+
+
+def scale_load(scenario: Scenario, multiplier: float) -> Scenario:
+    """``scenario`` with every arrival process of every function scaled by ``multiplier``: a rate or a schedule's
+    rates, a diurnal process's mean (its peaks with it), a trace's ``scale`` (each call kept floor(scale) times plus
+    once more with probability frac(scale))."""
+    if not (isinstance(multiplier, int | float) and math.isfinite(multiplier) and multiplier >= 0):
+        raise HeadroomError(f"a load multiplier is a number >= 0 (got {multiplier!r})")
+    data = scenario.to_dict()  # rates per second, trace paths absolute: no file or unit to resolve again
+    for fn in data["functions"]:
+        fn["arrivals"] = [_scaled_process(p, float(multiplier)) for p in fn["arrivals"]]
+    try:
+        return scenario_from_dict(data, source=scenario.source)
+    except ScenarioError as exc:
+        raise HeadroomError(f"the load x {multiplier:g} is not a valid scenario: {exc.problems[0].message} "
+                            f"({exc.problems[0].path})") from None
+
+
+# --------------------------------------------------------------------------------------------------- conditions
+
+
+def parse_until(scenario: Scenario, texts: Sequence[str]) -> list[Condition]:
+    """``["failure_rate <= 0.1%", "latency_ms.p99 < 2s"]`` → conditions (the ``expect`` syntax: PATH OP VALUE)."""
+    out = []
+    for text in texts:
+        m = _UNTIL.match(str(text))
+        if not m:
+            raise HeadroomError(f"--until {text!r}: write PATH OP VALUE, e.g. 'failure_rate <= 0.1%' or "
+                                f"'latency_ms.p99 < 2s' (OP one of < <= > >= == !=)")
+        path, cond = m.group(1), m.group(2)
+        try:
+            kind = metric_kind(scenario, path)
+            out.append(parse_condition(path, kind, cond, key=path))
+        except ExpectationError as exc:
+            raise HeadroomError(f"--until {text!r}: {exc}") from None
+    return out
+
+
+def default_conditions(scenario: Scenario) -> list[Condition]:
+    """The scenario's own ``expect``, or ``failure_rate == 0`` when it has none."""
+    if scenario.expect:
+        conditions, problems = compile_expectations(scenario)
+        if problems:  # pragma: no cover - a loaded scenario was checked already
+            raise HeadroomError(f"expect.{problems[0][0][1]}: {problems[0][1]}")
+        return conditions
+    return [parse_condition("failure_rate", metric_kind(scenario, "failure_rate"), "== 0", key="failure_rate")]
+
+
+def bounds_the_load(c: Condition) -> bool:
+    """Whether a condition can stop the load from growing: not a lower bound on a count of failures, which holds
+    more as the load grows (``outcomes.subnet_ips > 0``, a scenario that means to show the exhaustion)."""
+    return not (_FAILURE_COUNTS.match(c.path) and c.op in (">", ">="))
+
+
+def condition_text(c: Condition) -> str:
+    return f"{c.path} {c.text}"
+
+
+# --------------------------------------------------------------------------------------------------- closed form
+
+
+def _largest(fits: Callable[[float], bool], high: float) -> float:
+    """The largest m in [0, high] with fits(m), for a monotone ``fits`` (bisection to 0.1%)."""
+    if fits(high):
+        return high
+    lo, hi = 0.0, high
+    while hi - lo > max(1e-3 * hi, 1e-6):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
+def closed_form(scenario: Scenario, *, high: float = 1e6) -> dict[str, float | None]:
+    """The multiplier at which the first function's projected peak (p99.9 of the run's peak, with cold starts)
+    reaches its binding ceiling, and the same with its largest AZ lost: ``{"multiplier", "n_minus_1"}``. Each
+    function alone (functions that share subnets take addresses from each other: the simulation sees that)."""
+    from ..capacity import capacity
+    from .peak import mean_in_service, peak_in_service
+
+    cap = capacity(scenario)
+    result: dict[str, float | None] = {}
+    for key in ("multiplier", "n_minus_1"):
+        candidates = []
+        for fn in scenario.functions:
+            c = cap["functions"][fn.name]["ceilings"]
+            ceiling = c[cap["functions"][fn.name]["binding"]] if key == "multiplier" else c["n_minus_1"]
+            mean, _ = mean_in_service(scenario, fn)
+            if mean <= 0:
+                continue
+            # The mean in service grows about linearly with the load and is below the peak: ceiling / mean bounds
+            # the answer from above, so only functions whose bound beats the best exact answer need solving.
+            candidates.append((min(high, ceiling / mean), fn, ceiling))
+        best = None
+        for bound, fn, ceiling in sorted(candidates, key=lambda x: x[0]):
+            if best is not None and bound >= best:
+                break
+            m = _largest(lambda x, fn=fn, ceiling=ceiling: peak_in_service(scenario, fn, x) <= ceiling, bound)
+            best = m if best is None else min(best, m)
+        result[key] = best
+    return result
+
+
+# --------------------------------------------------------------------------------------------------- runs
+
+
+def _run_task(task: tuple[Scenario, int | None, int]) -> dict[str, Any]:
+    """One replication at one multiplier (module level: worker processes unpickle it). The closed-form capacity
+    figures are left out of what travels back; the caller has them."""
+    from ..results import simulate
+
+    scenario, seed, replication = task
+    summary = simulate(scenario, seed=seed, replication=replication).summary
+    summary.pop("capacity", None)
+    return summary
+
+
+def _holds(conditions: Sequence[Condition], summary: dict[str, Any]) -> tuple[bool, list[str]]:
+    failed = []
+    for c in conditions:
+        try:
+            value = lookup(summary, c.path)
+        except KeyError:
+            value = None
+        if not c.holds(value):
+            failed.append(condition_text(c))
+    return not failed, failed
+
+
+def _mean(values: list[Any]) -> float | None:
+    nums = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    return math.fsum(nums) / len(nums) if nums else None
+
+
+def _first_outcome(summary: dict[str, Any]) -> tuple[str, float] | None:
+    times = [(t, c) for c, t in (summary.get("first_outcome_s") or {}).items() if c != "success" and t is not None]
+    return (min(times)[1], min(times)[0]) if times else None
+
+
+@dataclass
+class Point:
+    """One evaluated multiplier: whether it held and the means of its replications' key figures."""
+
+    multiplier: float
+    held: bool
+    runs: int  # replications run (fewer than asked when the first one already decided a failure)
+    runs_held: int
+    failed_conditions: list[str]
+    metric: float | None  # the first condition's metric, mean of the runs
+    metric_low: float | None
+    metric_high: float | None
+    failure_rate: float | None
+    error_rate: float | None
+    latency_p99_ms: float | None
+    peak_concurrency: float | None
+    peak_enis: float | None
+    cost_monthly_usd: float | None
+    first_outcome: str | None
+    first_outcome_s: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _point(m: float, summaries: list[dict[str, Any]], conditions: Sequence[Condition], share: float,
+           n: int) -> Point:
+    verdicts = [_holds(conditions, s) for s in summaries]
+    held_runs = sum(ok for ok, _ in verdicts)
+    held = len(summaries) == n and held_runs >= share * n - 1e-9
+    failed: list[str] = []
+    for _ok, f in verdicts:
+        failed += [x for x in f if x not in failed]
+    first = conditions[0]
+    values = []
+    for s in summaries:
+        try:
+            v = lookup(s, first.path)
+        except KeyError:
+            v = None
+        values.append(math.inf if v is None and first.kind == FIRST_TIME else v)
+    finite = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)]
+    outcomes = [o for o in (_first_outcome(s) for s in summaries) if o is not None]
+    earliest = min(outcomes, key=lambda o: o[1]) if outcomes else None
+    return Point(
+        multiplier=m, held=held, runs=len(summaries), runs_held=held_runs, failed_conditions=failed,
+        metric=_mean(finite) if finite else (math.inf if values and all(v == math.inf for v in values) else None),
+        metric_low=min(finite) if finite else None, metric_high=max(finite) if finite else None,
+        failure_rate=_mean([s["failure_rate"] for s in summaries]),
+        error_rate=_mean([s["error_rate"] for s in summaries]),
+        latency_p99_ms=_mean([s["latency_ms"]["p99"] for s in summaries]),
+        peak_concurrency=_mean([s["peak_concurrency"] for s in summaries]),
+        peak_enis=_mean([s["peak_enis"] for s in summaries]),
+        cost_monthly_usd=_mean([(s.get("cost") or {}).get("monthly_usd") for s in summaries]),
+        first_outcome=earliest[0] if earliest else None, first_outcome_s=earliest[1] if earliest else None)
+
+
+# --------------------------------------------------------------------------------------------------- result
+
+
+@dataclass
+class Headroom:
+    """The answer of :func:`headroom` (``to_dict()`` is what ``vpcsim headroom --json`` prints)."""
+
+    scenario: str
+    multiplier: float
+    bracket: tuple[float, float | None]
+    binding: str | None
+    first_outcome: str | None
+    closed_form: dict[str, float | None]
+    conditions: list[str]
+    points: list[Point]
+    resolution: float
+    replications: int
+    share: float
+    max_multiplier: float
+    seed: int
+    wall_s: float
+    notes: list[str] = field(default_factory=list)
+    condition_kind: str = "number"
+    threshold: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario, "multiplier": self.multiplier, "bracket": list(self.bracket),
+            "binding": self.binding, "first_outcome": self.first_outcome, "closed_form": dict(self.closed_form),
+            "conditions": list(self.conditions), "points": [p.to_dict() for p in self.points],
+            "resolution": self.resolution, "replications": self.replications, "share": self.share,
+            "max_multiplier": self.max_multiplier, "seed": self.seed, "notes": list(self.notes),
+            "wall_s": self.wall_s,
+        }
+
+    def table(self):
+        """The evaluated points as a DataFrame (one row each, by multiplier)."""
+        import pandas as pd
+
+        return pd.DataFrame([p.to_dict() for p in self.points])
+
+    def plot(self) -> Figure:
+        from .figures import headroom_figure
+
+        return headroom_figure(self)
+
+    def sentence(self) -> str:
+        """The answer in one sentence for people."""
+        lo, hi = self.bracket
+        if hi is None:
+            return (f"The conditions hold up to x{lo:.3g} of the load, the largest multiplier searched "
+                    f"(--max-multiplier {self.max_multiplier:g}).")
+        if lo == 0:
+            return (f"The conditions fail even at x{hi:.3g} of the load: no multiplier down to x{MIN_MULTIPLIER:.3g} "
+                    f"holds.")
+        what = f"; just above it {self.binding} binds" if self.binding else ""
+        first = f" (first outcome: {self.first_outcome})" if self.first_outcome else ""
+        return (f"Headroom x{lo:.3g} of the load: the conditions hold at x{lo:.3g} and fail at x{hi:.3g} "
+                f"(within {self.resolution:.0%}){what}{first}.")
+
+
+# --------------------------------------------------------------------------------------------------- search
+
+
+def _round(m: float) -> float:
+    """Multipliers to 4 significant digits: readable, and the same on every machine."""
+    return float(f"{m:.4g}")
+
+
+def headroom(
+    scenario: Scenario,
+    conditions: Sequence[Condition] | None = None,
+    *,
+    replications: int = 5,
+    share: float = 1.0,
+    resolution: float = DEFAULT_RESOLUTION,
+    max_multiplier: float = DEFAULT_MAX_MULTIPLIER,
+    seed: int | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Headroom:
+    """The largest load multiplier at which ``conditions`` (default: the scenario's ``expect``, or
+    ``failure_rate == 0``) hold in at least ``share`` of ``replications`` (see the module's docstring)."""
+    from ..capacity import capacity
+    from ..errors import require_scenario
+    from ..sweep import execute
+
+    require_scenario(scenario, "headroom")
+    if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
+        raise HeadroomError(f"--replications must be a whole number >= 1 (got {replications!r})")
+    if not 0 < share <= 1:
+        raise HeadroomError(f"--share must be above 0 and at most 1 (got {share:g})")
+    if not 0 < resolution < 1:
+        raise HeadroomError(f"--resolution must be above 0 and below 1, e.g. 0.02 for 2% (got {resolution:g})")
+    if not (math.isfinite(max_multiplier) and max_multiplier > 0):
+        raise HeadroomError(f"--max-multiplier must be above 0 (got {max_multiplier:g})")
+    started = time.perf_counter()
+    notes: list[str] = []
+    given = list(conditions) if conditions else default_conditions(scenario)
+    active = [c for c in given if bounds_the_load(c)]
+    skipped = [c for c in given if not bounds_the_load(c)]
+    if skipped:
+        notes.append("skipped (a lower bound on failures holds more as the load grows, so it cannot bound it): "
+                     + ", ".join(condition_text(c) for c in skipped))
+    if not active:
+        raise HeadroomError("no condition bounds the load: give one with --until, e.g. --until 'failure_rate <= 0.1%'")
+    run_seed = scenario.seed if seed is None else seed
+    cf = closed_form(scenario)
+    evaluated: dict[float, Point] = {}
+    done_runs = [0]
+
+    def evaluate(multipliers: list[float]) -> None:
+        new = sorted({m for m in multipliers if m not in evaluated})
+        if not new:
+            return
+        variants = {m: scale_load(scenario, m) for m in new}
+        caps = {m: capacity(sc) for m, sc in variants.items()}  # computed once here, kept on the scenario
+
+        def report(done: int, total: int) -> None:
+            if progress:
+                progress(done_runs[0] + done, done_runs[0] + total)
+
+        first = execute(_run_task, [(variants[m], run_seed, 0) for m in new], workers=workers, scheduler=scheduler,
+                        progress=report)
+        done_runs[0] += len(new)
+        summaries = {m: [s] for m, s in zip(new, first, strict=True)}
+        allowed_failures = replications - math.ceil(share * replications - 1e-9)
+        rest = [m for m in new if replications > 1 and (_holds(active, {**summaries[m][0], "capacity": caps[m]})[0]
+                                                          or allowed_failures > 0)]
+        tasks = [(variants[m], run_seed, r) for m in rest for r in range(1, replications)]
+        if tasks:
+            more = execute(_run_task, tasks, workers=workers, scheduler=scheduler, progress=report)
+            done_runs[0] += len(tasks)
+            for (sc_m, _, _), s in zip(tasks, more, strict=True):
+                summaries[next(m for m in rest if variants[m] is sc_m)].append(s)
+        for m in new:
+            runs = [{**s, "capacity": caps[m]} for s in summaries[m]]
+            evaluated[m] = _point(m, runs, active, share, replications if m in rest or replications == 1 else len(runs))
+            if m not in rest and replications > 1:
+                evaluated[m].held = False  # decided by its first replication
+
+    def bracket() -> tuple[float | None, float | None]:
+        failed = [m for m, p in evaluated.items() if not p.held]
+        hi = min(failed) if failed else None
+        below = [m for m, p in evaluated.items() if p.held and (hi is None or m < hi)]
+        return (max(below) if below else None), hi
+
+    hint = cf["multiplier"] if cf["multiplier"] and math.isfinite(cf["multiplier"]) else 1.0
+    first_batch = [1.0, hint * 0.7, hint, hint * 1.4]
+    evaluate(sorted({_round(min(m, max_multiplier)) for m in first_batch if m > 0}))
+    while True:
+        lo, hi = bracket()
+        if hi is None:  # everything held: look higher, up to the bound
+            top = max(evaluated)
+            if top >= max_multiplier:
+                break
+            evaluate(sorted({_round(min(top * 2 ** k, max_multiplier)) for k in (1, 2, 3, 4)}))
+            continue
+        if lo is None:  # nothing held: look lower
+            bottom = min(evaluated)
+            if bottom <= MIN_MULTIPLIER:
+                break
+            evaluate(sorted({_round(max(bottom / 2 ** k, MIN_MULTIPLIER)) for k in (1, 2, 3, 4)}))
+            continue
+        if hi / lo <= 1 + resolution:
+            break
+        mid = _round(math.sqrt(lo * hi))
+        if mid in evaluated or not lo < mid < hi:  # 4 significant digits cannot split it further
+            break
+        evaluate([mid])
+    lo, hi = bracket()
+    if any(p.held for m, p in evaluated.items() if hi is not None and m > hi):
+        notes.append("not monotone: some points above the bracket held again (noise, or a load that changes which "
+                     "limit binds); the answer is the largest multiplier below the first failure")
+    binding = first_outcome = None
+    if hi is not None:
+        p = evaluated[hi]
+        first_outcome = p.first_outcome
+        if first_outcome is not None:
+            binding = LIMIT_OF_OUTCOME.get(first_outcome, first_outcome)
+        elif p.failed_conditions:
+            binding = p.failed_conditions[0].split(" ")[0]
+    first_c = active[0]
+    threshold = first_c.threshold if isinstance(first_c.threshold, int | float) and not isinstance(
+        first_c.threshold, bool) else None
+    return Headroom(
+        scenario=scenario.name, multiplier=lo if lo is not None else 0.0,
+        bracket=(lo if lo is not None else 0.0, hi), binding=binding, first_outcome=first_outcome, closed_form=cf,
+        conditions=[condition_text(c) for c in active], points=[evaluated[m] for m in sorted(evaluated)],
+        resolution=resolution, replications=replications, share=share, max_multiplier=max_multiplier,
+        seed=run_seed, wall_s=time.perf_counter() - started, notes=notes, condition_kind=first_c.kind,
+        threshold=threshold)
+
+
+def describe_point_metric(h: Headroom, value: float | None) -> str:
+    return format_value(value, h.condition_kind)
