@@ -394,8 +394,8 @@ def capacity_tables(cap: dict[str, Any]) -> list[Table]:
     """The capacity figures as rich tables (also used by `run`)."""
     fns = Table(title=f"Capacity of {escape(cap['scenario'])} — concurrent executions each limit allows", title_justify="left")
     for col, justify in [("function", "left"), ("memory MB", "right"), ("env/ENI", "right"),
-                         ("mean in service", "right"), ("peak p99.9", "right"), ("ENIs (doc formula)", "right"),
-                         ("ENIs (packed)", "right"), ("ENIs at peak", "right"),
+                         ("peak p99.9 (mean)", "right"), ("ENIs (doc formula)", "right"),
+                         ("ENIs packed at peak (mean)", "right"),
                          ("concurrency", "right"), ("subnet IPs", "right"), ("ENI quota", "right"),
                          ("N-1 AZ", "right"), ("scaling s", "right"), ("binding", "left")]:
         fns.add_column(col, justify=justify, overflow="fold" if col == "function" else "ellipsis")  # type: ignore[arg-type]
@@ -405,20 +405,21 @@ def capacity_tables(cap: dict[str, Any]) -> list[Table]:
         cells = {k: _num(c[k]) for k in ("concurrency", "subnet_ips", "eni_quota")}
         cells[binding] = f"[bold]{cells[binding]}[/bold]"
         fits = f["peak_in_service"] <= c[binding]
-        fns.add_row(name, _num(f["memory_mb"]), _num(f["slots_per_eni"]), _num(f["projected_peak"]),
-                    _num(f["peak_in_service"]), _num(f["enis_formula"]), _num(f["enis_packed"]),
-                    _num(f["enis_at_peak"]), cells["concurrency"], cells["subnet_ips"],
+        both = (f"{_num(f['peak_in_service'])} ({_num(f['projected_peak'])})")
+        enis = "-" if f["enis_packed"] is None else f"{_num(f['enis_at_peak'])} ({_num(f['enis_packed'])})"
+        fns.add_row(name, _num(f["memory_mb"]), _num(f["slots_per_eni"]), both, _num(f["enis_formula"]), enis,
+                    cells["concurrency"], cells["subnet_ips"],
                     cells["eni_quota"], _num(c["n_minus_1"]), _num(c["scaling_s"], 1),
                     f"{binding}" + ("" if fits else " [red](peak above)[/red]"))
     tables = [fns]
     if cap["subnets"]:
         sub = Table(title="Subnets at the projected peaks (mean in service; p99.9)", title_justify="left")
-        for col in ("subnet", "AZ", "usable IPs", "free IPs", "ENIs (mean)", "ENIs at peak", "fits"):
+        for col in ("subnet", "AZ", "usable IPs", "free IPs", "ENIs at peak (mean)", "fits"):
             sub.add_column(col, justify="left" if col in ("subnet", "AZ", "fits") else "right")
         for sid, s in cap["subnets"].items():
             ok = s["enis_at_peak"] <= s["free_ips"]
-            sub.add_row(sid, s["az"], _num(s["usable_ips"]), _num(s["free_ips"]), _num(s["projected_enis"]),
-                        _num(s["enis_at_peak"]), "yes" if ok else "[red]no[/red]")
+            sub.add_row(sid, s["az"], _num(s["usable_ips"]), _num(s["free_ips"]),
+                        f"{_num(s['enis_at_peak'])} ({_num(s['projected_enis'])})", "yes" if ok else "[red]no[/red]")
         tables.append(sub)
     return tables
 

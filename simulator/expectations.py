@@ -409,7 +409,8 @@ def format_usd(value: float) -> str:
         return f"${value:,.0f}"
     if abs(value) >= 0.01:
         return f"${value:,.2f}"
-    return f"${value:.2g}"
+    digits = 1 - math.floor(math.log10(abs(value)))  # two significant digits, never in exponent form
+    return f"${value:.{digits}f}"
 
 
 def prose_count(v: float) -> str:
