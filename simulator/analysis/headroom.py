@@ -3,9 +3,9 @@
 Every arrival process of every function is scaled by the multiplier *m* (:func:`scale_load`: rates, schedules, the
 diurnal mean, a trace's ``scale``). A point *m* is run with N replications and holds when the conditions (the
 ``expect`` syntax) hold in at least ``share`` of them (default: all). The search brackets the answer — a first batch
-of multipliers around 1 and the closed form's answer, run together, then batches doubling up or halving down until a
-point that holds lies below one that fails — and then bisects the bracket (geometric midpoints) until it is within
-the ``resolution`` (default 2%: ``hi / lo <= 1.02``). The answer is the bracket's lower end: the largest multiplier
+of two multipliers (x1 and x2) run together, then batches of two reaching x1.5 and x2.25 beyond (or below) the
+points seen until a point that holds lies below one that fails — and then splits the bracket in thirds (two
+geometric points per round, run together) until it is within the ``resolution`` (default 2%: ``hi / lo <= 1.02``). The answer is the bracket's lower end: the largest multiplier
 seen to hold below the smallest one seen to fail.
 
 Common random numbers: replication *i* of every point uses the same seed and replication index, so the random
@@ -49,6 +49,7 @@ __all__ = [
 DEFAULT_RESOLUTION = 0.02
 DEFAULT_MAX_MULTIPLIER = 10.0
 MIN_MULTIPLIER = 1 / 1024  # below this nothing is searched: the design fails at a thousandth of its load
+_STEPS = (1.5, 2.25)  # how far each bracketing batch reaches beyond the points seen
 
 # The limit each failure outcome shows (SPEC §3): what binds when it appears.
 LIMIT_OF_OUTCOME = {
@@ -234,6 +235,7 @@ class Point:
     metric_low: float | None
     metric_high: float | None
     failure_rate: float | None
+    throttle_rate: float | None
     error_rate: float | None
     latency_p99_ms: float | None
     peak_concurrency: float | None
@@ -270,6 +272,7 @@ def _point(m: float, summaries: list[dict[str, Any]], conditions: Sequence[Condi
         metric=_mean(finite) if finite else (math.inf if values and all(v == math.inf for v in values) else None),
         metric_low=min(finite) if finite else None, metric_high=max(finite) if finite else None,
         failure_rate=_mean([s["failure_rate"] for s in summaries]),
+        throttle_rate=_mean([s["throttle_rate"] for s in summaries]),
         error_rate=_mean([s["error_rate"] for s in summaries]),
         latency_p99_ms=_mean([s["latency_ms"]["p99"] for s in summaries]),
         peak_concurrency=_mean([s["peak_concurrency"] for s in summaries]),
@@ -386,7 +389,7 @@ def headroom(
     if not active:
         raise HeadroomError("no condition bounds the load: give one with --until, e.g. --until 'failure_rate <= 0.1%'")
     run_seed = scenario.seed if seed is None else seed
-    cf = closed_form(scenario)
+    cf = closed_form(scenario)  # shown beside the answer, not used to steer the search (see docs/answers.md)
     evaluated: dict[float, Point] = {}
     done_runs = [0]
 
@@ -426,30 +429,35 @@ def headroom(
         below = [m for m, p in evaluated.items() if p.held and (hi is None or m < hi)]
         return (max(below) if below else None), hi
 
-    hint = cf["multiplier"] if cf["multiplier"] and math.isfinite(cf["multiplier"]) else 1.0
-    first_batch = [1.0, hint * 0.7, hint, hint * 1.4]
-    evaluate(sorted({_round(min(m, max_multiplier)) for m in first_batch if m > 0}))
+    # Two multipliers at a time, whatever the number of workers (the search must not depend on it): the load as it
+    # is and twice it, then x1.5 and x2.25 further out (or in) until the answer is bracketed, then the bracket in
+    # thirds (in log space) until hi / lo <= 1 + resolution.
+    evaluate(sorted({_round(min(m, max_multiplier)) for m in (1.0, 2.0)}))
     while True:
         lo, hi = bracket()
         if hi is None:  # everything held: look higher, up to the bound
             top = max(evaluated)
             if top >= max_multiplier:
                 break
-            evaluate(sorted({_round(min(top * 2 ** k, max_multiplier)) for k in (1, 2, 3, 4)}))
+            evaluate(sorted({_round(min(top * k, max_multiplier)) for k in _STEPS}))
             continue
         if lo is None:  # nothing held: look lower
             bottom = min(evaluated)
             if bottom <= MIN_MULTIPLIER:
                 break
-            evaluate(sorted({_round(max(bottom / 2 ** k, MIN_MULTIPLIER)) for k in (1, 2, 3, 4)}))
+            evaluate(sorted({_round(max(bottom / k, MIN_MULTIPLIER)) for k in _STEPS}))
             continue
         if hi / lo <= 1 + resolution:
             break
-        mid = _round(math.sqrt(lo * hi))
-        if mid in evaluated or not lo < mid < hi:  # 4 significant digits cannot split it further
+        inner = [m for m in (_round(lo * (hi / lo) ** (1 / 3)), _round(lo * (hi / lo) ** (2 / 3)))
+                 if lo < m < hi and m not in evaluated]
+        if not inner:  # 4 significant digits cannot split it further
             break
-        evaluate([mid])
+        evaluate(inner)
     lo, hi = bracket()
+    if not conditions and not scenario.expect and any(p.held and (p.throttle_rate or 0) > 0 for p in evaluated.values()):
+        notes.append("the default condition failure_rate == 0 does not count throttles (429s a caller may retry), and "
+                     "some points that hold were throttled; to count them: --until 'error_rate == 0'")
     if any(p.held for m, p in evaluated.items() if hi is not None and m > hi):
         notes.append("not monotone: some points above the bracket held again (noise, or a load that changes which "
                      "limit binds); the answer is the largest multiplier below the first failure")

@@ -34,23 +34,38 @@ _GRID = 20001  # points over the horizon (as arrivals.peak_rate)
 
 
 def poisson_quantile(q: float, mean: float) -> int:
-    """The smallest k with P(X <= k) >= q for X ~ Poisson(mean) (exact, in log space; no scipy at import)."""
+    """The smallest k with P(X <= k) >= q for X ~ Poisson(mean) (exact, in log space; no scipy at import).
+
+    Above the median the upper tail is summed from far above downwards: a quantile such as 1 - 1e-7 is decided by a
+    tail of 1e-7, which a sum of the whole distribution could not resolve."""
     if not 0 < q < 1:
         raise ValueError(f"a quantile is between 0 and 1 (got {q})")
     if mean <= 0:
         return 0
-    # Start where the mass below is negligible (12 standard deviations under the mean), then add terms upwards.
-    k = max(0, math.floor(mean - 12 * math.sqrt(mean) - 1))
-    log_p = -mean + k * math.log(mean) - math.lgamma(k + 1)
-    cdf = 0.0
-    while True:
-        cdf += math.exp(log_p)
-        if cdf >= q:
+    sd = math.sqrt(mean)
+    log_mean = math.log(mean)
+    if q <= 0.5:
+        k = max(0, math.floor(mean - 12 * sd - 1))  # the mass below is negligible
+        log_p = -mean + k * log_mean - math.lgamma(k + 1)
+        cdf = 0.0
+        while True:
+            cdf += math.exp(log_p)
+            if cdf >= q:
+                return k
+            k += 1
+            log_p += log_mean - math.log(k)
+    # P(X > k) summed down from a k far in the tail, until it reaches 1 - q: the answer is that k.
+    k = math.ceil(mean + 40 * sd + 50)
+    log_p = -mean + k * log_mean - math.lgamma(k + 1)
+    tail = 0.0  # P(X > k)
+    while k > 0:
+        tail_below = tail + math.exp(log_p)  # P(X > k - 1)
+        if tail_below > 1 - q:
             return k
-        k += 1
-        log_p += math.log(mean) - math.log(k)
-        if k > mean + 40 * math.sqrt(mean) + 50:  # unreachable for q < 1 - 1e-12; guards rounding
-            return k
+        tail = tail_below
+        log_p += math.log(k) - log_mean
+        k -= 1
+    return 0
 
 
 def cold_holding_s(scenario: Scenario, fn: Function) -> float:
