@@ -94,7 +94,8 @@ def print_headroom(h: Any) -> None:
         t.add_column(col, justify="left" if col in ("holds", "first outcome") else "right",
                      overflow="fold" if col in ("first outcome",) or "." in col else "ellipsis")
     for p in h.points:
-        t.add_row(_x(p.multiplier), "[green]yes[/green]" if p.held else "[red]no[/red]", f"{p.runs_held}/{p.runs}",
+        holds = ("[green]yes[/green]" if p.verified else "[green]yes[/green] (guide)") if p.held else "[red]no[/red]"
+        t.add_row(_x(p.multiplier), holds, f"{p.runs_held}/{p.runs}",
                   *([escape(format_value(p.metric, h.condition_kind))] if extra else []), fmt_pct(p.failure_rate),
                   "-" if p.latency_p99_ms is None else f"{p.latency_p99_ms:,.0f}",
                   "-" if p.peak_concurrency is None else f"{p.peak_concurrency:,.1f}",
@@ -102,6 +103,9 @@ def print_headroom(h: Any) -> None:
                   "-" if p.cost_monthly_usd is None else format_usd(p.cost_monthly_usd),
                   escape(p.first_outcome or "-"))
     print_table(t)
+    if any(p.held and not p.verified for p in h.points):
+        say("(guide): held in its first replication; such points only steer the search. The answer held in all its "
+            "replications.")
     for note in h.notes:
         say(f"Note: {escape(note)}")
 

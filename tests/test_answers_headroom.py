@@ -103,13 +103,29 @@ def test_the_answer_is_the_same_with_one_worker_two_and_a_dask_cluster():
         assert answer(scheduler=cluster.scheduler_address) == one
 
 
-def test_a_failing_point_is_decided_by_its_first_replication_and_holding_points_run_them_all():
+def test_the_first_replication_guides_the_search_and_the_answer_runs_them_all():
     h = headroom(tiny(**ADDRESS_BOUND), replications=3)
+    answer = next(p for p in h.points if p.multiplier == h.multiplier)
+    assert (answer.runs, answer.runs_held, answer.verified, answer.held) == (3, 3, True, True)
     for p in h.points:
-        assert (p.runs, p.runs_held) == ((3, 3) if p.held else (1, 0)), p
+        if p is not answer:
+            # Replication 0 alone: a failure decides (none may fail), a hold only guides the search.
+            assert p.runs == 1 and p.verified == (not p.held), p
     # With share 2/3 a point runs all its replications and holds when two of three do.
     h = headroom(tiny(**ADDRESS_BOUND), replications=3, share=2 / 3)
-    assert all(p.runs == 3 for p in h.points)
+    assert all(p.runs == 3 and p.verified for p in h.points)
+
+
+def test_an_answer_that_fails_its_other_replications_moves_the_bracket_down():
+    # Poisson arrivals near the address ceiling: replication 0 may hold where another fails; the answer must hold
+    # in all of them, so the search goes on below a provisional hold that fails its verification.
+    sc = tiny(**{**ADDRESS_BOUND, "functions": [{**FN, "subnets": ["a", "b"],
+                                                 "arrivals": {"process": "poisson", "rate": 10}}]})
+    h = headroom(sc, replications=5)
+    answer = next(p for p in h.points if p.multiplier == h.multiplier)
+    assert answer.verified and answer.runs == 5 and answer.runs_held == 5
+    above = next(p for p in h.points if p.multiplier == h.bracket[1])
+    assert not above.held and above.verified
 
 
 def test_common_random_numbers_scale_the_same_arrivals():
@@ -201,3 +217,21 @@ def test_figure_and_json_of_the_answer(tmp_path):
 def test_closed_form_of_the_shipped_scenarios_is_finite(path):
     cf = closed_form(vs.load_scenario(path))
     assert cf["multiplier"] is not None and 0 < cf["multiplier"] < math.inf
+
+
+def test_the_outcome_that_appears_is_new_just_above_the_answer():
+    from simulator.analysis.headroom import Point, _appears
+
+    def point(m, outcomes, first_times, invocations=1000):
+        return Point(m, False, 1, 0, [], None, None, None, None, None, None, None, None, None, None, None, None,
+                     outcomes=outcomes, first_times=first_times, invocations=invocations)
+
+    lo = point(1.0, {"timeout": 2}, {"timeout": 100.0})
+    hi = point(1.02, {"timeout": 2, "az_outage": 5, "subnet_ips": 40}, {"timeout": 90.0, "az_outage": 1200.0,
+                                                                         "subnet_ips": 1300.0})
+    # A timeout of a long execution comes at any load: the new causes decide, the first of them in time.
+    assert _appears(hi, lo) == "az_outage"
+    # Nothing new: the cause whose share grew most.
+    assert _appears(point(1.02, {"timeout": 2, "subnet_ips": 40}, {}), point(1.0, {"timeout": 2, "subnet_ips": 1},
+                                                                             {})) == "subnet_ips"
+    assert _appears(point(2, {}, {}), lo) is None

@@ -32,8 +32,9 @@ def headroom_figure(h: Headroom) -> Figure:
     scale, unit = _UNITS.get(h.condition_kind, (1.0, ""))
     path = h.conditions[0].split(" ")[0]
     finite_y: list[float] = []
-    for held in (True, False):
-        pts = [p for p in h.points if p.held == held and p.metric is not None and math.isfinite(p.metric)]
+    for held, verified in ((True, True), (True, False), (False, None)):
+        pts = [p for p in h.points if p.held == held and (verified is None or p.verified == verified)
+               and p.metric is not None and math.isfinite(p.metric)]
         if not pts:
             continue
         x = [p.multiplier for p in pts]
@@ -41,9 +42,11 @@ def headroom_figure(h: Headroom) -> Figure:
         finite_y += y
         low = [max(0.0, (p.metric - (p.metric_low if p.metric_low is not None else p.metric)) * scale) for p in pts]
         high = [max(0.0, ((p.metric_high if p.metric_high is not None else p.metric) - p.metric) * scale) for p in pts]
+        label = ("conditions hold (all replications)" if verified else
+                 "held in replication 0 (guides the search)" if held else "conditions fail")
         ax.errorbar(x, y, yerr=[low, high], ls="none", capsize=3, color=_GREEN if held else _VERMILLION,
-                    marker="o" if held else "X", ms=8 if held else 9, zorder=3, clip_on=False,
-                    label="conditions hold (all replications run)" if held else "conditions fail")
+                    marker="o" if held else "X", ms=8 if held else 9, zorder=3, clip_on=False, label=label,
+                    mfc=_GREEN if verified else ("white" if held else _VERMILLION))
     never = [p for p in h.points if p.metric is not None and not math.isfinite(p.metric)]
     for p in never:  # a first occurrence that never happened: drawn at the top, said so
         ax.annotate("never", (p.multiplier, 1.0), xycoords=("data", "axes fraction"), ha="center", va="top",

@@ -243,6 +243,10 @@ class Point:
     cost_monthly_usd: float | None
     first_outcome: str | None
     first_outcome_s: float | None
+    verified: bool = True  # False: held in the replications run so far (the first), which only guide the search
+    outcomes: dict[str, float] = field(default_factory=dict)  # failures and throttles by cause, means of the runs
+    first_times: dict[str, float] = field(default_factory=dict)  # when each cause first came, earliest of the runs
+    invocations: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -278,7 +282,12 @@ def _point(m: float, summaries: list[dict[str, Any]], conditions: Sequence[Condi
         peak_concurrency=_mean([s["peak_concurrency"] for s in summaries]),
         peak_enis=_mean([s["peak_enis"] for s in summaries]),
         cost_monthly_usd=_mean([(s.get("cost") or {}).get("monthly_usd") for s in summaries]),
-        first_outcome=earliest[0] if earliest else None, first_outcome_s=earliest[1] if earliest else None)
+        first_outcome=earliest[0] if earliest else None, first_outcome_s=earliest[1] if earliest else None,
+        outcomes={c: v for c in summaries[0]["outcomes"] if c != "success"
+                  and (v := math.fsum(s["outcomes"][c] for s in summaries) / len(summaries)) > 0},
+        first_times={c: min(t for s in summaries if (t := (s.get("first_outcome_s") or {}).get(c)) is not None)
+                     for c in {c for s in summaries for c in (s.get("first_outcome_s") or {}) if c != "success"}},
+        invocations=math.fsum(s["invocations"] for s in summaries) / len(summaries))
 
 
 # --------------------------------------------------------------------------------------------------- result
@@ -392,36 +401,53 @@ def headroom(
     cf = closed_form(scenario)  # shown beside the answer, not used to steer the search (see docs/answers.md)
     evaluated: dict[float, Point] = {}
     done_runs = [0]
+    variants: dict[float, Scenario] = {}
+    caps: dict[float, dict[str, Any]] = {}
+    runs_of: dict[float, list[dict[str, Any]]] = {}
+    allowed_failures = replications - math.ceil(share * replications - 1e-9)
+    lazy = allowed_failures == 0  # one failing replication decides: replication 0 alone can guide the search
+
+    def report(done: int, total: int) -> None:
+        if progress:
+            progress(done_runs[0] + done, done_runs[0] + total)
+
+    def run(tasks: list[tuple[float, int]]) -> None:
+        """Run (multiplier, replication) tasks together and file their summaries."""
+        for m, _ in tasks:
+            if m not in variants:
+                variants[m] = scale_load(scenario, m)
+                caps[m] = capacity(variants[m])  # computed once here, kept on the scenario the workers receive
+                runs_of[m] = []
+        results = execute(_run_task, [(variants[m], run_seed, r) for m, r in tasks], workers=workers,
+                          scheduler=scheduler, progress=report)
+        done_runs[0] += len(tasks)
+        for (m, _), summary in zip(tasks, results, strict=True):
+            runs_of[m].append({**summary, "capacity": caps[m]})
+        for m in dict.fromkeys(m for m, _ in tasks):
+            held, verified = _decide(runs_of[m])
+            evaluated[m] = _point(m, runs_of[m], active, share, len(runs_of[m]))
+            evaluated[m].held, evaluated[m].verified = held, verified
+
+    def _decide(runs: list[dict[str, Any]]) -> tuple[bool, bool]:
+        """(holds, decided by all its replications): a failing replication decides a failure when none may fail;
+        a point that held so far is provisional until all its replications ran."""
+        ok = sum(_holds(active, r)[0] for r in runs)
+        if len(runs) == replications:
+            return ok >= share * replications - 1e-9, True
+        if ok < len(runs):  # lazy: one failure and none allowed
+            return False, True
+        return True, False
 
     def evaluate(multipliers: list[float]) -> None:
+        """New multipliers: replication 0 only while it can guide the search (lazy), else all replications."""
         new = sorted({m for m in multipliers if m not in evaluated})
-        if not new:
-            return
-        variants = {m: scale_load(scenario, m) for m in new}
-        caps = {m: capacity(sc) for m, sc in variants.items()}  # computed once here, kept on the scenario
+        if new:
+            reps = range(1) if lazy else range(replications)
+            run([(m, r) for m in new for r in reps])
 
-        def report(done: int, total: int) -> None:
-            if progress:
-                progress(done_runs[0] + done, done_runs[0] + total)
-
-        first = execute(_run_task, [(variants[m], run_seed, 0) for m in new], workers=workers, scheduler=scheduler,
-                        progress=report)
-        done_runs[0] += len(new)
-        summaries = {m: [s] for m, s in zip(new, first, strict=True)}
-        allowed_failures = replications - math.ceil(share * replications - 1e-9)
-        rest = [m for m in new if replications > 1 and (_holds(active, {**summaries[m][0], "capacity": caps[m]})[0]
-                                                          or allowed_failures > 0)]
-        tasks = [(variants[m], run_seed, r) for m in rest for r in range(1, replications)]
-        if tasks:
-            more = execute(_run_task, tasks, workers=workers, scheduler=scheduler, progress=report)
-            done_runs[0] += len(tasks)
-            for (sc_m, _, _), s in zip(tasks, more, strict=True):
-                summaries[next(m for m in rest if variants[m] is sc_m)].append(s)
-        for m in new:
-            runs = [{**s, "capacity": caps[m]} for s in summaries[m]]
-            evaluated[m] = _point(m, runs, active, share, replications if m in rest or replications == 1 else len(runs))
-            if m not in rest and replications > 1:
-                evaluated[m].held = False  # decided by its first replication
+    def verify(m: float) -> None:
+        """Run the replications a provisional point has not had yet."""
+        run([(m, r) for r in range(len(runs_of[m]), replications)])
 
     def bracket() -> tuple[float | None, float | None]:
         failed = [m for m, p in evaluated.items() if not p.held]
@@ -438,6 +464,9 @@ def headroom(
         if hi is None:  # everything held: look higher, up to the bound
             top = max(evaluated)
             if top >= max_multiplier:
+                if not evaluated[top].verified:
+                    verify(top)
+                    continue
                 break
             evaluate(sorted({_round(min(top * k, max_multiplier)) for k in _STEPS}))
             continue
@@ -447,13 +476,16 @@ def headroom(
                 break
             evaluate(sorted({_round(max(bottom / k, MIN_MULTIPLIER)) for k in _STEPS}))
             continue
-        if hi / lo <= 1 + resolution:
-            break
         inner = [m for m in (_round(lo * (hi / lo) ** (1 / 3)), _round(lo * (hi / lo) ** (2 / 3)))
                  if lo < m < hi and m not in evaluated]
-        if not inner:  # 4 significant digits cannot split it further
-            break
-        evaluate(inner)
+        if hi / lo > 1 + resolution and inner:  # (4 significant digits may not split it further)
+            evaluate(inner)
+            continue
+        if not evaluated[lo].verified:  # the answer must hold in all its replications, not only the first
+            verify(lo)
+            continue
+        break
+
     lo, hi = bracket()
     if not conditions and not scenario.expect and any(p.held and (p.throttle_rate or 0) > 0 for p in evaluated.values()):
         notes.append("the default condition failure_rate == 0 does not count throttles (429s a caller may retry), and "
@@ -463,12 +495,11 @@ def headroom(
                      "limit binds); the answer is the largest multiplier below the first failure")
     binding = first_outcome = None
     if hi is not None:
-        p = evaluated[hi]
-        first_outcome = p.first_outcome
+        first_outcome = _appears(evaluated[hi], evaluated[lo] if lo is not None else None)
         if first_outcome is not None:
             binding = LIMIT_OF_OUTCOME.get(first_outcome, first_outcome)
-        elif p.failed_conditions:
-            binding = p.failed_conditions[0].split(" ")[0]
+        elif evaluated[hi].failed_conditions:
+            binding = evaluated[hi].failed_conditions[0].split(" ")[0]
     first_c = active[0]
     threshold = first_c.threshold if isinstance(first_c.threshold, int | float) and not isinstance(
         first_c.threshold, bool) else None
@@ -479,6 +510,22 @@ def headroom(
         resolution=resolution, replications=replications, share=share, max_multiplier=max_multiplier,
         seed=run_seed, wall_s=time.perf_counter() - started, notes=notes, condition_kind=first_c.kind,
         threshold=threshold)
+
+
+def _appears(hi: Point, lo: Point | None) -> str | None:
+    """The outcome that appears just above the answer: among the causes at ``hi`` that ``lo`` did not have, the
+    first in time; when ``lo`` had them all (timeouts of long executions, say, come at any load), the one whose share
+    of invocations grew most from ``lo`` to ``hi``."""
+    if not hi.outcomes:
+        return None
+    seen = set(lo.outcomes) if lo is not None else set()
+    new = [c for c in hi.outcomes if c not in seen]
+    if new:
+        times = {c: t for c, t in hi.first_times.items() if c in new}
+        return min(times, key=lambda c: times[c]) if times else new[0]
+    assert lo is not None
+    return max(hi.outcomes, key=lambda c: hi.outcomes[c] / max(hi.invocations, 1)
+               - lo.outcomes.get(c, 0.0) / max(lo.invocations, 1))
 
 
 def describe_point_metric(h: Headroom, value: float | None) -> str:
