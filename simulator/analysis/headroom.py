@@ -405,7 +405,10 @@ def headroom(
     caps: dict[float, dict[str, Any]] = {}
     runs_of: dict[float, list[dict[str, Any]]] = {}
     allowed_failures = replications - math.ceil(share * replications - 1e-9)
-    lazy = allowed_failures == 0  # one failing replication decides: replication 0 alone can guide the search
+    # One failing replication decides when none may fail: replication 0 alone can guide the search, and only the
+    # answer needs all its replications. Once a point that held in replication 0 fails another, replication 0 is
+    # known to be lucky near the limit: from then on new points run all their replications.
+    lazy = [allowed_failures == 0]
 
     def report(done: int, total: int) -> None:
         if progress:
@@ -442,12 +445,24 @@ def headroom(
         """New multipliers: replication 0 only while it can guide the search (lazy), else all replications."""
         new = sorted({m for m in multipliers if m not in evaluated})
         if new:
-            reps = range(1) if lazy else range(replications)
+            reps = range(1) if lazy[0] else range(replications)
             run([(m, r) for m in new for r in reps])
 
     def verify(m: float) -> None:
         """Run the replications a provisional point has not had yet."""
         run([(m, r) for r in range(len(runs_of[m]), replications)])
+        if not evaluated[m].held:
+            lazy[0] = False
+
+    def settle(lo: float) -> None:
+        """The bracket converged on a point that held in replication 0 only: verify it, or, when verifications have
+        failed before, the middle one of the points below it that held in replication 0 (a binary search)."""
+        if lazy[0]:
+            verify(lo)
+            return
+        floor = max((m for m, p in evaluated.items() if p.held and p.verified and m < lo), default=0.0)
+        guides = sorted(m for m, p in evaluated.items() if p.held and not p.verified and floor < m <= lo)
+        verify(guides[(len(guides) - 1) // 2])
 
     def bracket() -> tuple[float | None, float | None]:
         failed = [m for m, p in evaluated.items() if not p.held]
@@ -465,7 +480,7 @@ def headroom(
             top = max(evaluated)
             if top >= max_multiplier:
                 if not evaluated[top].verified:
-                    verify(top)
+                    settle(top)
                     continue
                 break
             evaluate(sorted({_round(min(top * k, max_multiplier)) for k in _STEPS}))
@@ -482,7 +497,7 @@ def headroom(
             evaluate(inner)
             continue
         if not evaluated[lo].verified:  # the answer must hold in all its replications, not only the first
-            verify(lo)
+            settle(lo)
             continue
         break
 
