@@ -10,10 +10,15 @@ seen to hold below the smallest one seen to fail.
 
 Common random numbers: replication *i* of every point uses the same seed and replication index, so the random
 streams (arrival gaps, durations, ENI attach times...) are the same at every *m*, merely scaled: the difference
-between two points is the load, not the dice. Which points are run depends only on the scenario, the conditions and
-the options, never on the number of workers: a batch's replication 0 runs first, the other replications only for
-the points that still hold (with ``share`` 1 one failing replication decides), so the answer, the points and their
-figures are the same with one process, several, or a Dask cluster. See docs/answers.md.
+between two points is the load, not the dice.
+
+Replication 0 guides the search: a new point runs it alone, a failure there decides (with ``share`` 1 none may
+fail), a hold is provisional. When the bracket has converged on a provisional point, that point runs its other
+replications; if one fails, the search goes on below it (from then on as a binary search over the provisional points
+and with every new point run in full, since replication 0 has proved lucky near the limit). The answer has always
+held in all its replications. Which runs are made depends only on the scenario, the conditions and the options,
+never on the number of workers: the answer, the points and their figures are the same with one process, several, or
+a Dask cluster. See docs/answers.md.
 """
 
 from __future__ import annotations
@@ -31,7 +36,6 @@ from ..expectations import (
     Condition,
     ExpectationError,
     compile_expectations,
-    format_value,
     lookup,
     metric_kind,
     parse_condition,
@@ -541,7 +545,3 @@ def _appears(hi: Point, lo: Point | None) -> str | None:
     assert lo is not None
     return max(hi.outcomes, key=lambda c: hi.outcomes[c] / max(hi.invocations, 1)
                - lo.outcomes.get(c, 0.0) / max(lo.invocations, 1))
-
-
-def describe_point_metric(h: Headroom, value: float | None) -> str:
-    return format_value(value, h.condition_kind)
