@@ -91,3 +91,15 @@ def test_the_peak_grows_with_the_load_and_the_quantile():
     assert values == sorted(values) and values[-1] > 3.5 * values[1] / 1.2
     assert peak_in_service(sc, f, quantile=0.5) < peak_in_service(sc, f) < peak_in_service(sc, f, quantile=0.99999)
     assert math.isclose(peak_in_service(sc, f, 0.0), 0)
+
+
+def test_a_function_that_returns_at_once_has_a_peak_too():
+    # Durations of 0 ms (the Azure trace has such timers): the cold starts' init and ENI wait are all the time in
+    # service. A division by the mean duration once failed here.
+    sc = tiny(duration=600, vpc=BIG_SUBNETS, region=ROOMY, functions=[{**FN, "subnets": ["a", "b"], "duration": 0,
+                                                                      "arrivals": {"process": "poisson", "rate": 10}}])
+    m, _ = mean_in_service(sc, sc.functions[0])
+    # The storm lasts until the first environment is ready (2 s of ENI wait and a short init): 10/s for about 2 s.
+    assert 10 * 2.0 < m < 10 * (2.0 + sc.functions[0].init.mean)
+    peaks = [vs.simulate(sc, seed=seed).summary["peak_concurrency"] for seed in range(5)]
+    assert max(peaks) <= peak_in_service(sc, sc.functions[0])

@@ -121,7 +121,7 @@ def _storm(lam: np.ndarray, h: float, rate0: float, capacity0: float, warm_draws
     def survival(draws: np.ndarray) -> np.ndarray:
         return 1.0 - np.searchsorted(draws, x, side="right") / len(draws)  # P(hold > x)
 
-    duration_s = float(warm_draws.mean())
+    duration_s = max(float(warm_draws.mean()), 1e-9)  # a function that returns at once (0 ms) still takes a slot
     fast = duration_s < h
     reuse = h / duration_s if fast else 1.0
     s_warm, s_cold = survival(warm_draws), survival(cold_draws)
