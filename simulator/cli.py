@@ -677,7 +677,7 @@ def run(
     if not as_json:
         from .capacity import capacity
 
-        out.print(f"Simulating {escape(sc.name)}: {escape(est.line())}.", soft_wrap=True)
+        say(f"Simulating {escape(sc.name)}: {escape(est.line())}.")  # wrapped at a terminal's width, whole in a log
         # What the closed forms already say about the design, before the run shows it (a dedicated-tenancy VPC or a
         # 12 s init would otherwise simulate and exit 0 without a word).
         print_lint(capacity(sc)["lint"], quiet=True)
