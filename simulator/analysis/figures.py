@@ -106,6 +106,9 @@ def memory_figure(rows: list[dict[str, Any]], scenario: str, function: str) -> F
              label="peak ENIs (simulated)")
     left.bar([p + width / 2 for p in pos], [r["enis_formula"] or 0 for r in rows], width, color=_GREY,
              label="ENIs by the doc's formula (at the p99.9 peak)")
+    free = rows[0].get("free_ips")
+    if free is not None:
+        left.axhline(free, color=_VERMILLION, lw=2, ls=(0, (6, 3)), label=f"free addresses in its subnets ({free:,})")
     left.set_xticks(pos, [f"{m:,} MB" for m in mem])
     left.set_xlabel("memory size")
     left.set_ylabel("ENIs (each one subnet address)")
@@ -123,6 +126,8 @@ def memory_figure(rows: list[dict[str, Any]], scenario: str, function: str) -> F
               label="cost per 30 days (USD)")
     twin.set_ylabel("cost per 30 days (USD)", color=_BLUE)
     twin.set_ylim(bottom=0)
+    lines = right.get_lines() + twin.get_lines()
+    right.legend(lines, [ln.get_label() for ln in lines], fontsize=8, loc="upper left")
     right.grid(axis="y", color="#DDDDDD", lw=0.6)
     fig.suptitle(f"Memory size of {function} in {scenario}: ENIs, failures and cost", fontsize=11)
     return fig

@@ -367,6 +367,7 @@ def memory_tradeoff(scenario: Scenario, sizes_mb: Sequence[int], *, function: st
             "failure_rate": mean([f["failure_rate"] for f in f_runs]),
             "error_rate": mean([f["error_rate"] for f in f_runs]),
             "latency_p99_ms": mean([f["latency_ms"]["p99"] for f in f_runs]),
+            "free_ips": sum(v.subnet(sid).free_ips for sid in v.function(function).subnets),
             "usd": mean([s["cost"]["functions"][function]["usd"] for s in runs]),
             "monthly_usd": mean([s["cost"]["monthly_usd"] for s in runs]),
         })
