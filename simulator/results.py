@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .analysis.cost import cost
 from .capacity import capacity
 from .engine import Engine, simulate_once
 from .metrics import FAILURES, OUTCOMES, THROTTLES
@@ -30,7 +31,7 @@ SUMMARY_KEYS = (
     "scenario", "platform", "seed", "simulated_s", "invocations", "attempts", "succeeded", "throttled", "failed",
     "outcomes", "failure_rate", "throttle_rate", "error_rate", "cold_starts", "cold_start_rate", "latency_ms",
     "cold_start_ms", "mean_concurrency", "peak_concurrency", "mean_environments", "peak_environments", "peak_enis",
-    "first_failure_s", "first_outcome_s", "subnets", "functions", "capacity", "expectations", "wall_s",
+    "first_failure_s", "first_outcome_s", "subnets", "functions", "capacity", "cost", "expectations", "wall_s",
 )
 
 
@@ -136,9 +137,11 @@ def build_result(engine: Engine) -> Result:
         "subnets": subnets,
         "functions": functions,
         "capacity": capacity(sc),
+        "cost": None,
         "expectations": None,
         "wall_s": engine.wall_s,
     }
+    summary["cost"] = cost(sc, summary)  # from the billed durations above (simulator.analysis.cost)
     summary = {k: summary[k] for k in SUMMARY_KEYS}
     invocations = None
     if engine.record:
