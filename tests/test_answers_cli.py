@@ -55,7 +55,7 @@ def test_headroom_prints_the_answer_the_closed_form_and_the_points(scenario_file
     assert first.startswith("Headroom x6.5") and "just above it subnet_ips binds" in first
     assert "Closed form (the p99.9 projected peak reaches the binding ceiling): x" in text
     assert "Points evaluated" in text and "subnet_ips" in text
-    assert {p.name for p in out_dir.iterdir()} == {"headroom.json", "points.csv", "headroom.png", "run"}
+    assert {p.name for p in out_dir.iterdir()} == {"headroom.json", "points.csv", "headroom.png", "run", "vpcsim-manifest.json"}
     report = (out_dir / "run" / "report.html").read_text(encoding="utf-8")
     assert 'id="figure-headroom"' in report and "This is the run at x6.5" in report
     assert (out_dir / "run" / "figures" / "headroom.png").is_file()
