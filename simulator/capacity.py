@@ -1,18 +1,22 @@
 """The capacity calculator and lint of SPEC §5: closed forms, no simulation.
 
-For each function: the doc's ENI formula, the packing figure, the projected peak concurrency from Little's law, and
-the ceilings (the concurrency it can reach before each limit binds), with and without the largest AZ. The lint rules
-turn the DOMAIN sheet's guidance into findings a file can show. ``capacity(scenario)`` returns plain data in the
+For each function: the doc's ENI formula, the packing figure, the projected peak concurrency from Little's law (the
+mean number in service at the busiest moment, ``projected_peak``) and a peak that is a peak (``peak_in_service``: the
+p99.9 of the run's peak, :mod:`simulator.analysis.peak`), and the ceilings (the concurrency it can reach before each
+limit binds), with and without the largest AZ. The lint rules turn the DOMAIN sheet's guidance into findings a file
+can show; they compare the ceilings with the peak, not the mean. ``capacity(scenario)`` returns plain data in the
 shape ``vpcsim capacity --json`` prints; the engine and the report reuse the same figures.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
 import numpy as np
 
+from .analysis.peak import PEAK_QUANTILE, peak_in_service
 from .arrivals import peak_rate
 from .engine.limits import concurrency_ceiling, unreserved_pool
 from .engine.platforms import platform_of
@@ -45,21 +49,33 @@ def _scaling_seconds(scenario: Scenario, need: float) -> float:
     return (need - sc.burst) / (sc.per_minute / 60.0)
 
 
-def function_ceilings(scenario: Scenario, fn: Function, free_ips: dict[str, int] | None = None) -> dict[str, Any]:
+def enis_for(scenario: Scenario, fn: Function, executions: int) -> int | None:
+    """ENIs ``fn`` holds with ``executions`` environments: packed ``slots_per_eni`` to an ENI on legacy; on
+    hyperplane one per subnet (balanced), plus one per ``connections_per_eni`` executions in it. None outside a VPC."""
+    if not fn.in_vpc:
+        return None
+    return platform_of(scenario).enis_for(scenario, fn, executions)
+
+
+def function_ceilings(scenario: Scenario, fn: Function, free_ips: dict[str, int] | None = None,
+                      quantile: float = PEAK_QUANTILE) -> dict[str, Any]:
     """The figures of one function (the ``functions.NAME`` entry of ``capacity()``)."""
     free = free_ips if free_ips is not None else {s.id: s.free_ips for s in scenario.vpc.subnets}
     rate, _ = peak_rate(fn.arrivals, scenario.duration)
     projected = math.ceil(rate * fn.duration.mean - 1e-9) if fn.duration is not None else 0  # nothing arrives
+    peak = peak_in_service(scenario, fn, quantile=quantile)
     concurrency = concurrency_ceiling(scenario, fn)
     out: dict[str, Any] = {
         "memory_mb": fn.memory_mb,
         "slots_per_eni": None,
         "projected_peak": projected,
+        "peak_in_service": peak,
         "enis_formula": None,
         "enis_packed": None,
+        "enis_at_peak": None,
         "ceilings": {"concurrency": concurrency, "subnet_ips": None, "eni_quota": None,
                      "n_minus_1": concurrency, "scaling_s": _scaling_seconds(
-                         scenario, projected - fn.provisioned_concurrency)},
+                         scenario, peak - fn.provisioned_concurrency)},
         "binding": "concurrency",
     }
     if not fn.in_vpc:
@@ -69,7 +85,8 @@ def function_ceilings(scenario: Scenario, fn: Function, free_ips: dict[str, int]
     subnets = [scenario.subnet(s) for s in fn.subnets]
     out["slots_per_eni"] = slots
     out["enis_formula"] = math.ceil(projected * fn.memory_mb / (scenario.vpc.eni_memory_gb * 1024) - 1e-9)
-    out["enis_packed"] = platform.enis_for(scenario, fn, projected)
+    out["enis_packed"] = enis_for(scenario, fn, projected)
+    out["enis_at_peak"] = enis_for(scenario, fn, peak)
     quota = platform.eni_quota(scenario)
     by_az: dict[str, int] = {}
     for s in subnets:
@@ -86,30 +103,47 @@ def function_ceilings(scenario: Scenario, fn: Function, free_ips: dict[str, int]
     return out
 
 
-def _projected_enis_per_subnet(scenario: Scenario, figures: dict[str, dict]) -> dict[str, int]:
-    """ENIs each subnet would hold at every function's projected peak (the platform's placement rule)."""
+def _projected_enis_per_subnet(scenario: Scenario, figures: dict[str, dict], key: str = "projected_peak",
+                               enis: str = "enis_packed") -> dict[str, int]:
+    """ENIs each subnet would hold at every function's ``key`` figure (``projected_peak``, or ``peak_in_service``
+    with ``enis="enis_at_peak"``), by the platform's placement rule."""
     vpc = [fn.name for fn in scenario.functions if fn.in_vpc]
-    return platform_of(scenario).enis_per_subnet(scenario, {n: figures[n]["projected_peak"] for n in vpc},
-                                                 {n: figures[n]["enis_packed"] for n in vpc})
+    return platform_of(scenario).enis_per_subnet(scenario, {n: figures[n][key] for n in vpc},
+                                                 {n: figures[n][enis] for n in vpc})
 
 
 def capacity(scenario: Scenario) -> dict[str, Any]:
-    """Closed-form capacity figures, ceilings and lint findings of a scenario (SPEC §5)."""
+    """Closed-form capacity figures, ceilings and lint findings of a scenario (SPEC §5); the projected peaks are the
+    p99.9 (``PEAK_QUANTILE``) of the run's peak."""
     from .errors import require_scenario
 
     require_scenario(scenario, "capacity")
+    # The figures of a frozen scenario never change: computed once (the projected peaks solve cold-start storms,
+    # and every run of the scenario puts them in its summary), handed out as copies.
+    cached = scenario._capacity
+    if cached is None:
+        cached = _capacity(scenario)
+        scenario._capacity = cached
+    return copy.deepcopy(cached)
+
+
+def _capacity(scenario: Scenario) -> dict[str, Any]:
     functions = {fn.name: function_ceilings(scenario, fn) for fn in scenario.functions}
     projected_enis = _projected_enis_per_subnet(scenario, functions)
+    peak_enis = _projected_enis_per_subnet(scenario, functions, "peak_in_service", "enis_at_peak")
     subnets = {
-        s.id: {"az": s.az, "usable_ips": s.usable_ips, "free_ips": s.free_ips, "projected_enis": projected_enis[s.id]}
+        s.id: {"az": s.az, "usable_ips": s.usable_ips, "free_ips": s.free_ips, "projected_enis": projected_enis[s.id],
+               "enis_at_peak": peak_enis[s.id]}
         for s in scenario.vpc.subnets
     }
     vpc_fns = [f for f in functions.values() if f["enis_packed"] is not None]
-    total_peak = sum(f["projected_peak"] for f in functions.values())
+    total_peak = sum(f["peak_in_service"] for f in functions.values())
     total = {
-        "projected_peak": total_peak,
+        "projected_peak": sum(f["projected_peak"] for f in functions.values()),
+        "peak_in_service": total_peak,
         "enis_formula": sum(f["enis_formula"] for f in vpc_fns) if vpc_fns else None,
         "enis_packed": sum(projected_enis.values()) if vpc_fns else None,
+        "enis_at_peak": sum(peak_enis.values()) if vpc_fns else None,
         "eni_quota_free": platform_of(scenario).eni_quota(scenario),
         "scaling_s": _scaling_seconds(scenario, total_peak - sum(f.provisioned_concurrency for f in scenario.functions))
         if scenario.region.scaling.model == "burst" else max(
@@ -117,6 +151,7 @@ def capacity(scenario: Scenario) -> dict[str, Any]:
     }
     return {
         "scenario": scenario.name,
+        "peak_quantile": PEAK_QUANTILE,
         "functions": functions,
         "subnets": subnets,
         "total": total,
@@ -161,22 +196,23 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
     for fn in scenario.functions:
         fig = functions[fn.name]
         c = fig["ceilings"]
-        peak = fig["projected_peak"]
+        peak = fig["peak_in_service"]  # the p99.9 of the run's peak, not the mean in service (projected_peak)
+        at_peak = f"peak {peak} (p99.9; mean in service {fig['projected_peak']})"
         if not fn.arrivals:
             out.append(_finding("no-arrivals", "no arrivals: nothing arrives for this function (an import without "
                                                "a load; give it `arrivals` and a `duration`)", fn.name, level="note"))
         if fn.reserved_concurrency == 0:
             out.append(_finding("reserved-zero", "reserved_concurrency 0 throttles every invocation", fn.name))
         elif peak > c["concurrency"]:
-            out.append(_finding("concurrency", f"projected peak {peak} is above the concurrency ceiling "
+            out.append(_finding("concurrency", f"{at_peak} is above the concurrency ceiling "
                                                f"{c['concurrency']}: expect throttles", fn.name))
         if math.isinf(c["scaling_s"]):
-            out.append(_finding("scaling-rate", f"the scaling rate never reaches the projected peak {peak}: the "
+            out.append(_finding("scaling-rate", f"the scaling rate never reaches the {at_peak}: the "
                                                 f"burst ({scenario.region.scaling.burst}) is smaller and per_minute is "
                                                 f"0", fn.name))
         elif c["scaling_s"] > 0:
             out.append(_finding("scaling-rate", f"the scaling rate needs {format_duration(c['scaling_s'])} to reach "
-                                                f"the projected peak {peak} from zero: expect scaling throttles in a "
+                                                f"the {at_peak} from zero: expect scaling throttles in a "
                                                 f"sudden spike", fn.name, level="note"))
         if legacy and fn.memory_mb > LEGACY_MAX_MEMORY_MB:
             out.append(_finding("legacy-memory", f"memory {fn.memory_mb} MB is above the {LEGACY_MAX_MEMORY_MB} MB "
@@ -202,7 +238,7 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
                                              f"function can run elsewhere if one AZ goes down or runs out of "
                                              f"addresses (DOMAIN §1)", fn.name))
         if peak > c["subnet_ips"]:
-            out.append(_finding("subnet-ips", f"projected peak {peak} needs {_count(fig['enis_packed'], 'ENI')} "
+            out.append(_finding("subnet-ips", f"{at_peak} needs {_count(fig['enis_at_peak'], 'ENI')} "
                                               f"({_count(fig['slots_per_eni'], 'environment')} each) but its subnets "
                                               f"have {c['subnet_ips'] // fig['slots_per_eni']} free addresses",
                                 fn.name))
@@ -210,9 +246,9 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
             # Only when losing the AZ is what breaks the fit: a peak above the concurrency or the ENI quota has
             # its own finding, with or without the AZ.
             out.append(_finding("n-minus-1", f"without its largest AZ the function reaches {c['n_minus_1']}, below "
-                                             f"the projected peak {peak}", fn.name))
+                                             f"the {at_peak}", fn.name))
         if legacy and peak > c["eni_quota"]:
-            out.append(_finding("eni-quota", f"projected peak {peak} needs {fig['enis_packed']} ENIs; the region has "
+            out.append(_finding("eni-quota", f"{at_peak} needs {fig['enis_at_peak']} ENIs; the region has "
                                              f"{scenario.region.eni_quota - scenario.region.enis_in_use} free under "
                                              f"its quota of {scenario.region.eni_quota}", fn.name))
         if fn.needs_internet:
@@ -226,10 +262,10 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
                     what = "has no route to the internet" if route == "none" else "does not state its route"
                     out.append(_finding("nat-route", f"subnet {sid} {what}; a function that needs the internet "
                                                      f"needs a NAT route (DOMAIN §1)", fn.name))
-        if legacy and fig["enis_packed"] > scenario.region.ec2_api.bucket:
+        if legacy and fig["enis_at_peak"] > scenario.region.ec2_api.bucket:
             ec2 = scenario.region.ec2_api
-            secs = (fig["enis_packed"] - ec2.bucket) / ec2.refill_per_s
-            out.append(_finding("ec2-rate", f"reaching the peak creates {fig['enis_packed']} ENIs; EC2's "
+            secs = (fig["enis_at_peak"] - ec2.bucket) / ec2.refill_per_s
+            out.append(_finding("ec2-rate", f"reaching the peak creates {fig['enis_at_peak']} ENIs; EC2's "
                                             f"CreateNetworkInterface bucket ({ec2.bucket}, +{ec2.refill_per_s:g}/s) "
                                             f"needs {format_duration(secs)} for them (DOMAIN §6)", fn.name,
                                 level="note"))
@@ -237,15 +273,15 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
         users = [f.name for f in scenario.functions if sid in f.subnets]
         if not users:
             out.append(_finding("unused-subnet", f"subnet {sid} is used by no function", level="note"))
-        elif len(users) > 1 and s["projected_enis"] > s["free_ips"]:
+        elif len(users) > 1 and s["enis_at_peak"] > s["free_ips"]:
             out.append(_finding("shared-subnet", f"subnet {sid} is shared by {_names(users)}: together they need "
-                                                 f"{s['projected_enis']} ENIs at their projected peaks, the subnet "
+                                                 f"{s['enis_at_peak']} ENIs at their peaks (p99.9), the subnet "
                                                  f"has {s['free_ips']} free addresses"))
-    if legacy and total["enis_packed"] is not None and total["enis_packed"] > total["eni_quota_free"]:
-        out.append(_finding("eni-quota-total", f"all functions at their projected peaks need {total['enis_packed']} "
+    if legacy and total["enis_at_peak"] is not None and total["enis_at_peak"] > total["eni_quota_free"]:
+        out.append(_finding("eni-quota-total", f"all functions at their peaks (p99.9) need {total['enis_at_peak']} "
                                                f"ENIs; the region has {total['eni_quota_free']} free under its quota "
                                                f"({scenario.region.eni_quota} - {scenario.region.enis_in_use} in use)"))
-    if not legacy and total["enis_packed"] is not None and total["enis_packed"] > total["eni_quota_free"]:
-        out.append(_finding("hyperplane-eni-quota", f"{total['enis_packed']} Hyperplane ENIs are needed; the VPC quota "
+    if not legacy and total["enis_at_peak"] is not None and total["enis_at_peak"] > total["eni_quota_free"]:
+        out.append(_finding("hyperplane-eni-quota", f"{total['enis_at_peak']} Hyperplane ENIs are needed; the VPC quota "
                                                     f"is {total['eni_quota_free']} (DOMAIN §2)"))
     return out

@@ -394,7 +394,8 @@ def capacity_tables(cap: dict[str, Any]) -> list[Table]:
     """The capacity figures as rich tables (also used by `run`)."""
     fns = Table(title=f"Capacity of {escape(cap['scenario'])} — concurrent executions each limit allows", title_justify="left")
     for col, justify in [("function", "left"), ("memory MB", "right"), ("env/ENI", "right"),
-                         ("projected peak", "right"), ("ENIs (doc formula)", "right"), ("ENIs (packed)", "right"),
+                         ("peak p99.9 (mean)", "right"), ("ENIs (doc formula)", "right"),
+                         ("ENIs packed at peak (mean)", "right"),
                          ("concurrency", "right"), ("subnet IPs", "right"), ("ENI quota", "right"),
                          ("N-1 AZ", "right"), ("scaling s", "right"), ("binding", "left")]:
         fns.add_column(col, justify=justify, overflow="fold" if col == "function" else "ellipsis")  # type: ignore[arg-type]
@@ -403,20 +404,22 @@ def capacity_tables(cap: dict[str, Any]) -> list[Table]:
         binding = f["binding"]
         cells = {k: _num(c[k]) for k in ("concurrency", "subnet_ips", "eni_quota")}
         cells[binding] = f"[bold]{cells[binding]}[/bold]"
-        fits = f["projected_peak"] <= c[binding]
-        fns.add_row(name, _num(f["memory_mb"]), _num(f["slots_per_eni"]), _num(f["projected_peak"]),
-                    _num(f["enis_formula"]), _num(f["enis_packed"]), cells["concurrency"], cells["subnet_ips"],
+        fits = f["peak_in_service"] <= c[binding]
+        both = (f"{_num(f['peak_in_service'])} ({_num(f['projected_peak'])})")
+        enis = "-" if f["enis_packed"] is None else f"{_num(f['enis_at_peak'])} ({_num(f['enis_packed'])})"
+        fns.add_row(name, _num(f["memory_mb"]), _num(f["slots_per_eni"]), both, _num(f["enis_formula"]), enis,
+                    cells["concurrency"], cells["subnet_ips"],
                     cells["eni_quota"], _num(c["n_minus_1"]), _num(c["scaling_s"], 1),
                     f"{binding}" + ("" if fits else " [red](peak above)[/red]"))
     tables = [fns]
     if cap["subnets"]:
-        sub = Table(title="Subnets at the projected peaks", title_justify="left")
-        for col in ("subnet", "AZ", "usable IPs", "free IPs", "projected ENIs", "fits"):
+        sub = Table(title="Subnets at the projected peaks (mean in service; p99.9)", title_justify="left")
+        for col in ("subnet", "AZ", "usable IPs", "free IPs", "ENIs at peak (mean)", "fits"):
             sub.add_column(col, justify="left" if col in ("subnet", "AZ", "fits") else "right")
         for sid, s in cap["subnets"].items():
-            ok = s["projected_enis"] <= s["free_ips"]
-            sub.add_row(sid, s["az"], _num(s["usable_ips"]), _num(s["free_ips"]), _num(s["projected_enis"]),
-                        "yes" if ok else "[red]no[/red]")
+            ok = s["enis_at_peak"] <= s["free_ips"]
+            sub.add_row(sid, s["az"], _num(s["usable_ips"]), _num(s["free_ips"]),
+                        f"{_num(s['enis_at_peak'])} ({_num(s['projected_enis'])})", "yes" if ok else "[red]no[/red]")
         tables.append(sub)
     return tables
 
@@ -455,8 +458,9 @@ def capacity_cmd(
         print_table(t)
     tot = cap["total"]
     if tot["enis_packed"] is not None:
-        say(f"All functions at their projected peaks: {tot['projected_peak']:,} concurrent executions, "
-            f"{tot['enis_packed']:,} ENIs packed ({tot['enis_formula']:,} by the doc's formula), "
+        say(f"All functions at their projected peaks: {tot['projected_peak']:,} concurrent executions in service on "
+            f"average ({tot['enis_packed']:,} ENIs packed, {tot['enis_formula']:,} by the doc's formula), "
+            f"{tot['peak_in_service']:,} at the p99.9 of a run's peak ({tot['enis_at_peak']:,} ENIs); "
             f"{tot['eni_quota_free']:,} free under the ENI quota; scaling needs "
             f"{format_duration(tot['scaling_s']) if math.isfinite(tot['scaling_s']) else 'forever'}.")
     print_lint(cap["lint"])
@@ -547,6 +551,8 @@ def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario 
         f"Environments: mean {s['mean_environments']:.1f}, peak {prose_count(s['peak_environments'])}.  "
         f"Cold starts: {prose_count(s['cold_starts'])} ({_pct(s['cold_start_rate'])} of executions)."
         + (f"  Peak ENIs: {prose_count(s['peak_enis'])}." if s["peak_enis"] is not None else ""))
+    if s.get("cost"):
+        say(cost_sentence(s["cost"], bool(reps)))
 
     if s["subnets"]:
         sub = Table(title="Subnets (addresses)", title_justify="left")
@@ -562,19 +568,39 @@ def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario 
 
     cap = s["capacity"]
     ceil = Table(title="Ceilings (closed form) and what the run saw", title_justify="left")
-    for col in ("function", "projected peak", "simulated peak", "binding limit", "ceiling", "hit at", "N-1 AZ",
+    for col in ("function", "projected peak p99.9", "simulated peak", "binding limit", "ceiling", "hit at", "N-1 AZ",
                 "failure rate", "throttle rate"):
         ceil.add_column(col, justify="left" if col in ("function", "binding limit") else "right",
                         overflow="fold" if col == "function" else "ellipsis")
     for name, f in s["functions"].items():
         c = cap["functions"][name]
         hit = [f["first_outcome_s"][cause] for cause in BINDING_CAUSES[c["binding"]] if cause in f["first_outcome_s"]]
-        ceil.add_row(name, f"{c['projected_peak']:,}", fmt_count(f["peak_concurrency"]), c["binding"],
+        ceil.add_row(name, f"{c.get('peak_in_service', c['projected_peak']):,}", fmt_count(f["peak_concurrency"]),
+                     c["binding"],
                      f"{c['ceilings'][c['binding']]:,}", _when(min(hit)) if hit else "not hit",
                      _num(c["ceilings"]["n_minus_1"]), _pct(f["failure_rate"]), _pct(f["throttle_rate"]))
     print_table(ceil)
     if s.get("expectations"):
         print_expectations(s["expectations"])
+
+
+def cost_sentence(c: dict[str, Any], means: bool = False) -> str:
+    """The run's cost in one sentence: the window, the month, per million requests, the parts, the free tier apart."""
+    from .expectations import format_usd
+
+    parts = [f"{name} {format_usd(c[key])}" for name, key in (
+        ("duration", "compute_usd"), ("requests", "requests_usd"), ("provisioned", "provisioned_usd"),
+        ("NAT", "nat_usd")) if c[key]]
+    text = (f"Cost{' (means)' if means else ''}: {format_usd(c['total_usd'])} for the "
+            f"{format_duration(round(c['window_s']))} measured")
+    if c.get("monthly_usd") is not None:
+        text += f", {format_usd(c['monthly_usd'])} per 30 days"
+    if c.get("per_million_usd") is not None:
+        text += f", {format_usd(c['per_million_usd'])} per million requests"
+    text += f" ({', '.join(parts)})." if parts else "."
+    if c.get("free_tier_monthly_usd"):
+        text += f" The free tier (per account, not subtracted) is worth up to {format_usd(c['free_tier_monthly_usd'])} a month."
+    return text
 
 
 def print_expectations(rows: list[dict[str, Any]]) -> None:
@@ -658,7 +684,7 @@ def run(
     if not as_json:
         from .capacity import capacity
 
-        say(f"Simulating {escape(sc.name)}: {escape(est.line())}.")
+        say(f"Simulating {escape(sc.name)}: {escape(est.line())}.")  # wrapped at a terminal's width, whole in a log
         # What the closed forms already say about the design, before the run shows it (a dedicated-tenancy VPC or a
         # 12 s init would otherwise simulate and exit 0 without a word).
         print_lint(capacity(sc)["lint"], quiet=True)
@@ -787,6 +813,7 @@ def _dispatch(argv: list[str] | None) -> int:
 from . import cli_check  # noqa: E402,F401,I001  (registers check, sweep)
 from . import cli_import  # noqa: E402,F401
 from . import cli_report  # noqa: E402,F401  (registers report, compare)
+from . import cli_answers  # noqa: E402,F401  (registers headroom, size)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

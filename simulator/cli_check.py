@@ -348,14 +348,15 @@ def parse_vary(items: list[str] | None) -> dict[str, list[Any]]:
 
 
 def _means_table(means, vary: list[str], title: str) -> Table:
-    from .expectations import MS, NUMBER, RATE
+    from .expectations import MS, NUMBER, RATE, USD
 
     t = Table(title=title, title_justify="left")
     for p in vary:  # the tail of the path: functions.NAME. and vpc.subnets. are clear from the value
         t.add_column(p.removeprefix("functions.").removeprefix("vpc.subnets."))
     cols = [("n", "runs", NUMBER), ("error_rate", "failed or throttled", RATE),
             ("latency_p99_ms", "p99 latency", MS), ("peak_concurrency", "peak concurrency", NUMBER),
-            ("peak_enis", "peak ENIs", NUMBER), ("min_free_ips", "fewest free IPs", NUMBER)]
+            ("peak_enis", "peak ENIs", NUMBER), ("min_free_ips", "fewest free IPs", NUMBER),
+            ("monthly_usd", "cost per 30 days", USD)]
     cols = [c for c in cols if c[0] in means.columns and means[c[0]].notna().any()]
     for _, header, _ in cols:
         t.add_column(header, justify="right")

@@ -89,6 +89,10 @@ def _show(v: Any, kind: str) -> str:
         return fmt_clock(v)
     if kind == "float":
         return fmt_num(v, 1)
+    if kind == "usd":
+        from .expectations import format_usd
+
+        return format_usd(v)
     return fmt_num(v)
 
 

@@ -51,6 +51,9 @@ _KEY_METRICS: tuple[tuple[str, str, str, str | None], ...] = (
     ("peak_concurrency", "peak concurrency", "count", None),
     ("peak_environments", "peak environments", "count", None),
     ("peak_enis", "peak Lambda ENIs", "count", "lower"),
+    ("cost.total_usd", "cost of the window (USD)", "usd", "lower"),
+    ("cost.monthly_usd", "cost per 30 days (USD)", "usd", "lower"),
+    ("cost.per_million_usd", "cost per million requests (USD)", "usd", "lower"),
 )
 
 
@@ -124,7 +127,7 @@ def metric_rows(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, An
     Within the noise: with replications on both sides, the two 95% intervals overlap; else, for counts and shares of
     invocations, the difference is within 1.96 standard errors of the difference of two binomial proportions (about
     95%); for latency percentiles, under 1% (the resolution of the latency histogram). The first failure is noise
-    when the number of failures is. Peaks, free addresses, times and ceilings are exact for the seed."""
+    when the number of failures is. Peaks, free addresses, times, ceilings and cost are exact for the seed."""
     rows = [_row(p, label, kind, better, _get(a, p), _get(b, p), a, b) for p, label, kind, better in _KEY_METRICS]
     for cause in OUTCOMES[1:]:
         va, vb = _get(a, f"outcomes.{cause}") or 0, _get(b, f"outcomes.{cause}") or 0
@@ -210,9 +213,12 @@ class Comparison:
         return fig
 
     def _repr_html_(self) -> str:  # a readable table when a notebook cell ends with a Comparison
+        from .expectations import format_usd
         from .report import fmt_num, fmt_pct
 
         def show(v: Any, kind: str) -> str:
+            if kind == "usd" and v is not None:
+                return format_usd(v)
             return fmt_pct(v) if kind == "rate" else fmt_num(v, 1 if kind in ("ms", "float", "s") else 0)
 
         df = pd.DataFrame([{"metric": r["label"], self.labels[0]: show(r["a"], r["kind"]),

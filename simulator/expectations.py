@@ -8,8 +8,8 @@ does not fit the metric is reported when the file is loaded, with the line of th
 pass. After a run, :func:`evaluate` turns the conditions into rows ``{path, condition, value, passed, ...}``.
 
 Units: a metric whose name ends in ``_ms`` takes durations converted to milliseconds (``"< 3s"`` is 3000), one ending
-in ``_s`` takes durations in seconds, a ``_rate`` takes a fraction or a percentage (``"<= 0.1%"``). A bare number is
-in the metric's own unit. Times of a first occurrence (``first_failure_s``, ``first_outcome_s.CAUSE``,
+in ``_s`` takes durations in seconds, a ``_rate`` takes a fraction or a percentage (``"<= 0.1%"``), one ending in
+``_usd`` takes dollars (``"< $250"``). A bare number is in the metric's own unit. Times of a first occurrence (``first_failure_s``, ``first_outcome_s.CAUSE``,
 ``subnets.ID.exhausted_s``) are null when the thing never happened; a condition reads that as "never" (later than
 any time), and ``"== never"`` is allowed. A bare number instead of a condition string means ``== number``.
 
@@ -35,7 +35,7 @@ from .units import format_duration, parse_duration
 __all__ = [
     "Condition", "ExpectationError", "compile_expectations", "expect_problems", "evaluate", "metric_kind",
     "lookup", "format_value", "key_figures", "explain", "parse_condition", "summary_shape", "FIRST_TIME",
-    "has_expectations", "find_scenario_files",
+    "has_expectations", "find_scenario_files", "format_usd",
 ]
 
 OPS = ("<=", ">=", "==", "!=", "<", ">")
@@ -49,6 +49,7 @@ RATE = "rate"  # a fraction 0..1; accepts "0.1%"
 MS = "ms"  # milliseconds; accepts durations
 SECONDS = "s"  # seconds; accepts durations
 FIRST_TIME = "first"  # seconds of a first occurrence; null means "never"
+USD = "usd"  # US dollars; accepts "$12.50"
 TEXT = "text"  # a string: == and != only
 BOOL = "bool"
 
@@ -86,6 +87,7 @@ def summary_shape(scenario: Scenario) -> dict[str, Any]:
         entry["billed_ms"] = COUNT
         entry["billed_ms_provisioned"] = COUNT
         functions[fn.name] = entry
+    cost_per_function = {fn.name: {"requests": COUNT, "gb_s": NUMBER, "usd": USD} for fn in scenario.functions}
     subnets = {
         s.id: {"az": TEXT, "usable_ips": COUNT, "peak_ips_used": COUNT, "min_free_ips": COUNT,
                "exhausted_s": FIRST_TIME, "exhausted_for_s": SECONDS}
@@ -108,6 +110,10 @@ def summary_shape(scenario: Scenario) -> dict[str, Any]:
         "subnets": subnets,
         "functions": functions,
         "capacity": None,  # filled lazily: computing it costs a little and most expectations do not need it
+        "cost": {"currency": TEXT, "prices": TEXT, "window_s": SECONDS, "requests_usd": USD, "compute_usd": USD,
+                 "provisioned_usd": USD, "nat_usd": USD, "total_usd": USD, "per_million_usd": USD,
+                 "monthly_usd": USD, "nat_gateways": COUNT, "egress_gb": NUMBER, "free_tier_monthly_usd": USD,
+                 "functions": cost_per_function},
         "wall_s": SECONDS,
     }
     return shape
@@ -183,7 +189,7 @@ def metric_kind(scenario: Scenario, path: str, *, capacity_figures: dict | None 
             node = _capacity_shape(capacity_figures)
     if isinstance(node, dict):
         raise ExpectationError(f"{path} is a group, not a value; pick one of: {', '.join(list(node)[:12])}")
-    if node is None or node not in (COUNT, NUMBER, RATE, MS, SECONDS, FIRST_TIME, TEXT, BOOL):
+    if node is None or node not in (COUNT, NUMBER, RATE, MS, SECONDS, FIRST_TIME, USD, TEXT, BOOL):
         raise ExpectationError(f"{path} is {node or 'not a value'}")
     return node
 
@@ -247,6 +253,10 @@ def _parse_threshold(path: str, kind: str, op: str, text: str) -> float | str | 
             raise ExpectationError(f"{path} is in {_UNIT_WORDS[kind]}: write a number or a duration like '3s', "
                                    f"'250ms', '10m' (got {raw!r})") from None
         return seconds * 1000.0 if kind == MS else seconds
+    if kind == USD and raw.startswith("$") and _PLAIN.match(raw[1:].strip()):
+        return float(raw[1:].strip())
+    if kind == USD:
+        raise ExpectationError(f"{path} is in US dollars: write a number like 12.5 or '$12.50' (got {raw!r})")
     if kind == RATE and raw.endswith("%") and _PLAIN.match(raw[:-1].strip()):
         return float(raw[:-1].strip()) / 100.0
     if kind == RATE:
@@ -381,11 +391,26 @@ def format_value(value: Any, kind: str) -> str:
         return f"{value:.4g} ({_percent(value)})" if value else "0"
     if kind == MS:
         return f"{value:,.1f} ms" if abs(value) < 100 else f"{value:,.0f} ms"
+    if kind == USD:
+        return format_usd(value)
     if kind in (SECONDS, FIRST_TIME):  # to the second past a minute ("35m14s"), to the ms below it
         return format_duration(round(value) if abs(value) >= 60 else round(value, 3))
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.1f}"
+
+
+def format_usd(value: float) -> str:
+    """Dollars for people: ``$1,234``, ``$12.35``, ``$0.0042`` (two significant digits below a cent: a small load's
+    cost is not $0.00)."""
+    if value == 0:
+        return "$0"
+    if abs(value) >= 1000:
+        return f"${value:,.0f}"
+    if abs(value) >= 0.01:
+        return f"${value:,.2f}"
+    digits = 1 - math.floor(math.log10(abs(value)))  # two significant digits, never in exponent form
+    return f"${value:.{digits}f}"
 
 
 def prose_count(v: float) -> str:

@@ -306,7 +306,7 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
     steps(ax_c, envs, color=OKABE_ITO["sky"], lw=1.4, ls="--", zorder=3, label="environments (busy + idle)")
     data_top = max(float(np.max(envs, initial=0)), float(ts["concurrency_max"].max() if len(ts) else 0), 1.0)
     cap = s["capacity"]
-    projected = cap["total"]["projected_peak"]
+    projected = cap["total"].get("peak_in_service", cap["total"]["projected_peak"])
     limits: list[tuple[str, np.ndarray | float, str, Any]] = []
     conc, conc_label = _concurrency_ceiling(sc)
     limits.append((conc_label, float(conc), OKABE_ITO["black"], (0, (6, 3))))
@@ -342,7 +342,7 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
         else:
             ax_c.axhline(value, color=colour, lw=3, ls=ls, label=label, zorder=2)
     if projected:
-        ax_c.axhline(projected, color=GREY, lw=1.2, ls=(0, (3, 2)), label=f"projected peak (Little's law) {projected:,}")
+        ax_c.axhline(projected, color=GREY, lw=1.2, ls=(0, (3, 2)), label=f"projected peak (p99.9) {projected:,}")
     if slots is None and any(f.in_vpc for f in sc.functions):
         off_scale.append("address and ENI ceilings differ per function: see the capacity chart")
     if off_scale:
@@ -667,7 +667,8 @@ def capacity_chart(data: Result | Mapping[str, Any], *, fig: Figure | SubFigure 
     for ax, (name, f) in zip(axes, fns.items(), strict=True):
         c = f["ceilings"]
         rows = [(key, label, c[key]) for key, label in _CEILINGS if c.get(key) is not None]
-        peak = f["projected_peak"]
+        peak = f.get("peak_in_service", f["projected_peak"])
+        mean = f["projected_peak"]
         sim = summary["functions"][name]["peak_concurrency"] if summary and name in summary["functions"] else None
         binding_value = c[f["binding"]]
         scale = max(v for v in (peak, sim or 0, binding_value, c.get("n_minus_1") or 0, 1) if v is not None) * 1.45
@@ -690,7 +691,9 @@ def capacity_chart(data: Result | Mapping[str, Any], *, fig: Figure | SubFigure 
                     ha="right" if inside else "left", va="center", fontsize=8.5,
                     fontweight="bold" if is_binding else "normal", color="white" if inside and is_binding else "black")
         ax.set_yticks(range(len(rows)), [label for _, label, _ in reversed(rows)], fontsize=9)
-        ax.axvline(peak, color="black", lw=2, ls=(0, (5, 2)), label=f"projected peak {peak:,}")
+        ax.axvline(peak, color="black", lw=2, ls=(0, (5, 2)), label=f"projected peak (p99.9) {peak:,}")
+        if mean != peak:
+            ax.axvline(mean, color=GREY, lw=1.2, ls=(0, (2, 2)), label=f"mean in service {mean:,}")
         if sim is not None:
             ax.axvline(sim, color=OKABE_ITO["blue"], lw=2, ls=(0, (1, 1)), label=f"simulated peak {sim:,}")
         ax.set_xlim(0, scale * 1.02)
@@ -735,7 +738,7 @@ def _capacity_compact(ax: Axes, fns: Mapping[str, Any], summary: Mapping[str, An
     peaks and the N-1 ceiling as marks; the functions with the least headroom first (log scale: sizes differ)."""
     def headroom(item: tuple[str, Any]) -> float:
         f = item[1]
-        return f["ceilings"][f["binding"]] / max(f["projected_peak"], 1)
+        return f["ceilings"][f["binding"]] / max(f.get("peak_in_service", f["projected_peak"]), 1)
 
     ordered = sorted(fns.items(), key=headroom)[:_MAX_CAPACITY_ROWS]
     k = len(ordered)
@@ -744,8 +747,9 @@ def _capacity_compact(ax: Axes, fns: Mapping[str, Any], summary: Mapping[str, An
         c = f["ceilings"]
         binding = f["binding"]
         ax.barh(y, max(c[binding], 0.5), color=_BINDING_COLOUR[binding], height=0.6,
-                edgecolor="black" if f["projected_peak"] > c[binding] else "none", lw=1.2)
-        ax.plot([max(f["projected_peak"], 0.5)], [y], marker="|", ms=13, mew=2.2, color="black", ls="none")
+                edgecolor="black" if f.get("peak_in_service", f["projected_peak"]) > c[binding] else "none", lw=1.2)
+        ax.plot([max(f.get("peak_in_service", f["projected_peak"]), 0.5)], [y], marker="|", ms=13, mew=2.2,
+                color="black", ls="none")
         if c.get("n_minus_1") is not None and c["n_minus_1"] != c[binding]:
             ax.plot([max(c["n_minus_1"], 0.5)], [y], marker="<", ms=6, color="#505050", ls="none")
         if summary is not None and name in summary["functions"]:
@@ -761,7 +765,7 @@ def _capacity_compact(ax: Axes, fns: Mapping[str, Any], summary: Mapping[str, An
 
     handles = [Patch(color=colour, label=f"binding: {key}") for key, colour in _BINDING_COLOUR.items()
                if any(f["binding"] == key for _, f in ordered)]
-    handles += [Line2D([], [], marker="|", ms=11, mew=2.2, color="black", ls="none", label="projected peak"),
+    handles += [Line2D([], [], marker="|", ms=11, mew=2.2, color="black", ls="none", label="projected peak (p99.9)"),
                 Line2D([], [], marker="<", ms=6, color="#505050", ls="none", label="N-1 ceiling")]
     if summary is not None:
         handles.append(Line2D([], [], marker="o", ms=5, color=OKABE_ITO["blue"], ls="none", label="simulated peak"))

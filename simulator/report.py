@@ -47,7 +47,8 @@ FIGURES = {
     "latency": ("Latency", "End-to-end latency of successful invocations (ENI wait + init + duration) and cold-start "
                            "time (ENI wait + init), with p50, p95 and p99."),
     "capacity": ("Capacity", "The closed-form ceilings of each function (SPEC §5): the concurrency each limit allows, "
-                             "the binding one highlighted, the projected peak (Little's law) and the simulated peak "
+                             "the binding one highlighted, the projected peak (p99.9 of the run's peak; dotted: the "
+                             "mean in service, Little's law) and the simulated peak "
                              "as lines, and the ceiling with the function's largest AZ lost (N-1)."),
 }
 
@@ -107,6 +108,10 @@ def fmt_difference(v: float | None, kind: str) -> str:
         return sign + fmt_ms(v)
     if kind == "s":  # a difference of times is a duration, never "never"
         return sign + format_duration(round(v, 1))
+    if kind == "usd":
+        from .expectations import format_usd
+
+        return sign + format_usd(v)
     return sign + fmt_num(v, 1 if kind == "float" else 0)
 
 
@@ -279,12 +284,12 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
         ceilings = f["ceilings"]
         bind = f["binding"]
         ceiling = ceilings[bind]
-        peak = f["projected_peak"]
+        peak = f.get("peak_in_service", f["projected_peak"])  # folders written before the p99.9 peak: the mean
         sim = (summary.get("functions") or {}).get(name, {}).get("peak_concurrency")
         seen = (f"; the run{'s' if reps else ''} peaked at {prose_count(sim)}{on_average}" if sim is not None
                 else "")
         if peak > ceiling:
-            details.append(f"{name}: the projected peak of {peak:,} concurrent executions is above its {bind} "
+            details.append(f"{name}: the projected peak (p99.9) of {peak:,} concurrent executions is above its {bind} "
                            f"ceiling of {ceiling:,}{seen}.")
         else:
             n1 = ceilings.get("n_minus_1")
@@ -293,7 +298,7 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
                 n1_text = f" Without its largest AZ (N-1) it reaches only {n1:,}."
             elif n1 is not None:
                 n1_text = f" N-1 (largest AZ lost): {n1:,}, enough."
-            details.append(f"{name}: projected peak {peak:,} of a {bind} ceiling of {ceiling:,} "
+            details.append(f"{name}: projected peak (p99.9) {peak:,} of a {bind} ceiling of {ceiling:,} "
                            f"({peak / ceiling:.0%} used){seen}.{n1_text}" if ceiling else
                            f"{name}: its {bind} ceiling is 0.")
     for sid, sub in (summary.get("subnets") or {}).items():
@@ -316,8 +321,10 @@ def _env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    from .expectations import format_usd
+
     env.filters.update(num=fmt_num, pct=fmt_pct, ms=fmt_ms, clock=fmt_clock, rate=fmt_rate, difference=fmt_difference,
-                       expectation_value=fmt_expectation_value)
+                       expectation_value=fmt_expectation_value, usd=lambda v: "–" if v is None else format_usd(v))
     return env
 
 
@@ -332,6 +339,8 @@ def draw_figures(result: Result) -> dict[str, bytes]:
     images = {}
     for stem, fig in plots.figures(result).items():
         images[stem] = plots.png_bytes(fig)
+    # Figures an answer adds to the report of its run (headroom: the search that led to this load).
+    images.update((result.extra or {}).get("figures") or {})
     return images
 
 
@@ -350,7 +359,32 @@ def _key_figures(s: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("concurrent executions", f"mean {fmt_num(s['mean_concurrency'], 1)}, peak {fmt_num(s['peak_concurrency'])}"),
         ("environments", f"mean {fmt_num(s['mean_environments'], 1)}, peak {fmt_num(s['peak_environments'])}"),
         ("peak Lambda ENIs", fmt_num(s["peak_enis"])),
+        *([("cost of the measured window", cost_line(s["cost"]))] if s.get("cost") else []),
     ]
+
+
+def cost_line(c: Mapping[str, Any]) -> str:
+    """The cost in a few words: ``$0.79 ($2,609 per 30 days; $4.07 per million requests)``."""
+    from .expectations import format_usd
+
+    parts = []
+    if c.get("monthly_usd") is not None:
+        parts.append(f"{format_usd(c['monthly_usd'])} per 30 days")
+    if c.get("per_million_usd") is not None:
+        parts.append(f"{format_usd(c['per_million_usd'])} per million requests")
+    return format_usd(c["total_usd"]) + (f" ({'; '.join(parts)})" if parts else "")
+
+
+def cost_rows(s: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The report's cost section: the parts, the functions, the free tier apart."""
+    c = s.get("cost")
+    if not c:
+        return None
+    parts = [("requests", c["requests_usd"]), ("duration (compute)", c["compute_usd"]),
+             ("provisioned concurrency, kept warm", c["provisioned_usd"]),
+             (f"NAT: {fmt_count(c['nat_gateways'])} gateway(s) and {c['egress_gb']:,.3g} GB processed", c["nat_usd"])]
+    functions = [{"name": name, **f} for name, f in c["functions"].items()]
+    return {"c": c, "parts": parts, "functions": functions, "window": format_duration(c["window_s"])}
 
 
 def event_rows(scenario: Scenario) -> list[dict[str, Any]]:
@@ -393,13 +427,14 @@ def _ceiling_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     for name, f in summary["capacity"]["functions"].items():
         c = f["ceilings"]
         run = summary["functions"].get(name, {})
+        peak = f.get("peak_in_service", f["projected_peak"])
         rows.append({"name": name, "memory_mb": f["memory_mb"], "slots": f["slots_per_eni"],
-                     "projected": f["projected_peak"], "simulated": run.get("peak_concurrency"),
+                     "projected": f["projected_peak"], "peak": peak, "simulated": run.get("peak_concurrency"),
                      "enis_formula": f["enis_formula"], "enis_packed": f["enis_packed"],
                      "concurrency": c["concurrency"], "subnet_ips": c["subnet_ips"], "eni_quota": c["eni_quota"],
                      "n_minus_1": c["n_minus_1"], "scaling_s": c["scaling_s"], "binding": f["binding"],
-                     "fits": f["projected_peak"] <= c[f["binding"]],
-                     "n1_fits": c["n_minus_1"] is None or f["projected_peak"] <= c["n_minus_1"]})
+                     "fits": peak <= c[f["binding"]],
+                     "n1_fits": c["n_minus_1"] is None or peak <= c["n_minus_1"]})
     return rows
 
 
@@ -412,6 +447,7 @@ def report_context(result: Result, images: Mapping[str, bytes], scenario_yaml: s
     s = result.summary
     sc = result.scenario
     v = verdict(s, result.timeseries, sc.timestep)
+    captions = {**FIGURES, **((result.extra or {}).get("captions") or {})}
     outcome_rows = []
     inv = s["invocations"] or 0
     for cause in OUTCOMES:
@@ -443,10 +479,12 @@ def report_context(result: Result, images: Mapping[str, bytes], scenario_yaml: s
         "subnets": _subnet_rows(result),
         "ceilings": _ceiling_rows(s),
         "capacity_total": s["capacity"]["total"],
+        "cost": cost_rows(s),
         "lint": s["capacity"]["lint"],
         "expectations": s.get("expectations") or [],
-        "figures": [{"stem": stem, "title": FIGURES.get(stem, (stem, ""))[0],
-                     "caption": FIGURES.get(stem, ("", ""))[1], "data": _b64(png)} for stem, png in images.items()],
+        "figures": [{"stem": stem, "title": captions.get(stem, (stem, ""))[0],
+                     "caption": captions.get(stem, ("", ""))[1], "data": _b64(png)} for stem, png in images.items()],
+        "answer": (result.extra or {}).get("answer"),
         "scenario_yaml": scenario_yaml if scenario_yaml is not None else _resolved_yaml(result),
         "failures": FAILURES,
     }
@@ -506,11 +544,19 @@ def load_results(folder: str | Path) -> Result:
         raise ResultsFolderError(f"{path}: cannot read: {exc}") from None
     if not isinstance(summary, dict):
         raise ResultsFolderError(f"{path}: not a vpcsim summary (expected a JSON object)")
-    absent = [k for k in SUMMARY_KEYS if k not in summary]
+    absent = [k for k in SUMMARY_KEYS if k not in summary and k != "cost"]  # cost: computed below if absent
     if absent:
         raise ResultsFolderError(f"{path}: not a vpcsim summary: missing {', '.join(absent[:5])}"
                                  + (" ..." if len(absent) > 5 else ""))
     scenario = load_scenario(folder / "scenario.yaml")
+    if summary.get("cost") is None:
+        # A folder written before summaries had a cost: compute it from the billed durations when they are there.
+        from .analysis.cost import cost
+
+        try:
+            summary["cost"] = cost(scenario, summary)
+        except (KeyError, TypeError):
+            summary["cost"] = None
     path = folder / "timeseries.csv"
     try:
         ts = pd.read_csv(path)

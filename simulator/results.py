@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .analysis.cost import cost
 from .capacity import capacity
 from .engine import Engine, simulate_once
 from .engine.recorder import INVOCATION_COLUMNS as _COLUMNS
@@ -28,7 +29,7 @@ SUMMARY_KEYS = (
     "scenario", "platform", "seed", "simulated_s", "invocations", "attempts", "succeeded", "throttled", "failed",
     "outcomes", "failure_rate", "throttle_rate", "error_rate", "cold_starts", "cold_start_rate", "latency_ms",
     "cold_start_ms", "mean_concurrency", "peak_concurrency", "mean_environments", "peak_environments", "peak_enis",
-    "first_failure_s", "first_outcome_s", "subnets", "functions", "capacity", "expectations", "wall_s",
+    "first_failure_s", "first_outcome_s", "subnets", "functions", "capacity", "cost", "expectations", "wall_s",
 )
 
 
@@ -67,7 +68,9 @@ def build_result(engine: Engine) -> Result:
     rec = engine.rec
     measured = rec.summary([f.net for f in engine.fns], engine.net, {
         "scenario": sc.name, "platform": sc.platform, "seed": engine.seed, "simulated_s": sc.duration})
-    summary: dict[str, Any] = {**measured, "capacity": capacity(sc), "expectations": None, "wall_s": engine.wall_s}
+    summary: dict[str, Any] = {**measured, "capacity": capacity(sc), "cost": None, "expectations": None,
+                               "wall_s": engine.wall_s}
+    summary["cost"] = cost(sc, summary)  # from the billed durations the recorder tallied (simulator.analysis.cost)
     summary = {k: summary[k] for k in SUMMARY_KEYS}
     invocations = None
     if engine.record:

@@ -38,7 +38,7 @@ from pydantic import (
 from .arrivals import ArrivalSpec
 from .distributions import Constant, DistributionSpec, FrozenDict, Lognormal
 from .errors import ArgumentError, VpcsimError, require_mapping
-from .units import Duration, PositiveDuration, format_duration
+from .units import Duration, PositiveDuration, bytes_json_schema, format_bytes, format_duration, parse_bytes
 
 __all__ = [
     "Scenario", "Function", "Subnet", "Region", "Vpc", "ScenarioError", "Problem",
@@ -264,6 +264,78 @@ class ClientRetry(_Model):
     cap: Duration = 20.0
 
 
+# --- egress per invocation: a distribution whose values are bytes
+
+MAX_EGRESS_BYTES = 1e11  # 100 GB per invocation: far above what a 15-minute execution moves through a NAT gateway
+
+
+def _bytes_value(v: Any) -> Any:
+    return v if isinstance(v, int | float) and not isinstance(v, bool) else parse_bytes(v)
+
+
+def _egress_spec(v: Any) -> Any:
+    """``egress_bytes`` is written like a distribution of durations (SPEC §1), with sizes in bytes instead of
+    durations: ``200KB``, ``{dist: lognormal, median: 50KB, p99: 2MB}``. The sizes are turned into plain numbers
+    here, so that the distribution models (which read numbers as they are) hold bytes; a duration such as
+    ``"20ms"`` is refused rather than read as 0.02 bytes."""
+    if v is None or hasattr(v, "sample"):
+        return v
+    if isinstance(v, dict):
+        out: dict[Any, Any] = {}
+        for key, value in v.items():
+            if key == "percentiles" and isinstance(value, dict):
+                out[key] = {k: _bytes_value(x) for k, x in value.items()}
+            elif key in ("dist", "cv") or isinstance(value, dict | list):
+                out[key] = value
+            else:
+                out[key] = _bytes_value(value)
+        return out
+    return {"dist": "constant", "value": _bytes_value(v)}
+
+
+def _egress_bound(v: Any) -> Any:
+    if v is not None and not 0 <= v.mean <= MAX_EGRESS_BYTES:
+        raise ValueError(f"the mean must be between 0 and {format_bytes(MAX_EGRESS_BYTES)} per invocation "
+                         f"(got {format_bytes(v.mean)})")
+    return v
+
+
+EgressBytes = Annotated[
+    DistributionSpec | None, BeforeValidator(_egress_spec), AfterValidator(_egress_bound),
+    WithJsonSchema({"anyOf": [bytes_json_schema(), {
+        "type": "object", "required": ["dist"],
+        "description": "a distribution (the forms of duration, etc.) whose values are bytes: "
+                       "{dist: lognormal, median: 50KB, p99: 2MB}"}, {"type": "null"}],
+        "description": "bytes each invocation sends or receives through the NAT gateway (its mean is priced)"}),
+]
+
+
+# --- prices (AWS facts §9): the scenario may override any of the package's table
+
+_PRICE_PER_GB_S = _between(0, 1)  # today about $0.0000167; 1 USD per GB-s is a finite, generous bound
+_PRICE = _between(0, 1000)
+
+
+class ArchitecturePricing(_Model):
+    """Prices of one architecture, per GB-second (AWS facts §9); unset keys keep the package's table."""
+
+    duration_gb_s_usd: Annotated[float, _PRICE_PER_GB_S] | None = None
+    provisioned_gb_s_usd: Annotated[float, _PRICE_PER_GB_S] | None = None
+    provisioned_duration_gb_s_usd: Annotated[float, _PRICE_PER_GB_S] | None = None
+
+
+class Pricing(_Model):
+    """Overrides of the price table (``simulator.analysis.prices``): a negotiated rate, another region, a new
+    price. Unset keys keep the table's figure; ``source`` says where the overrides come from."""
+
+    source: str | None = Field(default=None, min_length=1, max_length=200)
+    requests_per_million_usd: Annotated[float, _PRICE] | None = None
+    x86_64: ArchitecturePricing | None = None
+    arm64: ArchitecturePricing | None = None
+    nat_gateway_hour_usd: Annotated[float, _PRICE] | None = None
+    nat_gb_usd: Annotated[float, _PRICE] | None = None
+
+
 class Function(_Model):
     name: str = Field(pattern=_NAME, max_length=64)
     memory_mb: Annotated[int, _between(128, 10240)]  # DOMAIN §1: today 128..10240 MB
@@ -283,6 +355,9 @@ class Function(_Model):
     invocation: Literal["sync", "async"] = "sync"
     client_retry: ClientRetry | None = None
     max_event_age: Duration = 21600.0  # DOMAIN §4: MaximumEventAgeInSeconds, default 6 h
+    # AWS facts §9/§10: `Architectures` of the function; arm64 (Graviton) is billed 20% less per GB-s.
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
+    egress_bytes: EgressBytes = None
     # Omitted: nothing arrives (a function imported without a load); the lint says so. An empty list is an error.
     arrivals: tuple[ArrivalSpec, ...] = ()
 
@@ -427,11 +502,13 @@ class Scenario(_Model):
     vpc: Vpc = Field(default_factory=Vpc)
     functions: tuple[Function, ...]
     events: tuple[Event, ...] = ()
+    pricing: Pricing | None = None
     expect: Annotated[dict[str, ExpectValue], AfterValidator(FrozenDict)] = Field(default_factory=FrozenDict)
 
     _source: str | None = PrivateAttr(default=None)
     _raw: dict = PrivateAttr(default_factory=dict)
     _marks: dict = PrivateAttr(default_factory=dict)
+    _capacity: dict | None = PrivateAttr(default=None)  # capacity(self), kept once computed (the scenario is frozen)
 
     @model_validator(mode="before")
     @classmethod

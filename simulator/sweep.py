@@ -64,6 +64,8 @@ KEY_METRICS: tuple[tuple[str, str], ...] = (
     ("peak_environments", "peak_environments"),
     ("peak_enis", "peak_enis"),
     ("first_failure_s", "first_failure_s"),
+    ("cost_usd", "cost.total_usd"),
+    ("monthly_usd", "cost.monthly_usd"),
 )
 
 # Not averaged: the scenario's identity, closed-form figures (the same in every replication) and bookkeeping.

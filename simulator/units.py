@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
 __all__ = [
-    "parse_duration", "parse_rate", "format_duration", "format_rate", "Duration", "PositiveDuration", "Rate",
-    "duration_json_schema", "rate_json_schema",
+    "parse_duration", "parse_rate", "parse_bytes", "format_duration", "format_rate", "format_bytes", "Duration",
+    "PositiveDuration", "Rate", "duration_json_schema", "rate_json_schema", "bytes_json_schema",
 ]
 
 _DURATION_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -32,6 +32,12 @@ _RATE_UNITS = {
     "d": 86400.0, "day": 86400.0,
 }
 _RATE = re.compile(rf"^\s*([+-]?)({_NUMBER})\s*/\s*([a-z]+)\s*$")
+
+# Sizes in bytes (egress per invocation): decimal units as AWS's pricing pages write them, binary ones for those who
+# measure in KiB. Both spellings are exact: "1.5MB" is 1,500,000 bytes, "1MiB" is 1,048,576.
+_BYTE_UNITS = {"b": 1.0, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+               "kib": 2.0**10, "mib": 2.0**20, "gib": 2.0**30, "tib": 2.0**40}
+_BYTES = re.compile(rf"^\s*([+-]?)({_NUMBER})\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)\s*$")
 
 DURATION_HINT = "a number of seconds or a string like '250ms', '30s', '10m', '2h', '1h30m'"
 RATE_HINT = "a number per second or a string like '100/s', '6000/min', '2/h'"
@@ -84,6 +90,36 @@ def parse_rate(value: object) -> float:
     raise ValueError(f"not a rate: {value!r} (use {RATE_HINT})")
 
 
+BYTES_HINT = "a number of bytes or a string like '512KB', '1.5MB', '2GiB'"
+
+
+def parse_bytes(value: object) -> float:
+    """Bytes from a number or a string ``"N unit"``: ``"1.5MB"`` → 1500000.0, ``"1KiB"`` → 1024.0. Units: ``B``,
+    ``KB``, ``MB``, ``GB``, ``TB`` (powers of 1000) and ``KiB``, ``MiB``, ``GiB``, ``TiB`` (powers of 1024), in any
+    case. A duration or a rate is refused, so that ``"20ms"`` in a size is an error, not 0.02 bytes."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a size in bytes: {value!r} (use {BYTES_HINT})")
+    if isinstance(value, numbers.Real):
+        return _finite(float(value), "size", value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if _PLAIN.match(text):
+            return _finite(float(text), "size", value)
+        m = _BYTES.match(text)
+        if m:
+            sign = -1.0 if m.group(1) == "-" else 1.0
+            return _finite(sign * float(m.group(2)) * _BYTE_UNITS[m.group(3)], "size", value)
+    raise ValueError(f"not a size in bytes: {value!r} (use {BYTES_HINT})")
+
+
+def format_bytes(n: float) -> str:
+    """A size for people, in decimal units: 512 → "512 B", 1500000 → "1.5 MB"."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.3g} B"
+
+
 def format_duration(seconds: float) -> str:
     """A short human form: 0.25 → "250ms", 5400 → "1h30m", 42.5 → "42.5s". Round-trips through parse_duration
     to within 0.1% (sub-second values keep 4 significant digits)."""
@@ -130,6 +166,8 @@ _JS_RATE_UNIT = "(?:" + "|".join(_any_case(u) for u in sorted(_RATE_UNITS, key=l
 # Strings of non-negative values only: a negative string parses but is then out of range.
 DURATION_PATTERN = rf"^\s*(?:\+?{_JS_NUMBER}\s*|(?:{_JS_NUMBER}\s*{_JS_DURATION_UNIT}\s*)+)$"
 RATE_PATTERN = rf"^\s*\+?{_JS_NUMBER}\s*(?:/\s*{_JS_RATE_UNIT}\s*)?$"
+_JS_BYTE_UNIT = "(?:" + "|".join(_any_case(u) for u in sorted(_BYTE_UNITS, key=len, reverse=True)) + ")"
+BYTES_PATTERN = rf"^\s*\+?{_JS_NUMBER}\s*{_JS_BYTE_UNIT}?\s*$"
 
 
 def duration_json_schema(*, positive: bool = False) -> dict[str, Any]:
@@ -143,6 +181,12 @@ def rate_json_schema() -> dict[str, Any]:
     """The JSON Schema of a rate field: a number per second or a string such as "6000/min"."""
     return {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": RATE_PATTERN}],
             "description": f"per second, >= 0: {RATE_HINT}"}
+
+
+def bytes_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a size in bytes: a number or a string such as "512KB" or "1.5MB"."""
+    return {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": BYTES_PATTERN}],
+            "description": f"bytes, >= 0: {BYTES_HINT}"}
 
 
 # Pydantic field types for the scenario models: the written forms are parsed before validation, so the models hold

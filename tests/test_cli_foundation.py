@@ -7,6 +7,7 @@ Every malformed file of ``test_scenario.CASES`` goes through ``validate`` and ``
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -116,26 +117,30 @@ def test_capacity_json_has_the_documented_shape(capsys):
     code, out, err = run(capsys, "capacity", str(SCENARIOS / "quickstart.yaml"), "--json")
     assert code == 0 and err == ""
     cap = _strict_json(out)
-    assert list(cap) == ["scenario", "functions", "subnets", "total", "lint"]
+    assert list(cap) == ["scenario", "peak_quantile", "functions", "subnets", "total", "lint"]
+    assert cap["peak_quantile"] == 0.999
     assert cap["scenario"] == "quickstart"
     api = cap["functions"]["api"]
-    assert list(api) == ["memory_mb", "slots_per_eni", "projected_peak", "enis_formula", "enis_packed", "ceilings",
-                         "binding"]
+    assert list(api) == ["memory_mb", "slots_per_eni", "projected_peak", "peak_in_service", "enis_formula",
+                         "enis_packed", "enis_at_peak", "ceilings", "binding"]
     assert list(api["ceilings"]) == ["concurrency", "subnet_ips", "eni_quota", "n_minus_1", "scaling_s"]
     assert api["binding"] in ("concurrency", "subnet_ips", "eni_quota")
-    assert all(isinstance(api[k], int) for k in ("memory_mb", "slots_per_eni", "projected_peak", "enis_formula",
-                                                 "enis_packed"))
+    assert all(isinstance(api[k], int) for k in ("memory_mb", "slots_per_eni", "projected_peak", "peak_in_service",
+                                                 "enis_formula", "enis_packed", "enis_at_peak"))
     assert isinstance(api["ceilings"]["scaling_s"], float)
     for s in cap["subnets"].values():
-        assert list(s) == ["az", "usable_ips", "free_ips", "projected_enis"]
-    assert list(cap["total"]) == ["projected_peak", "enis_formula", "enis_packed", "eni_quota_free", "scaling_s"]
+        assert list(s) == ["az", "usable_ips", "free_ips", "projected_enis", "enis_at_peak"]
+    assert list(cap["total"]) == ["projected_peak", "peak_in_service", "enis_formula", "enis_packed", "enis_at_peak",
+                                  "eni_quota_free", "scaling_s"]
     for f in cap["lint"]:
         assert list(f) == ["level", "rule", "function", "message"]
     # By hand: 1024 MB → 3 per ENI; two /26 with 10 taken: 49 + 49 free → 294; quota (350 - 20) × 3 = 990;
     # N-1: 49 × 3 = 147; 144 projected executions → 48 ENIs.
     assert (api["slots_per_eni"], api["ceilings"]["subnet_ips"], api["ceilings"]["eni_quota"],
             api["ceilings"]["n_minus_1"], api["projected_peak"], api["enis_packed"]) == (3, 294, 990, 147, 144, 48)
-    assert cap["subnets"]["app-a"] == {"az": "us-east-1a", "usable_ips": 59, "free_ips": 49, "projected_enis": 24}
+    assert cap["subnets"]["app-a"] == {"az": "us-east-1a", "usable_ips": 59, "free_ips": 49, "projected_enis": 24,
+                                       "enis_at_peak": math.ceil(api["enis_at_peak"] / 2)}
+    assert api["enis_at_peak"] == math.ceil(api["peak_in_service"] / 3)
 
 
 def test_capacity_json_writes_a_never_reached_peak_as_null(tmp_path, capsys):

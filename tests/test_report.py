@@ -75,7 +75,8 @@ def test_verdict_names_the_main_cause_and_the_first_failure_or_throttle_with_its
     # Causes are listed in the order they began.
     assert [c["cause"] for c in v["causes"]] == sorted(
         (c for c in s["first_outcome_s"] if c != "success"), key=lambda c: s["first_outcome_s"][c])
-    assert any("projected peak of 30 concurrent executions is above its subnet_ips ceiling of 22" in d
+    peak = s["capacity"]["functions"]["f"]["peak_in_service"]
+    assert any(f"projected peak (p99.9) of {peak} concurrent executions is above its subnet_ips ceiling of 22" in d
                for d in v["details"])
 
 

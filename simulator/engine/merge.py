@@ -8,15 +8,17 @@ process the times before the window's end and sorts them together.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
+from .loop import Source
+
 __all__ = ["ArrivalStream"]
 
 
-class ArrivalStream:
+class ArrivalStream(Source):
     """Every arrival process of the scenario merged into one time-ordered stream, one window at a time.
 
     Each window takes from every process the arrival times before the window's end and sorts them together (a
@@ -32,7 +34,8 @@ class ArrivalStream:
     _WINDOW = 8192
     _FIRST_SPAN_S = 1.0  # grows fourfold per empty window, so a sparse load costs a few empty windows
 
-    def __init__(self, sources: list[tuple[Any, Iterator[np.ndarray]]], horizon: float):
+    def __init__(self, sources: list[tuple[Any, Iterator[np.ndarray]]], horizon: float,
+                 handler: Callable[[ArrivalStream], None], on_window: Callable[[np.ndarray], None]):
         self.fns = [fn for fn, _ in sources]
         self.blocks = [blocks for _, blocks in sources]
         self.current = [np.empty(0) for _ in sources]
@@ -43,6 +46,12 @@ class ArrivalStream:
         self.times: list[float] = []
         self.fn_of: list[Any] = []
         self.i = 0
+        self.key = None  # the next arrival's key in the event loop (set by the handler)
+        self.handler = handler  # handles arrivals from the next one on, while they come first
+        self.on_window = on_window  # told every window's arrival times at once (the per-step arrival counts)
+
+    def fire(self) -> None:
+        self.handler(self)
 
     def _load(self) -> float:
         """Give every active process a non-empty current block (dropping exhausted ones); return the earliest end of
@@ -87,6 +96,7 @@ class ArrivalStream:
                 self.span *= 4  # an empty window: look further ahead next time
                 continue
             times = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            self.on_window(times)
             count = len(times)
             self.span *= min(4.0, max(0.25, self._WINDOW / count))
             if len(parts) == 1:

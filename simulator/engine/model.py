@@ -25,6 +25,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
 
 from ..distributions import Constant
@@ -154,7 +155,10 @@ class Engine:
         net.observer = self.rec
         self.rec.enis_added(net.n_enis)  # Hyperplane ENIs exist before t=0
         self.arrivals = ArrivalStream([(f, proc.blocks(self._rng("arrivals", f.name, str(k)), self.horizon))
-                                       for f in fns for k, proc in enumerate(f.spec.arrivals)], self.horizon)
+                                       for f in fns for k, proc in enumerate(f.spec.arrivals)], self.horizon,
+                                      self._on_arrival, self.rec.count_arrivals)
+        self._end = self._on_end  # bound once: the hottest push of the run
+        self._seq = self.loop.seq_counter()
 
     def _rng(self, *names: str) -> Any:
         return stream(self.seed, self.rep, *names)
@@ -181,7 +185,8 @@ class Engine:
                 f.idle_prov.append(env)
                 rec.created(f, 0.0, cold=False)
         if self.arrivals.refill():
-            loop.at(self.arrivals.times[0], self._on_arrival, self.arrivals)
+            self.arrivals.key = loop.key(self.arrivals.times[0])
+            loop.source = self.arrivals
         loop.at(min(self.sc.timestep, self.horizon), self._on_tick, 0, FIRST)
         if self.warmup > 0:
             loop.at(self.warmup, self._on_warmup, None, URGENT)
@@ -190,50 +195,54 @@ class Engine:
 
     # -- arrivals ------------------------------------------------------------------------------------------------
     def _on_arrival(self, src: ArrivalStream) -> None:
-        """Arrivals. While the next arrival comes before everything on the heap, it is handled here at once (the
-        clock moved to it) instead of going through the heap: the same order of events, without a push and a pop
-        per arrival."""
+        """Arrivals, the loop's source (:class:`~.loop.Source`): while the next arrival comes before everything on
+        the heap, it is handled here at once (the clock moved to it); then the stream's key says when the loop is to
+        come back. The same order of events as one heap event per arrival, without a push and a pop for each."""
         loop = self.loop
         heap = loop.heap
         arrive = self._arrive
         times = src.times
         fn_of = src.fn_of
+        n = len(times)
         i = src.i
         t = times[i]
         while True:
             arrive(fn_of[i], t, t, 1)
             i += 1
-            if i >= len(times):
+            if i >= n:
                 if not src.refill():
+                    src.key = None
                     return
                 times = src.times
                 fn_of = src.fn_of
+                n = len(times)
                 i = 0
             tn = times[i]
             if heap and heap[0][0] <= tn:
                 break
             loop.now = t = tn
         src.i = i
-        loop.at(tn, self._on_arrival, src)
+        src.key = loop.key(tn)
 
     def _on_retry(self, arg: tuple[_Fn, float, int, int]) -> None:
         f, t0, attempt, errors = arg
         self.pending -= 1
-        self._arrive(f, self.loop.now, t0, attempt, errors)
+        t = self.loop.now
+        self.rec.retried(t)
+        self._arrive(f, t, t0, attempt, errors)
 
     def _arrive(self, f: _Fn, t: float, t0: float, attempt: int, errors: int = 0) -> None:
         """Rules §3.1-§3.6 for one attempt arriving at ``t`` (``t0``: the invocation's first arrival; ``errors``:
         the async retries of function errors it already had)."""
         counted = t0 >= self.warmup
-        self.rec.arrived(f, t, counted, attempt)
         # 1. Concurrency: the function's reservation, or the shared pool (beyond its own provisioned concurrency).
         reserved = f.reserved
         if reserved is not None:
             if f.in_flight >= reserved:
-                self._failed(f, t, t0, attempt, THR_RES, None, errors)
+                self._reject(f, t, t0, attempt, THR_RES, errors, counted)
                 return
         elif self.pool_in_flight >= self.pool_limit and f.in_flight >= f.own:
-            self._failed(f, t, t0, attempt, THR_CONC, None, errors)
+            self._reject(f, t, t0, attempt, THR_CONC, errors, counted)
             return
         # 2. Warm start on the most recently used idle environment (provisioned ones first).
         if f.idle_prov:
@@ -248,7 +257,7 @@ class Engine:
             wait = 0.0
         else:
             # 3-5. A new environment: scaling credit, a slot on an ENI, the cold start.
-            env = self._create(f, t, t0, attempt, errors)
+            env = self._create(f, t, t0, attempt, errors, counted)
             if env is None:
                 return
             wait = env.wait
@@ -274,15 +283,19 @@ class Engine:
             self.pool_in_flight += 1
         f.in_flight += 1
         self.rec.started(env, t)
-        loop = self.loop
-        loop.push(env.end, self._on_end, env)
+        heappush(self.loop.heap, (env.end, URGENT, self._seq(), self._end, env))  # Loop.push, inlined
 
-    def _create(self, f: _Fn, t: float, t0: float, attempt: int, errors: int) -> _Env | None:
+    def _reject(self, f: _Fn, t: float, t0: float, attempt: int, cause: int, errors: int, counted: bool) -> None:
+        """The attempt arriving at ``t`` cannot start: it fails with ``cause`` (and may be retried)."""
+        self.rec.arrived(f, counted, attempt)
+        self._failed(f, t, t0, attempt, cause, None, errors)
+
+    def _create(self, f: _Fn, t: float, t0: float, attempt: int, errors: int, counted: bool) -> _Env | None:
         """§3.3-§3.4: a new environment for ``f`` at ``t`` (its ``wait`` set to the ENI's attach still to come), or
         None after the attempt failed (throttled, or no ENI slot)."""
         bucket = f.bucket
         if bucket is not None and not bucket.take(t):
-            self._failed(f, t, t0, attempt, THR_SCALE, None, errors)
+            self._reject(f, t, t0, attempt, THR_SCALE, errors, counted)
             return None
         eni = None
         az = None
@@ -292,7 +305,7 @@ class Engine:
             if eni is None:
                 if bucket is not None:
                     bucket.refund()  # no environment was created
-                self._failed(f, t, t0, attempt, _OUT[cause], None, errors)  # type: ignore[index]
+                self._reject(f, t, t0, attempt, _OUT[cause], errors, counted)  # type: ignore[index]
                 return None
             az = eni.az
             if eni.ready_at > t:
@@ -462,10 +475,9 @@ class Engine:
             if progress is not None:
                 progress(i / chunks)
         rec = self.rec
-        heap = loop.heap
-        while not rec.at_horizon and heap:  # the last tick is at exactly the horizon
+        while not rec.at_horizon and loop.pending():  # the last tick is at exactly the horizon
             loop.step()
-        while (rec.conc or self.pending) and heap:
+        while (rec.conc or self.pending) and loop.pending():
             loop.step()
         self.wall_s = time.perf_counter() - started
         return self

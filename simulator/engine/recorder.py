@@ -86,8 +86,10 @@ class Recorder:
         self.step_max_used = list(self.peak_used)
         # Time series, one entry per step.
         n = self.nsteps
-        self.ts_arrivals = [0] * n
-        self.ts_out = [0] * (n * len(OUTCOMES))
+        self.ts_arrivals = np.zeros(n, dtype=np.int64)  # counted a window of arrivals at a time (count_arrivals)
+        self.ts_out = [0] * (n * len(OUTCOMES))  # the other outcomes, one by one
+        self.ts_success = np.zeros(n, dtype=np.int64)  # successes, from a buffer of their end times
+        self.ends: list[float] = []
         self.ts_cold = [0] * n
         self.ts_conc_mean = np.zeros(n)
         self.ts_conc_max = np.zeros(n, dtype=np.int64)
@@ -109,11 +111,19 @@ class Recorder:
         self.at_horizon: dict[str, Any] = {}
 
     # -- invocations (the hot path: kept lean) -------------------------------------------------------------------
-    def arrived(self, f: Any, t: float, counted: bool, attempt: int) -> None:
-        """An attempt arrived at ``t`` (``counted``: its invocation's first arrival came after the warm-up)."""
+    def count_arrivals(self, times: np.ndarray) -> None:
+        """First attempts arrive at ``times`` (a window of the merged arrival stream): the per-step counts."""
+        _add_counts(self.ts_arrivals, (times * self.inv_step).astype(np.int64))
+
+    def retried(self, t: float) -> None:
+        """A retry (a later attempt) arrives at ``t``."""
         k = int(t * self.inv_step)
         if k < self.nsteps:
             self.ts_arrivals[k] += 1
+
+    def arrived(self, f: Any, counted: bool, attempt: int) -> None:
+        """An attempt that does not start an execution arrived (``counted``: its invocation's first arrival came
+        after the warm-up); :meth:`started` counts the others."""
         if counted:
             i = f.idx
             self.attempts[i] += 1
@@ -121,10 +131,14 @@ class Recorder:
                 self.invocations[i] += 1
 
     def started(self, env: Any, t: float) -> None:
-        """An execution started on ``env`` at ``t`` (its function's ``in_flight`` already counts it)."""
+        """An attempt arrived at ``t`` and started an execution on ``env`` (its function's ``in_flight`` already
+        counts it)."""
         f = env.fn
         i = f.idx
         if env.counted:
+            self.attempts[i] += 1
+            if env.attempt == 1:
+                self.invocations[i] += 1
             self.starts[i] += 1
             if env.cold:
                 self.cold[i] += 1
@@ -139,10 +153,41 @@ class Recorder:
         if f.in_flight > self.peak_conc[i]:
             self.peak_conc[i] = f.in_flight
 
-    def _stop(self, env: Any, t: float) -> None:
-        """The execution on ``env`` stopped at ``t``: concurrency, and the duration Lambda bills: from the start of
-        init (a cold start, after the ENI wait, which is Lambda's own) or of the run (warm) to ``t``, rounded up to
-        a whole millisecond (AWS facts §9; a nanosecond's slack keeps 0.1 s at 100 ms, not 101, where the subtraction
+    def succeeded(self, env: Any, t: float) -> None:
+        """The execution on ``env`` ended well at ``t``."""
+        if env.counted:
+            i = env.fn.idx
+            ms = math.ceil((t - env.arr - env.wait) * 1000.0 - 1e-6)  # billed: see stopped()
+            if env.provisioned:
+                self.billed_ms_provisioned[i] += ms
+            else:
+                self.billed_ms[i] += ms
+            self.outcomes[i][SUCCESS] += 1
+            lat = self.lat
+            lat.keys.append(i)
+            lat.values.append(t - env.t0)
+            if len(lat.values) >= lat.buffer:
+                lat.fold()
+            if env.cold:
+                self.cold_lat.add(i, env.start - env.arr)
+        self.area += self.conc * (t - self.last_t)
+        self.last_t = t
+        self.conc -= 1
+        ends = self.ends
+        ends.append(t)
+        if len(ends) >= 1 << 16:
+            self._fold_ends()
+
+    def _fold_ends(self) -> None:
+        """The per-step success counts of the buffered end times."""
+        _add_counts(self.ts_success, (np.asarray(self.ends) * self.inv_step).astype(np.int64))
+        self.ends.clear()
+
+    def stopped(self, env: Any, t: float) -> None:
+        """The execution on ``env`` ended badly at ``t`` (a timeout, or its AZ went down; :meth:`failed` follows
+        when the invocation's outcome is final): concurrency, and the duration Lambda bills: from the start of init
+        (a cold start, after the ENI wait, which is Lambda's own) or of the run (warm) to ``t``, rounded up to a
+        whole millisecond (AWS facts §9; a nanosecond's slack keeps 0.1 s at 100 ms, not 101, where the subtraction
         of two times leaves 1e-14 s)."""
         if env.counted:
             ms = math.ceil((t - env.arr - env.wait) * 1000.0 - 1e-6)
@@ -153,28 +198,6 @@ class Recorder:
         self.area += self.conc * (t - self.last_t)
         self.last_t = t
         self.conc -= 1
-
-    def succeeded(self, env: Any, t: float) -> None:
-        """The execution on ``env`` ended well at ``t``."""
-        self._stop(env, t)
-        k = int(t * self.inv_step)
-        if k < self.nsteps:
-            self.ts_out[k] += 1  # SUCCESS is outcome 0: its per-step counts come first
-        if env.counted:
-            i = env.fn.idx
-            self.outcomes[i][SUCCESS] += 1
-            lat = self.lat
-            lat.keys.append(i)
-            lat.values.append(t - env.t0)
-            if len(lat.values) >= lat.buffer:
-                lat.fold()
-            if env.cold:
-                self.cold_lat.add(i, env.start - env.arr)
-
-    def stopped(self, env: Any, t: float) -> None:
-        """The execution on ``env`` ended badly at ``t`` (a timeout, or its AZ went down): :meth:`failed` follows
-        when the invocation's outcome is final."""
-        self._stop(env, t)
 
     def failed(self, f: Any, t: float, t0: float, cause: int) -> None:
         """The invocation first arrived at ``t0`` ended at ``t`` with outcome ``cause`` (not a success)."""
@@ -329,9 +352,10 @@ class Recorder:
     def series(self) -> dict[str, Any]:
         """The time series as named columns (arrays), in the order of the results' table."""
         n = self.nsteps
-        cols: dict[str, Any] = {"t_s": np.arange(n) * self.step,
-                                "arrivals": np.asarray(self.ts_arrivals, dtype=np.int64)}
+        cols: dict[str, Any] = {"t_s": np.arange(n) * self.step, "arrivals": self.ts_arrivals}
+        self._fold_ends()
         out = np.asarray(self.ts_out, dtype=np.int64).reshape(len(OUTCOMES), n)
+        out[SUCCESS] = self.ts_success
         for i, name in enumerate(OUTCOMES):
             cols[name] = out[i]
         cols["cold_starts"] = np.asarray(self.ts_cold, dtype=np.int64)
@@ -392,6 +416,16 @@ class Recorder:
     def latency_buckets(self) -> list[tuple[str, Any, Any]]:
         """``(kind, edges_s, counts)`` of the latency histograms of all functions together."""
         return [(kind, *hist.distribution()) for kind, hist in (("latency", self.lat), ("cold_start", self.cold_lat))]
+
+
+def _add_counts(series: np.ndarray, steps: np.ndarray) -> None:
+    """Add one to ``series`` at each of ``steps`` (those past its end are after the horizon: not counted). The
+    steps of a buffer lie close together: count over their range, not over the whole series."""
+    steps = steps[steps < len(series)]
+    if len(steps):
+        lo = int(steps.min())
+        counts = np.bincount(steps - lo)
+        series[lo:lo + len(counts)] += counts
 
 
 def _rate(num: int, den: int) -> float | None:
