@@ -228,7 +228,7 @@ class Engine:
         f, t0, attempt, errors = arg
         self.pending -= 1
         t = self.loop.now
-        self.rec.retried(t)
+        self.rec.retried(f, t, t0 >= self.warmup)
         self._arrive(f, t, t0, attempt, errors)
 
     def _arrive(self, f: _Fn, t: float, t0: float, attempt: int, errors: int = 0) -> None:
@@ -287,7 +287,7 @@ class Engine:
 
     def _reject(self, f: _Fn, t: float, t0: float, attempt: int, cause: int, errors: int, counted: bool) -> None:
         """The attempt arriving at ``t`` cannot start: it fails with ``cause`` (and may be retried)."""
-        self.rec.arrived(f, counted, attempt)
+        self.rec.arrived(f, counted)
         self._failed(f, t, t0, attempt, cause, None, errors)
 
     def _create(self, f: _Fn, t: float, t0: float, attempt: int, errors: int, counted: bool) -> _Env | None:

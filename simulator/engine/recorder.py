@@ -45,20 +45,26 @@ class Recorder:
         self.inv_step = 1.0 / step
         self.record = record
         self.rows: list[tuple] = []
-        # Per function.
-        self.invocations = [0] * n_fn
-        self.attempts = [0] * n_fn
-        self.outcomes = [[0] * len(OUTCOMES) for _ in range(n_fn)]
+        # Per function. What happens to nearly every invocation is not counted one by one: a counted success is an
+        # entry of the latency buffer, and the counts are derived (see counts()); only the rarer events count here.
+        self.rejected = [0] * n_fn  # counted attempts that started no execution
+        self.retries = [0] * n_fn  # counted attempts after the first
+        self.stops = [0] * n_fn  # counted executions that did not succeed (timed out, or lost with their AZ)
+        self.outcomes = [[0] * len(OUTCOMES) for _ in range(n_fn)]  # all but the successes
         self.cold = [0] * n_fn
-        self.starts = [0] * n_fn
         self.envs = [0] * n_fn
         self.peak_conc = [0] * n_fn
         self.peak_envs = [0] * n_fn
         self.peak_enis = [0] * n_fn
         self.first = [{} for _ in range(n_fn)]  # cause -> first time
-        # Duration Lambda bills (AWS facts §9): each execution rounded up to 1 ms, init included.
+        # Duration Lambda bills (AWS facts §9): each execution rounded up to 1 ms, init included. A warm first attempt
+        # on demand bills its latency, so it is billed from the latency buffer, a block at a time (_bill_buffer);
+        # the others (cold starts that waited for an ENI, retries, provisioned environments) one by one.
         self.billed_ms = [0] * n_fn
         self.billed_ms_provisioned = [0] * n_fn
+        self.billed_from_latency = np.zeros(n_fn)  # whole milliseconds, exact in a float64 below 2^53
+        self._apart: list[int] = []  # positions in the latency buffer of successes billed one by one
+        self._billed_upto = 0  # entries of the latency buffer already billed
         # The whole run.
         self.conc = 0
         self.area = 0.0
@@ -115,33 +121,27 @@ class Recorder:
         """First attempts arrive at ``times`` (a window of the merged arrival stream): the per-step counts."""
         _add_counts(self.ts_arrivals, (times * self.inv_step).astype(np.int64))
 
-    def retried(self, t: float) -> None:
-        """A retry (a later attempt) arrives at ``t``."""
+    def retried(self, f: Any, t: float, counted: bool) -> None:
+        """A retry (a later attempt) of ``f`` arrives at ``t``."""
         k = int(t * self.inv_step)
         if k < self.nsteps:
             self.ts_arrivals[k] += 1
-
-    def arrived(self, f: Any, counted: bool, attempt: int) -> None:
-        """An attempt that does not start an execution arrived (``counted``: its invocation's first arrival came
-        after the warm-up); :meth:`started` counts the others."""
         if counted:
-            i = f.idx
-            self.attempts[i] += 1
-            if attempt == 1:
-                self.invocations[i] += 1
+            self.retries[f.idx] += 1
+
+    def arrived(self, f: Any, counted: bool) -> None:
+        """An attempt arrived that starts no execution (``counted``: its invocation's first arrival came after the
+        warm-up); :meth:`started` tells of the others."""
+        if counted:
+            self.rejected[f.idx] += 1
 
     def started(self, env: Any, t: float) -> None:
         """An attempt arrived at ``t`` and started an execution on ``env`` (its function's ``in_flight`` already
         counts it)."""
         f = env.fn
         i = f.idx
-        if env.counted:
-            self.attempts[i] += 1
-            if env.attempt == 1:
-                self.invocations[i] += 1
-            self.starts[i] += 1
-            if env.cold:
-                self.cold[i] += 1
+        if env.cold and env.counted:
+            self.cold[i] += 1
         self.area += self.conc * (t - self.last_t)
         self.last_t = t
         c = self.conc + 1
@@ -157,17 +157,17 @@ class Recorder:
         """The execution on ``env`` ended well at ``t``."""
         if env.counted:
             i = env.fn.idx
-            ms = math.ceil((t - env.arr - env.wait) * 1000.0 - 1e-6)  # billed: see stopped()
-            if env.provisioned:
-                self.billed_ms_provisioned[i] += ms
-            else:
-                self.billed_ms[i] += ms
-            self.outcomes[i][SUCCESS] += 1
             lat = self.lat
+            if env.wait or env.provisioned or env.attempt != 1:  # its bill is not its latency: billed now
+                self._apart.append(len(lat.values))
+                self._bill(env, t)
             lat.keys.append(i)
             lat.values.append(t - env.t0)
             if len(lat.values) >= lat.buffer:
+                self._bill_buffer()
                 lat.fold()
+                self._apart.clear()
+                self._billed_upto = 0
             if env.cold:
                 self.cold_lat.add(i, env.start - env.arr)
         self.area += self.conc * (t - self.last_t)
@@ -185,20 +185,40 @@ class Recorder:
 
     def stopped(self, env: Any, t: float) -> None:
         """The execution on ``env`` ended badly at ``t`` (a timeout, or its AZ went down; :meth:`failed` follows
-        when the invocation's outcome is final): concurrency, and the duration Lambda bills: from the start of init
-        (a cold start, after the ENI wait, which is Lambda's own) or of the run (warm) to ``t``, rounded up to a
-        whole millisecond (AWS facts §9; a nanosecond's slack keeps 0.1 s at 100 ms, not 101, where the subtraction
-        of two times leaves 1e-14 s)."""
+        when the invocation's outcome is final)."""
         if env.counted:
-            ms = math.ceil((t - env.arr - env.wait) * 1000.0 - 1e-6)
-            if env.provisioned:
-                self.billed_ms_provisioned[env.fn.idx] += ms
-            else:
-                self.billed_ms[env.fn.idx] += ms
+            self.stops[env.fn.idx] += 1
+            self._bill(env, t)
         self.area += self.conc * (t - self.last_t)
         self.last_t = t
         self.conc -= 1
 
+    def _bill(self, env: Any, t: float) -> None:
+        """The duration Lambda bills for the execution on ``env`` that ended at ``t``: from the start of init (a
+        cold start, after the ENI wait, which is Lambda's own) or of the run (warm) to ``t``, rounded up to a whole
+        millisecond (AWS facts §9; a nanosecond's slack keeps 0.1 s at 100 ms, not 101, where the subtraction of two
+        times leaves 1e-14 s)."""
+        ms = math.ceil((t - env.arr - env.wait) * 1000.0 - 1e-6)
+        if env.provisioned:
+            self.billed_ms_provisioned[env.fn.idx] += ms
+        else:
+            self.billed_ms[env.fn.idx] += ms
+
+    def _bill_buffer(self) -> None:
+        """Bill the successes of the latency buffer not billed yet whose bill is their latency (the same numbers:
+        the arrival is the first arrival and there was no ENI wait), a block at a time."""
+        lat = self.lat
+        start = self._billed_upto
+        if len(lat.values) == start:
+            return
+        keys = np.asarray(lat.keys[start:], dtype=np.int64)
+        secs = np.asarray(lat.values[start:], dtype=float)
+        keep = np.ones(len(keys), dtype=bool)
+        apart = [p - start for p in self._apart if p >= start]
+        keep[apart] = False
+        ms = np.ceil(secs[keep] * 1000.0 - 1e-6)
+        self.billed_from_latency += np.bincount(keys[keep], weights=ms, minlength=len(self.names))
+        self._billed_upto = len(lat.values)
     def failed(self, f: Any, t: float, t0: float, cause: int) -> None:
         """The invocation first arrived at ``t0`` ended at ``t`` with outcome ``cause`` (not a success)."""
         k = int(t * self.inv_step)
@@ -378,14 +398,17 @@ class Recorder:
         name, platform, seed and horizon, which the caller knows). ``fnets``: each function's network view (or None
         outside the VPC)."""
         n_out = len(OUTCOMES)
+        self._bill_buffer()
+        counts = self.counts()
         lat_all, lat_fn = self.lat.summaries()
         cold_all, cold_fn = self.cold_lat.summaries()
-        totals = _counts([sum(o[i] for o in self.outcomes) for i in range(n_out)], sum(self.invocations),
-                         sum(self.attempts), sum(self.cold), sum(self.starts))
+        totals = _counts([sum(c["outcomes"][k] for c in counts) for k in range(n_out)],
+                         *(sum(c[key] for c in counts) for key in ("invocations", "attempts", "cold", "starts")))
         hz = self.at_horizon
         functions = {}
         for i, name in enumerate(self.names):
-            entry = _counts(self.outcomes[i], self.invocations[i], self.attempts[i], self.cold[i], self.starts[i])
+            c = counts[i]
+            entry = _counts(c["outcomes"], c["invocations"], c["attempts"], c["cold"], c["starts"])
             entry["latency_ms"] = lat_fn[i]
             entry["cold_start_ms"] = cold_fn[i]
             peak_conc, peak_envs, peak_enis = hz["functions"][i]
@@ -393,7 +416,7 @@ class Recorder:
             entry["peak_environments"] = peak_envs
             entry["peak_enis"] = None if fnets[i] is None else net.function_enis(fnets[i], peak_enis)
             entry["first_outcome_s"] = dict(sorted(self.first[i].items(), key=lambda kv: kv[1]))
-            entry["billed_ms"] = self.billed_ms[i]
+            entry["billed_ms"] = self.billed_ms[i] + int(self.billed_from_latency[i])
             entry["billed_ms_provisioned"] = self.billed_ms_provisioned[i]
             functions[name] = entry
         return {
@@ -412,6 +435,23 @@ class Recorder:
                         for j, s in enumerate(self.subnets)},
             "functions": functions,
         }
+
+    def counts(self) -> list[dict[str, Any]]:
+        """Per function, the counts of the measured window: outcomes (successes are the latency buffer's entries and
+        histogram's values), executions started (successes and the others), attempts (those and the attempts that
+        started nothing), invocations (the first attempts) and cold starts."""
+        lat = self.lat
+        buffered = np.bincount(np.asarray(lat.keys, dtype=np.int64), minlength=len(self.names))
+        out = []
+        for i in range(len(self.names)):
+            successes = int(lat.n[i] + buffered[i])
+            starts = successes + self.stops[i]
+            attempts = starts + self.rejected[i]
+            outcomes = list(self.outcomes[i])
+            outcomes[SUCCESS] = successes
+            out.append({"outcomes": outcomes, "starts": starts, "attempts": attempts,
+                        "invocations": attempts - self.retries[i], "cold": self.cold[i]})
+        return out
 
     def latency_buckets(self) -> list[tuple[str, Any, Any]]:
         """``(kind, edges_s, counts)`` of the latency histograms of all functions together."""
