@@ -344,13 +344,9 @@ def load_with_changes(path: Path, sets: list[str] | None, seed: int | None = Non
 
 
 def _num(v: Any, digits: int = 0) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        if math.isinf(v):
-            return "∞"
-        return f"{v:,.{digits}f}"
-    return f"{v:,}" if isinstance(v, int) else str(v)
+    from .summary import fmt_num
+
+    return fmt_num(v, digits)
 
 
 # --------------------------------------------------------------------------------------------------- validate
@@ -477,26 +473,22 @@ BINDING_CAUSES = {
 
 
 def _pct(v: float | None) -> str:
-    if v is None:
-        return "-"
-    if v == 0:
-        return "0"
-    if v < 0.00001:  # would print as 0.000%: it is not zero (as in the HTML report)
-        return "<0.001%"
-    if 0.99995 <= v < 1:  # would print as 100.00%: it is not all
-        return ">99.99%"
-    return f"{v:.3%}" if v < 0.001 else f"{v:.2%}"
+    from .summary import fmt_pct
+
+    return fmt_pct(v)
 
 
 def _ms(v: float | None) -> str:
-    return "-" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:,.1f}")
+    from .summary import fmt_ms
+
+    return fmt_ms(v)
 
 
 def _when(t: float | None) -> str:
     """A simulated time for people, as the report writes it: 42.5s, 20m1s, 1h2m3s."""
-    from .report import fmt_clock
+    from .summary import fmt_clock
 
-    return "-" if t is None else fmt_clock(t)
+    return fmt_clock(t)
 
 
 def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario | None = None) -> None:

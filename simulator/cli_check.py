@@ -97,15 +97,16 @@ def print_replications(summary: dict[str, Any]) -> None:
     reps = summary.get("replications")
     if not reps:
         return
-    from .expectations import MS, NUMBER, RATE
+    from .summary import NUMBER, key_metrics
 
     t = Table(title=f"Across {reps['n']} replications (mean and 95% Student-t interval of the mean)",
               title_justify="left")
     for col in ("metric", "mean", "95% interval", "replications with a value"):
         t.add_column(col, justify="left" if col == "metric" else "right", overflow="fold" if col == "metric" else "ellipsis")
-    rows = [("failure_rate", RATE), ("throttle_rate", RATE), ("error_rate", RATE), ("latency_ms.p50", MS),
-            ("latency_ms.p99", MS), ("peak_concurrency", NUMBER), ("peak_environments", NUMBER),
-            ("peak_enis", NUMBER)]
+    # The key figures of a sweep's table that are not counts of invocations (those are in the tables above), means
+    # of counts shown with their decimal, and each subnet's fewest free addresses.
+    rows = [(path, NUMBER if m.kind == "count" else m.kind) for path, m in key_metrics(summary, columns=True)
+            if path not in ("invocations", "succeeded", "throttled", "failed", "first_failure_s")]
     rows += [(f"subnets.{sid}.min_free_ips", NUMBER) for sid in summary["subnets"]]
     for path, kind in rows:
         m = reps["metrics"].get(path)

@@ -77,23 +77,9 @@ def report(
 
 
 def _show(v: Any, kind: str) -> str:
-    from .report import fmt_clock, fmt_ms, fmt_num, fmt_pct
+    from .summary import fmt_table
 
-    if v is None:
-        return "never" if kind == "s" else "-"  # the time metrics (first failure, ran out) are null when never
-    if kind == "rate":
-        return fmt_pct(v)
-    if kind == "ms":
-        return fmt_ms(v)
-    if kind == "s":
-        return fmt_clock(v)
-    if kind == "float":
-        return fmt_num(v, 1)
-    if kind == "usd":
-        from .expectations import format_usd
-
-        return format_usd(v)
-    return fmt_num(v)
+    return fmt_table(v, kind)
 
 
 @app.command(cls=Command)

@@ -22,54 +22,18 @@ import pandas as pd
 
 from .results import Result, simulate
 from .scenario import Scenario
-from .summary import OUTCOMES
+from .summary import COUNT, OUTCOMES, RATE, TEXT, declaration, fmt_difference, fmt_table, get, key_metrics
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = ["Comparison", "compare", "metric_rows", "write_comparison"]
 
-# (summary path, label, unit kind, which direction is better). Paths are the dotted paths of `expect` (SPEC §6).
-_KEY_METRICS: tuple[tuple[str, str, str, str | None], ...] = (
-    ("invocations", "invocations", "count", None),
-    ("succeeded", "succeeded", "count", "higher"),
-    ("failed", "failed", "count", "lower"),
-    ("throttled", "throttled", "count", "lower"),
-    ("error_rate", "failed or throttled (share)", "rate", "lower"),
-    ("failure_rate", "failure rate", "rate", "lower"),
-    ("throttle_rate", "throttle rate", "rate", "lower"),
-    ("first_failure_s", "first failure at", "s", "higher"),
-    ("cold_starts", "cold starts", "count", "lower"),
-    ("cold_start_rate", "cold-start rate", "rate", "lower"),
-    ("latency_ms.p50", "latency p50 (ms)", "ms", "lower"),
-    ("latency_ms.p95", "latency p95 (ms)", "ms", "lower"),
-    ("latency_ms.p99", "latency p99 (ms)", "ms", "lower"),
-    ("latency_ms.max", "latency max (ms)", "ms", "lower"),
-    ("cold_start_ms.p50", "cold start p50 (ms)", "ms", "lower"),
-    ("cold_start_ms.p99", "cold start p99 (ms)", "ms", "lower"),
-    ("mean_concurrency", "mean concurrency", "float", None),
-    ("peak_concurrency", "peak concurrency", "count", None),
-    ("peak_environments", "peak environments", "count", None),
-    ("peak_enis", "peak Lambda ENIs", "count", "lower"),
-    ("cost.total_usd", "cost of the window (USD)", "usd", "lower"),
-    ("cost.monthly_usd", "cost per 30 days (USD)", "usd", "lower"),
-    ("cost.per_million_usd", "cost per million requests (USD)", "usd", "lower"),
-)
-
-
-def _get(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(data, Mapping) or part not in data:
-            return None
-        data = data[part]
-    return data
-
-
 # Counts of invocations and their shares: a difference this many standard errors of the difference of two binomial
 # proportions or smaller is noise (1.96: about 95%). One failure in 193,106 against none is 1 standard error.
 _Z = 1.96
-_SHARES = {"succeeded": "count", "failed": "count", "throttled": "count", "cold_starts": "count",
-           "error_rate": "rate", "failure_rate": "rate", "throttle_rate": "rate", "cold_start_rate": "rate"}
+_SHARES = {"succeeded": COUNT, "failed": COUNT, "throttled": COUNT, "cold_starts": COUNT,
+           "error_rate": RATE, "failure_rate": RATE, "throttle_rate": RATE, "cold_start_rate": RATE}
 # Latency percentiles are read from a histogram with buckets 1% wide (simulator.engine.histogram): a smaller difference is
 # below its resolution.
 _LATENCY_RESOLUTION = 0.01
@@ -86,12 +50,12 @@ def _within_noise(path: str, a: float, b: float, sa: Mapping[str, Any], sb: Mapp
     ia, ib = _interval(sa, path), _interval(sb, path)
     if ia and ib:  # replications: the 95% intervals of the two means overlap
         return ia[0] <= ib[1] and ib[0] <= ia[1]
-    share = _SHARES.get(path) or ("count" if path.startswith("outcomes.") else None)
+    share = _SHARES.get(path) or (COUNT if path.startswith("outcomes.") else None)
     if share:
         na, nb = sa.get("invocations") or 0, sb.get("invocations") or 0
         if not na or not nb:
             return False
-        pa, pb = (a / na, b / nb) if share == "count" else (a, b)
+        pa, pb = (a / na, b / nb) if share == COUNT else (a, b)
         pooled = (pa * na + pb * nb) / (na + nb)
         return abs(pb - pa) <= _Z * math.sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb))
     if path.startswith(("latency_ms.", "cold_start_ms.")):
@@ -113,7 +77,7 @@ def _row(path: str, label: str, kind: str, better: str | None, a: Any, b: Any,
     elif better and (a is None) != (b is None) and path.endswith(("first_failure_s", "exhausted_s")):
         # "never" (None) beats any time: a run that never failed or never ran out is the better one.
         verdict = "better" if b is None else "worse"
-    elif kind == "text" and a != b:
+    elif kind == TEXT and a != b:
         verdict = "changed"
     return {"metric": path, "label": label, "kind": kind, "a": a, "b": b, "difference": diff, "relative": rel,
             "verdict": verdict}
@@ -128,27 +92,27 @@ def metric_rows(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, An
     invocations, the difference is within 1.96 standard errors of the difference of two binomial proportions (about
     95%); for latency percentiles, under 1% (the resolution of the latency histogram). The first failure is noise
     when the number of failures is. Peaks, free addresses, times, ceilings and cost are exact for the seed."""
-    rows = [_row(p, label, kind, better, _get(a, p), _get(b, p), a, b) for p, label, kind, better in _KEY_METRICS]
+    rows = [_row(p, m.label, m.kind, m.better, get(a, p), get(b, p), a, b) for p, m in key_metrics(a)]
     for cause in OUTCOMES[1:]:
-        va, vb = _get(a, f"outcomes.{cause}") or 0, _get(b, f"outcomes.{cause}") or 0
+        va, vb = get(a, f"outcomes.{cause}") or 0, get(b, f"outcomes.{cause}") or 0
         if va or vb:
-            rows.append(_row(f"outcomes.{cause}", f"outcome {cause}", "count", "lower", va, vb, a, b))
+            rows.append(_row(f"outcomes.{cause}", f"outcome {cause}", COUNT, "lower", va, vb, a, b))
     by_path = {r["metric"]: r for r in rows}
     if by_path["failed"]["verdict"] == "within noise" and by_path["first_failure_s"]["verdict"] in ("better", "worse"):
         by_path["first_failure_s"]["verdict"] = "within noise"  # a failure or two more or fewer: when the first came is noise
     for sid in dict.fromkeys([*(a.get("subnets") or {}), *(b.get("subnets") or {})]):
-        rows.append(_row(f"subnets.{sid}.min_free_ips", f"subnet {sid}: min free addresses", "count", "higher",
-                         _get(a, f"subnets.{sid}.min_free_ips"), _get(b, f"subnets.{sid}.min_free_ips"), a, b))
-        rows.append(_row(f"subnets.{sid}.exhausted_s", f"subnet {sid}: ran out at", "s", "higher",
-                         _get(a, f"subnets.{sid}.exhausted_s"), _get(b, f"subnets.{sid}.exhausted_s"), a, b))
-    fa, fb = _get(a, "capacity.functions") or {}, _get(b, "capacity.functions") or {}
+        for leaf in ("min_free_ips", "exhausted_s"):
+            p = f"subnets.{sid}.{leaf}"
+            m = declaration([], [sid])["subnets"][sid][leaf]
+            rows.append(_row(p, m.label, m.kind, m.better, get(a, p), get(b, p), a, b))
+    fa, fb = get(a, "capacity.functions") or {}, get(b, "capacity.functions") or {}
     for name in dict.fromkeys([*fa, *fb]):
         ca, cb = fa.get(name), fb.get(name)
-        rows.append(_row(f"capacity.functions.{name}.binding", f"{name}: binding limit", "text", None,
+        rows.append(_row(f"capacity.functions.{name}.binding", f"{name}: binding limit", TEXT, None,
                          ca and ca["binding"], cb and cb["binding"]))
-        rows.append(_row(f"capacity.functions.{name}.ceilings[binding]", f"{name}: binding ceiling", "count", "higher",
+        rows.append(_row(f"capacity.functions.{name}.ceilings[binding]", f"{name}: binding ceiling", COUNT, "higher",
                          ca and ca["ceilings"][ca["binding"]], cb and cb["ceilings"][cb["binding"]]))
-        rows.append(_row(f"capacity.functions.{name}.ceilings.n_minus_1", f"{name}: N-1 ceiling", "count", "higher",
+        rows.append(_row(f"capacity.functions.{name}.ceilings.n_minus_1", f"{name}: N-1 ceiling", COUNT, "higher",
                          ca and ca["ceilings"]["n_minus_1"], cb and cb["ceilings"]["n_minus_1"]))
     return rows
 
@@ -213,17 +177,9 @@ class Comparison:
         return fig
 
     def _repr_html_(self) -> str:  # a readable table when a notebook cell ends with a Comparison
-        from .expectations import format_usd
-        from .report import fmt_num, fmt_pct
-
-        def show(v: Any, kind: str) -> str:
-            if kind == "usd" and v is not None:
-                return format_usd(v)
-            return fmt_pct(v) if kind == "rate" else fmt_num(v, 1 if kind in ("ms", "float", "s") else 0)
-
-        df = pd.DataFrame([{"metric": r["label"], self.labels[0]: show(r["a"], r["kind"]),
-                            self.labels[1]: show(r["b"], r["kind"]),
-                            "difference": "" if r["difference"] is None else show(r["difference"], r["kind"]),
+        df = pd.DataFrame([{"metric": r["label"], self.labels[0]: fmt_table(r["a"], r["kind"]),
+                            self.labels[1]: fmt_table(r["b"], r["kind"]),
+                            "difference": fmt_difference(r["difference"], r["kind"]),
                             "": r["verdict"] or ""} for r in self.rows()])
         return df.to_html(index=False)
 

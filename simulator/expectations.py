@@ -29,8 +29,26 @@ from typing import Any
 import yaml
 
 from .scenario import Scenario
-from .summary import OUTCOMES
-from .units import format_duration, parse_duration
+from .summary import (
+    BOOL,
+    COUNT,
+    FIRST_TIME,
+    MS,
+    NUMBER,
+    RATE,
+    SECONDS,
+    TEXT,
+    USD,
+    format_usd,
+    format_value,
+    get,
+    percent,
+    prose_count,
+    shape,
+)
+from .units import parse_duration
+
+_percent = percent  # the name this module's callers used
 
 __all__ = [
     "Condition", "ExpectationError", "compile_expectations", "expect_problems", "evaluate", "metric_kind",
@@ -42,81 +60,10 @@ OPS = ("<=", ">=", "==", "!=", "<", ">")
 _COND = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(.*?)\s*$")
 _PLAIN = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
-# Kinds of summary leaves: what a condition's value may be written as.
-COUNT = "count"  # a whole number of things (plain numbers only)
-NUMBER = "number"  # a plain number (means of counts, sizes)
-RATE = "rate"  # a fraction 0..1; accepts "0.1%"
-MS = "ms"  # milliseconds; accepts durations
-SECONDS = "s"  # seconds; accepts durations
-FIRST_TIME = "first"  # seconds of a first occurrence; null means "never"
-USD = "usd"  # US dollars; accepts "$12.50"
-TEXT = "text"  # a string: == and != only
-BOOL = "bool"
-
-_QUANTILES = ("p50", "p95", "p99", "max", "mean")
-_COUNTS = {k: COUNT for k in ("invocations", "attempts", "succeeded", "throttled", "failed")}
-_RATES = {k: RATE for k in ("failure_rate", "throttle_rate", "error_rate")}
-
-
-def _per_run_shape() -> dict[str, Any]:
-    """The counts and rates a run has for the whole scenario and for each function alike."""
-    return {
-        **_COUNTS,
-        "outcomes": dict.fromkeys(OUTCOMES, COUNT),
-        **_RATES,
-        "cold_starts": COUNT,
-        "cold_start_rate": RATE,
-        "latency_ms": dict.fromkeys(_QUANTILES, MS),
-        "cold_start_ms": dict.fromkeys(_QUANTILES, MS),
-    }
-
-
-# Why a leaf is null in every run of this scenario: such a path can never be checked, so it is a load-time error.
-_NO_VPC = "no function of this scenario is in a VPC, so it has no ENIs"
-
-
 def summary_shape(scenario: Scenario) -> dict[str, Any]:
-    """The summary of SPEC §4 as a tree whose leaves are kinds (without ``capacity``, which :func:`_capacity_shape`
-    derives from the closed forms). Kept in step with ``results.build_result`` by a test over real runs."""
-    functions = {}
-    for fn in scenario.functions:
-        entry = _per_run_shape()
-        entry["peak_concurrency"] = COUNT
-        entry["peak_environments"] = COUNT
-        entry["peak_enis"] = COUNT if fn.in_vpc else f"null: function {fn.name} is not in a VPC, so it has no ENIs"
-        entry["billed_ms"] = COUNT
-        entry["billed_ms_provisioned"] = COUNT
-        functions[fn.name] = entry
-    cost_per_function = {fn.name: {"requests": COUNT, "gb_s": NUMBER, "usd": USD} for fn in scenario.functions}
-    subnets = {
-        s.id: {"az": TEXT, "usable_ips": COUNT, "peak_ips_used": COUNT, "min_free_ips": COUNT,
-               "exhausted_s": FIRST_TIME, "exhausted_for_s": SECONDS}
-        for s in scenario.vpc.subnets
-    }
-    any_vpc = any(fn.in_vpc for fn in scenario.functions)
-    shape: dict[str, Any] = {
-        "scenario": TEXT,
-        "platform": TEXT,
-        "seed": COUNT,
-        "simulated_s": SECONDS,
-        **_per_run_shape(),
-        "mean_concurrency": NUMBER,
-        "peak_concurrency": COUNT,
-        "mean_environments": NUMBER,
-        "peak_environments": COUNT,
-        "peak_enis": COUNT if any_vpc else f"null: {_NO_VPC}",
-        "first_failure_s": FIRST_TIME,
-        "first_outcome_s": dict.fromkeys(OUTCOMES, FIRST_TIME),
-        "subnets": subnets,
-        "functions": functions,
-        "capacity": None,  # filled lazily: computing it costs a little and most expectations do not need it
-        "cost": {"currency": TEXT, "prices": TEXT, "window_s": SECONDS, "requests_usd": USD, "compute_usd": USD,
-                 "provisioned_usd": USD, "nat_usd": USD, "total_usd": USD, "per_million_usd": USD,
-                 "monthly_usd": USD, "nat_gateways": COUNT, "egress_gb": NUMBER, "free_tier_monthly_usd": USD,
-                 "functions": cost_per_function},
-        "wall_s": SECONDS,
-    }
-    return shape
+    """The summary of ``scenario`` as a tree whose leaves are kinds (:func:`simulator.summary.shape`; ``capacity``
+    is derived from the closed forms by :func:`_capacity_shape`)."""
+    return shape(scenario)
 
 
 def _capacity_shape(value: Any, key: str = "") -> Any:
@@ -366,64 +313,9 @@ def expect_problems(scenario: Scenario, *, check_capacity: bool = True) -> list[
 
 
 def lookup(summary: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path of a summary; a first occurrence that did not happen is ``None``."""
-    node: Any = summary
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            raise KeyError(path)
-        if part not in node:
-            if path.startswith("first_outcome_s."):
-                return None  # first_outcome_s lists only the causes that occurred
-            raise KeyError(path)
-        node = node[part]
-    return node
-
-
-def format_value(value: Any, kind: str) -> str:
-    """A value for people, in the metric's unit: ``0.0523 (5.23%)``, ``1,209 ms``, ``6m41s``, ``never``."""
-    if value is None:
-        return "never" if kind == FIRST_TIME else "none"
-    if isinstance(value, bool | str):
-        return str(value).lower() if isinstance(value, bool) else value
-    if isinstance(value, float) and math.isinf(value):
-        return "never" if kind == FIRST_TIME else ("∞" if value > 0 else "-∞")
-    if kind == RATE:
-        return f"{value:.4g} ({_percent(value)})" if value else "0"
-    if kind == MS:
-        return f"{value:,.1f} ms" if abs(value) < 100 else f"{value:,.0f} ms"
-    if kind == USD:
-        return format_usd(value)
-    if kind in (SECONDS, FIRST_TIME):  # to the second past a minute ("35m14s"), to the ms below it
-        return format_duration(round(value) if abs(value) >= 60 else round(value, 3))
-    if isinstance(value, int) or float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.1f}"
-
-
-def format_usd(value: float) -> str:
-    """Dollars for people: ``$1,234``, ``$12.35``, ``$0.0042`` (two significant digits below a cent: a small load's
-    cost is not $0.00)."""
-    if value == 0:
-        return "$0"
-    if abs(value) >= 1000:
-        return f"${value:,.0f}"
-    if abs(value) >= 0.01:
-        return f"${value:,.2f}"
-    digits = 1 - math.floor(math.log10(abs(value)))  # two significant digits, never in exponent form
-    return f"${value:.{digits}f}"
-
-
-def prose_count(v: float) -> str:
-    """A count in a sentence; a mean of counts across replications rounded as people say it: 42 (not 41.6) and
-    193,212 (not 193,212.2), but 2.4 and 0.4 (a mean below 10 keeps its decimal: 0.4 failures is not none)."""
-    if isinstance(v, float) and not v.is_integer():
-        return f"{v:,.1f}" if abs(v) < 10 else f"{round(v):,}"
-    return f"{int(v):,}"
-
-
-def _percent(fraction: float) -> str:
-    """0.4592 → "45.9%", 0.0012 → "0.12%": three significant digits, the precision a reader compares."""
-    return "0%" if fraction == 0 else f"{fraction * 100:.3g}%"
+    """The value at a dotted path of a summary (:func:`simulator.summary.get`); a first occurrence that did not
+    happen is None."""
+    return get(summary, path)
 
 
 _CHECKED_AS = {"value": "", "mean": "mean ", "ci_high": "upper end of the 95% interval ",

@@ -11,18 +11,28 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from . import __version__
 from .expectations import prose_count
-from .summary import FAILURES, LAMBDA_ERRORS, OUTCOMES, THROTTLES
+from .summary import (
+    FAILURES,
+    LAMBDA_ERRORS,
+    OUTCOMES,
+    THROTTLES,
+    fmt_clock,
+    fmt_count,
+    fmt_difference,
+    fmt_ms,
+    fmt_num,
+    fmt_pct,
+    fmt_rate,
+)
 from .units import format_duration
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,77 +78,6 @@ class ResultsFolderError(ValueError):
 # --------------------------------------------------------------------------------------------------- formatting
 
 
-def fmt_num(v: Any, digits: int = 0) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        if math.isinf(v):
-            return "∞"
-        return f"{v:,.{digits}f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
-
-
-def fmt_pct(v: float | None) -> str:
-    if v is None:
-        return "–"
-    if v == 0:
-        return "0%"
-    sign, v = ("-" if v < 0 else ""), abs(v)
-    if v < 0.00001:  # would print as 0.000%: it is not zero
-        return f"{sign}<0.001%"
-    return sign + (f"{v:.3%}" if v < 0.001 else f"{v:.2%}")
-
-
-def fmt_difference(v: float | None, kind: str) -> str:
-    """A signed difference of two runs' values in the metric's unit (``kind``: rate, ms, s, float or count): ``+48``,
-    ``-61.7``, ``-0.00052%`` (a share: never ``-<0.001%``), ``+1m2s``; empty when there is none."""
-    if v is None:
-        return ""
-    sign = "+" if v > 0 else "-" if v < 0 else ""
-    v = abs(v)
-    if kind == "rate":
-        if 0 < v < 0.00001:  # below fmt_pct's "<0.001%": two significant digits
-            return f"{sign}{np.format_float_positional(v * 100, precision=2, fractional=False, trim='-')}%"
-        return sign + fmt_pct(v)
-    if kind == "ms":
-        return sign + fmt_ms(v)
-    if kind == "s":  # a difference of times is a duration, never "never"
-        return sign + format_duration(round(v, 1))
-    if kind == "usd":
-        from .expectations import format_usd
-
-        return sign + format_usd(v)
-    return sign + fmt_num(v, 1 if kind == "float" else 0)
-
-
-def fmt_ms(v: float | None) -> str:
-    if v is None:
-        return "–"
-    return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
-
-
-def fmt_clock(t: float | None) -> str:
-    """A time in the run: ``11m5s``, ``42.5s``; whole seconds from a minute on."""
-    if t is None:
-        return "–"
-    if isinstance(t, float) and math.isinf(t):
-        return "never"
-    return format_duration(round(t) if t >= 60 else round(t, 1))
-
-
-def fmt_count(v: float | None) -> str:
-    """A count, or the mean of counts across replications: ``1,234``, ``24.8``."""
-    if v is None:
-        return "–"
-    if isinstance(v, float) and not v.is_integer():
-        return f"{v:,.1f}"
-    return f"{int(v):,}"
-
-
 def fmt_expectation_value(row: Mapping[str, Any]) -> str:
     """An expectation's measured value in its metric's unit, as the command line and the reports show it:
     ``0.07241 (7.24%)``, ``150 ms``, ``6m41s``, ``never``; with replications, the mean and its 95% interval:
@@ -151,12 +90,6 @@ def fmt_expectation_value(row: Mapping[str, Any]) -> str:
     if row.get("ci"):
         text += f", 95% interval {format_value(row['ci'][0], kind)} .. {format_value(row['ci'][1], kind)}"
     return text
-
-
-def fmt_rate(per_s: float | None) -> str:
-    if per_s is None:
-        return "–"
-    return f"{per_s:,.0f}/s" if per_s >= 10 else f"{per_s:,.1f}/s"
 
 
 # --------------------------------------------------------------------------------------------------- verdict

@@ -17,6 +17,7 @@ from .capacity import capacity
 from .engine import Engine, simulate_once
 from .engine.recorder import INVOCATION_COLUMNS as _COLUMNS
 from .scenario import Scenario
+from .summary import TOP_LEVEL
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -25,12 +26,7 @@ __all__ = ["Result", "simulate", "build_result", "INVOCATION_COLUMNS", "SUMMARY_
 
 INVOCATION_COLUMNS = list(_COLUMNS)
 
-SUMMARY_KEYS = (
-    "scenario", "platform", "seed", "simulated_s", "invocations", "attempts", "succeeded", "throttled", "failed",
-    "outcomes", "failure_rate", "throttle_rate", "error_rate", "cold_starts", "cold_start_rate", "latency_ms",
-    "cold_start_ms", "mean_concurrency", "peak_concurrency", "mean_environments", "peak_environments", "peak_enis",
-    "first_failure_s", "first_outcome_s", "subnets", "functions", "capacity", "cost", "expectations", "wall_s",
-)
+SUMMARY_KEYS = TOP_LEVEL  # declared in simulator.summary
 
 
 @dataclass

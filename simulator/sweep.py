@@ -31,47 +31,22 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .errors import ArgumentError, VpcsimError, require_int, require_mapping, require_scenario
-from .expectations import evaluate, lookup
+from .expectations import evaluate
 from .results import SUMMARY_KEYS, Result, simulate
 from .scenario import Scenario, ScenarioError
+from .summary import get, is_first_time, key_metrics, leaves, not_averaged, set_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = [
     "SweepError", "run_replications", "aggregate", "sweep", "sweep_means", "plot_sweep", "mean_ci",
-    "t_quantile", "KEY_METRICS", "CONFIDENCE", "write_sweep",
+    "t_quantile", "CONFIDENCE", "write_sweep",
 ]
 
 log = logging.getLogger(__name__)
 
 CONFIDENCE = 0.95
-
-# The figures one row of a sweep (or one replication of a run) carries: (column, summary path).
-KEY_METRICS: tuple[tuple[str, str], ...] = (
-    ("invocations", "invocations"),
-    ("succeeded", "succeeded"),
-    ("failed", "failed"),
-    ("throttled", "throttled"),
-    ("failure_rate", "failure_rate"),
-    ("throttle_rate", "throttle_rate"),
-    ("error_rate", "error_rate"),
-    ("cold_start_rate", "cold_start_rate"),
-    ("latency_p50_ms", "latency_ms.p50"),
-    ("latency_p99_ms", "latency_ms.p99"),
-    ("cold_start_p99_ms", "cold_start_ms.p99"),
-    ("peak_concurrency", "peak_concurrency"),
-    ("peak_environments", "peak_environments"),
-    ("peak_enis", "peak_enis"),
-    ("first_failure_s", "first_failure_s"),
-    ("cost_usd", "cost.total_usd"),
-    ("monthly_usd", "cost.monthly_usd"),
-)
-
-# Not averaged: the scenario's identity, closed-form figures (the same in every replication) and bookkeeping.
-_NOT_AVERAGED = frozenset(("scenario", "platform", "seed", "simulated_s", "capacity", "expectations", "wall_s",
-                           "replications"))
-
 
 class SweepError(VpcsimError, ValueError):
     """A problem with how replications or a sweep were asked for (one line for the user)."""
@@ -116,33 +91,9 @@ def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> dict[str
 # --------------------------------------------------------------------------------------------------- aggregation
 
 
-def _leaves(node: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    out = []
-    for key, value in node.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict):
-            out += _leaves(value, path)
-        else:
-            out.append((path, value))
-    return out
-
-
-def _is_first_time(path: str) -> bool:
-    parts = path.split(".")
-    return (path == "first_failure_s" or parts[0] == "first_outcome_s"
-            or (parts[0] == "subnets" and parts[-1] == "exhausted_s"))
-
-
-def _set(summary: dict, path: str, value: Any) -> None:
-    parts = path.split(".")
-    node = summary
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-
-
 def _key_row(summary: dict[str, Any]) -> dict[str, Any]:
-    row = {col: lookup(summary, path) for col, path in KEY_METRICS}
+    """One row of a sweep's table (or of a replicated run's): the key figures, by their columns."""
+    row = {m.column: get(summary, path) for path, m in key_metrics(summary, columns=True)}
     free = [s["min_free_ips"] for s in summary["subnets"].values()]
     row["min_free_ips"] = min(free) if free else None
     for sid, s in summary["subnets"].items():
@@ -171,16 +122,17 @@ def aggregate(scenario: Scenario, summaries: Sequence[dict[str, Any]], *, wall_s
     n = len(summaries)
     end_s = summaries[0]["simulated_s"]
     paths: dict[str, None] = {}
+    skip = not_averaged(summaries[0])
     for s in summaries:
-        for path, value in _leaves({k: v for k, v in s.items() if k not in _NOT_AVERAGED}):
+        for path, value in leaves({k: v for k, v in s.items() if k not in skip}):
             if not isinstance(value, str):
                 paths.setdefault(path, None)
     out = copy.deepcopy({k: summaries[0][k] for k in SUMMARY_KEYS})
     out["first_outcome_s"] = {}
     metrics: dict[str, dict[str, Any]] = {}
     for path in paths:
-        raw = [_get(s, path) for s in summaries]
-        first_time = _is_first_time(path)
+        raw = [get(s, path) for s in summaries]
+        first_time = is_first_time(path)
         nulls = sum(v is None for v in raw)
         if first_time and nulls < n:
             values = [end_s if v is None else v for v in raw]
@@ -190,7 +142,7 @@ def aggregate(scenario: Scenario, summaries: Sequence[dict[str, Any]], *, wall_s
         stats["n_null"] = nulls
         metrics[path] = stats
         if not (first_time and path.startswith("first_outcome_s.") and stats["mean"] is None):
-            _set(out, path, stats["mean"])
+            set_path(out, path, stats["mean"])
     # First outcomes in the order they come (by mean time), as in a single run.
     out["first_outcome_s"] = dict(sorted(out["first_outcome_s"].items(), key=lambda kv: kv[1]))
     out["wall_s"] = wall_s if wall_s is not None else math.fsum(s["wall_s"] for s in summaries)
@@ -203,13 +155,6 @@ def aggregate(scenario: Scenario, summaries: Sequence[dict[str, Any]], *, wall_s
     }
     out["expectations"] = evaluate(scenario, out, strict=strict) if scenario.expect else None
     return out
-
-
-def _get(summary: dict, path: str) -> Any:
-    try:
-        return lookup(summary, path)
-    except KeyError:
-        return None
 
 
 # --------------------------------------------------------------------------------------------------- execution
@@ -362,7 +307,7 @@ def sweep(
 ) -> pd.DataFrame:
     """Run the full grid of ``vary`` (``{path: [values]}``, the paths of ``--set``) × ``replications`` and return a
     tidy DataFrame: one row per grid point and replication, with a column per varied path (named by the path),
-    ``replication``, ``seed`` and the key figures (``KEY_METRICS``, ``min_free_ips`` overall and per subnet, and
+    ``replication``, ``seed`` and the key figures (the columns of :mod:`simulator.summary`, ``min_free_ips`` overall and per subnet, and
     ``expectations_passed`` when the scenario has ``expect``). Replication *i* uses the same random streams at every
     grid point (common random numbers), so differences between points are not noise from reshuffled draws."""
     require_scenario(scenario, "sweep")

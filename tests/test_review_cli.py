@@ -195,7 +195,7 @@ def test_report_on_a_comparison_folder_points_at_its_runs(tmp_path, capsys):
 
 def test_a_rare_outcome_is_not_shown_as_zero_percent():
     assert _pct(2 / 534_250) == "<0.001%"
-    assert _pct(0) == "0"
+    assert _pct(0) == "0%"  # one formatter for shares, the report's and the command line's
     assert _pct(0.0005) == "0.050%"
 
 
