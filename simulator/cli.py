@@ -507,6 +507,8 @@ def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario 
     colour = "green" if v["ok"] else "red"
     # Prose is not wrapped at the console width: a CI log or a file keeps each sentence on one line.
     say(f"[{colour}]{escape(v['headline'])}[/{colour}]")
+    for warning in s.get("warnings") or []:  # what the run could not do as the scenario says
+        say(f"[yellow]warning[/yellow] {escape(warning)}")
 
     t = Table(title="Outcomes", title_justify="left")
     t.add_column("outcome")

@@ -488,6 +488,16 @@ def to_json(data: Any) -> str:
     return json.dumps(_plain(data), indent=2, allow_nan=False) + "\n"
 
 
+def timeseries_csv(ts: Any, path: str | Path) -> None:
+    """Write a time series as CSV: measured values with 6 significant digits, and each step's time ``t_s`` exact
+    (``%.6g`` alone turned 172799.9 s into 172800: steps of a run longer than a day or two ran together)."""
+    def exact(t: float) -> str:
+        short = f"{t:.6g}"
+        return short if float(short) == t else repr(float(t))
+
+    ts.assign(t_s=ts["t_s"].map(exact)).to_csv(path, index=False, float_format="%.6g")
+
+
 def write_run(result: Result, out_dir: str | Path) -> Path:
     """Write ``summary.json``, ``timeseries.csv``, ``scenario.yaml`` (the resolved scenario, which reproduces the
     run), ``latency.csv`` (the latency histograms), ``invocations.csv`` when recorded, ``figures/*.png``, the
@@ -501,7 +511,7 @@ def write_run(result: Result, out_dir: str | Path) -> Path:
 
     with atomic_dir(out_dir) as tmp:
         (tmp / "summary.json").write_text(to_json(result.summary), encoding="utf-8")
-        result.timeseries.to_csv(tmp / "timeseries.csv", index=False, float_format="%.6g")
+        timeseries_csv(result.timeseries, tmp / "timeseries.csv")
         resolved = result.scenario.with_changes({"seed": result.summary["seed"]})
         (tmp / "scenario.yaml").write_text(resolved.to_yaml(), encoding="utf-8")
         if result.invocations is not None:

@@ -89,7 +89,7 @@ def coarsen(ts: pd.DataFrame, max_points: int = _MAX_POINTS) -> tuple[pd.DataFra
             how[col] = "first"
         elif col in OUTCOMES or col in ("arrivals", "cold_starts"):
             how[col] = "sum"
-        elif col.startswith("free_ips."):
+        elif col.startswith("free_ips.") or col == "address_ceiling":
             how[col] = "min"
         elif col == "concurrency_mean":
             how[col] = "mean"
@@ -231,11 +231,12 @@ def _shade(ax: Axes, sc: Scenario, div: float, *, label: bool, az: str | None = 
 def _vpc_slots(sc: Scenario) -> int | None:
     """Environments per ENI when every function is in the VPC with the same value; else None (no single ceiling
     in executions exists for the total)."""
-    from .capacity import slots_per_eni
+    from .engine.platforms import platform_of
 
     if not all(f.in_vpc for f in sc.functions):
         return None
-    slots = {slots_per_eni(sc, f) for f in sc.functions}
+    platform = platform_of(sc)
+    slots = {platform.slots_per_eni(sc, f) for f in sc.functions}
     return slots.pop() if len(slots) == 1 else None
 
 
@@ -251,25 +252,6 @@ def _without_brackets(label: str) -> str:
     """A ceiling's legend label, short: "ENI quota (350 - 20 in use) × envs/ENI" → "ENI quota × envs/ENI" (an
     execution count, not a number of ENIs)."""
     return re.sub(r" \([^)]*\)", "", label)
-
-
-def _address_ceiling(sc: Scenario, slots: int, t: np.ndarray) -> np.ndarray:
-    """Executions the VPC functions' subnets can hold at each time ``t``: free addresses (after other workloads'
-    takes and releases) of the subnets whose AZ is up, times environments per ENI."""
-    used = {sid for f in sc.functions for sid in f.subnets}
-    subnets = [s for s in sc.vpc.subnets if s.id in used]
-    total = np.zeros_like(t, dtype=float)
-    for s in subnets:
-        free = np.full_like(t, float(s.free_ips), dtype=float)
-        for ev in sc.events:
-            if isinstance(ev, IpsTaken) and ev.subnet == s.id:
-                free -= np.where(t >= ev.at, ev.count, 0)
-            elif isinstance(ev, IpsReleased) and ev.subnet == s.id:
-                free += np.where(t >= ev.at, ev.count, 0)
-            elif isinstance(ev, AzOutage) and ev.az == s.az:
-                free = np.where((t >= ev.at) & (t < ev.at + ev.for_), 0, free)
-        total += np.clip(free, 0, s.usable_ips)
-    return total * slots
 
 
 # --------------------------------------------------------------------------------------------------- timeline
@@ -312,16 +294,15 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
     limits.append((conc_label, float(conc), OKABE_ITO["black"], (0, (6, 3))))
     slots = _vpc_slots(sc)
     if slots is not None:
-        grid = np.append(t, x[-1] * div)
-        limits.append(("address ceiling (free IPs × envs/ENI)", _address_ceiling(sc, slots, grid),
-                       OKABE_ITO["vermillion"], "-"))
-        if sc.platform == "legacy":
-            quota = max(0, sc.region.eni_quota - sc.region.enis_in_use) * slots
-            limits.append((f"ENI quota ({sc.region.eni_quota} - {sc.region.enis_in_use} in use) × envs/ENI",
-                           float(quota), OKABE_ITO["purple"], (0, (1, 1.5))))
-        else:
-            quota = sc.vpc.hyperplane.eni_quota_per_vpc * slots
-            limits.append(("Hyperplane ENI quota × connections/ENI", float(quota), OKABE_ITO["purple"], (0, (1, 1.5))))
+        from .engine.platforms import platform_of
+
+        if "address_ceiling" in ts:  # what the engine saw at each step's end (taken addresses, AZs down)
+            limits.append(("address ceiling (free IPs × envs/ENI)", ts["address_ceiling"].to_numpy(dtype=float),
+                           OKABE_ITO["vermillion"], "-"))
+        platform = platform_of(sc)
+        quota = max(0, platform.eni_quota(sc)) * slots
+        limits.append((f"{platform.quota_label(sc)} × {platform.slot_word}", float(quota), OKABE_ITO["purple"],
+                       (0, (1, 1.5))))
     # Show a ceiling when it is near the data (within 1.8x); farther ones would flatten the data: name them instead.
     reach = max(data_top, projected)
     shown = reach
@@ -336,7 +317,7 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
             if float(np.min(value)) > top:
                 off_scale.append(f"{_without_brackets(label)} {_num(float(np.min(value)))}")
                 continue
-            ax_c.stairs(value[:-1], x, baseline=None, color=colour, lw=3, ls=ls, label=label, zorder=2)
+            ax_c.stairs(value, x, baseline=None, color=colour, lw=3, ls=ls, label=label, zorder=2)
         elif value > top:
             off_scale.append(f"{_without_brackets(label)} {_num(value)}")
         else:
@@ -417,12 +398,11 @@ def network(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure 
                   edgecolor="white" if hatch else colour, lw=0, label=label)
         bottom = bottom + y
     top = max(float(bottom.max(initial=0)), 1.0) * 1.25
-    if sc.platform == "legacy":
-        quota = sc.region.eni_quota - sc.region.enis_in_use
-        what = f"regional ENI quota free for Lambda ({sc.region.eni_quota} - {sc.region.enis_in_use})"
-    else:
-        quota = sc.vpc.hyperplane.eni_quota_per_vpc
-        what = "Hyperplane ENIs per VPC quota"
+    from .engine.platforms import platform_of
+
+    platform = platform_of(sc)
+    quota = platform.eni_quota(sc)
+    what = platform.quota_label(sc, long=True)
     if quota <= top * 1.6:
         ax.axhline(quota, color=OKABE_ITO["purple"], lw=2, ls=(0, (1, 1.5)), label=what)
         top = max(top, quota * 1.12)

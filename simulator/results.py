@@ -65,7 +65,7 @@ def build_result(engine: Engine) -> Result:
     measured = rec.summary([f.net for f in engine.fns], engine.net, {
         "scenario": sc.name, "platform": sc.platform, "seed": engine.seed, "simulated_s": sc.duration})
     summary: dict[str, Any] = {**measured, "capacity": capacity(sc), "cost": None, "expectations": None,
-                               "wall_s": engine.wall_s}
+                               "warnings": list(engine.warnings), "wall_s": engine.wall_s}
     summary["cost"] = cost(sc, summary)  # from the billed durations the recorder tallied (simulator.analysis.cost)
     summary = {k: summary[k] for k in SUMMARY_KEYS}
     invocations = None

@@ -61,7 +61,8 @@ TOP_LEVEL = (
     "scenario", "platform", "seed", "simulated_s", "invocations", "attempts", "succeeded", "throttled", "failed",
     "outcomes", "failure_rate", "throttle_rate", "error_rate", "cold_starts", "cold_start_rate", "latency_ms",
     "cold_start_ms", "mean_concurrency", "peak_concurrency", "mean_environments", "peak_environments", "peak_enis",
-    "first_failure_s", "first_outcome_s", "subnets", "functions", "capacity", "cost", "expectations", "wall_s",
+    "first_failure_s", "first_outcome_s", "subnets", "functions", "capacity", "cost", "expectations", "warnings",
+    "wall_s",
 )
 QUANTILES = ("p50", "p95", "p99", "max", "mean")
 
@@ -198,6 +199,7 @@ def declaration(functions: Iterable[tuple[str, bool]], subnets: Iterable[str]) -
                                  "usd": Metric(USD, f"{name}: cost (USD)", "lower")} for name, _ in functions},
         },
         "expectations": None,
+        "warnings": None,  # what the run could not do as the scenario says (sentences, not a metric)
         "wall_s": Metric(SECONDS, "wall time (s)", aggregate=NONE),
     }
 
@@ -221,7 +223,7 @@ def shape(scenario: Any) -> dict[str, Any]:
         if isinstance(node, dict):
             return {k: strip(v) for k, v in node.items()}
         return node
-    return strip({k: v for k, v in _tree_of(scenario).items() if k != "expectations"})
+    return strip({k: v for k, v in _tree_of(scenario).items() if k not in ("expectations", "warnings")})
 
 
 def leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

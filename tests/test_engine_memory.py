@@ -73,3 +73,17 @@ def test_merged_arrivals_do_not_depend_on_where_windows_fall():
     assert small == sorted(small, key=lambda x: x[0])
     ties = [(a, b) for a, b in zip(small, small[1:], strict=False) if a[0] == b[0]]
     assert ties and all(a[1] == "f" and b[1] == "g" for a, b in ties)
+
+
+def test_timeseries_csv_keeps_every_steps_time_exact(tmp_path):
+    # `%.6g` wrote 172799.9 as 172800: the last steps of a two-day run at 0.1 s steps ran together (issue 11).
+    import pandas as pd
+
+    from simulator.output import timeseries_csv
+
+    t = [0.0, 0.1, 5.0, 86399.9, 172799.9, 1_000_000.5]
+    timeseries_csv(pd.DataFrame({"t_s": t, "concurrency_mean": [0.123456789] * len(t)}), tmp_path / "ts.csv")
+    back = pd.read_csv(tmp_path / "ts.csv")
+    assert back["t_s"].tolist() == t and back["t_s"].is_unique
+    lines = (tmp_path / "ts.csv").read_text().splitlines()
+    assert lines[1] == "0,0.123457" and lines[3] == "5,0.123457"  # short where short is exact: as before

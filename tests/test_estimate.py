@@ -113,3 +113,15 @@ def test_run_shows_the_lint_findings_before_it_simulates(tmp_path, capsys):
     assert "[dedicated-tenancy]" in lines[2] and "[init-limit]" in out
     clean = scenario_file(tmp_path)
     assert "Lint" not in run(capsys, "run", clean)[1]  # no findings: nothing said
+
+
+def test_a_provisioned_shortfall_is_a_warning_in_the_summary_and_in_run(tmp_path, capsys):
+    # Issue 11: the shortfall was only logged. 30 provisioned environments of 3008 MB need 30 ENIs; two /28 subnets
+    # have 22 addresses.
+    fn = {**BASE["functions"][0], "memory_mb": 3008, "provisioned_concurrency": 30}
+    path = scenario_file(tmp_path, functions=[fn])
+    s = vs.simulate(vs.load_scenario(path)).summary
+    assert s["warnings"] == ["function f: only 22 of its 30 provisioned environments could get an ENI before the "
+                             "run (subnet_ips)"]
+    code, out, err = run(capsys, "run", path)
+    assert "warning function f: only 22 of its 30 provisioned environments" in out and err == ""

@@ -176,7 +176,7 @@ class Engine:
                     if eni is None:
                         self.warnings.append(f"function {f.name}: only {made} of its {wanted} provisioned "
                                              f"environments could get an ENI before the run ({cause})")
-                        log.warning(self.warnings[-1])
+                        log.info(self.warnings[-1])
                         break
                     az = eni.az
                 env = _Env(f, eni, az, provisioned=True)

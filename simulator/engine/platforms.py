@@ -37,7 +37,8 @@ class Platform:
         """ENIs Lambda can still create under the quota that applies."""
         raise NotImplementedError
 
-    def quota_label(self, scenario: Scenario) -> str:  # pragma: no cover - overridden
+    def quota_label(self, scenario: Scenario, long: bool = False) -> str:  # pragma: no cover - overridden
+        """The quota's name for a figure (``long``: said in full, for the figure of ENIs)."""
         raise NotImplementedError
 
     def enis_for(self, scenario: Scenario, fn: Function, executions: int) -> int:  # pragma: no cover
@@ -64,9 +65,11 @@ class _Legacy(Platform):
     def eni_quota(self, scenario: Scenario) -> int:
         return scenario.region.eni_quota - scenario.region.enis_in_use
 
-    def quota_label(self, scenario: Scenario) -> str:
+    def quota_label(self, scenario: Scenario, long: bool = False) -> str:
         r = scenario.region
-        return f"regional ENI quota free for Lambda ({r.eni_quota} - {r.enis_in_use})"
+        if long:
+            return f"regional ENI quota free for Lambda ({r.eni_quota} - {r.enis_in_use})"
+        return f"ENI quota ({r.eni_quota} - {r.enis_in_use} in use)"
 
     def enis_for(self, scenario: Scenario, fn: Function, executions: int) -> int:
         return math.ceil(executions / self.slots_per_eni(scenario, fn))
@@ -98,8 +101,8 @@ class _Hyperplane(Platform):
     def eni_quota(self, scenario: Scenario) -> int:
         return scenario.vpc.hyperplane.eni_quota_per_vpc
 
-    def quota_label(self, scenario: Scenario) -> str:
-        return "Hyperplane ENIs per VPC quota"
+    def quota_label(self, scenario: Scenario, long: bool = False) -> str:
+        return "Hyperplane ENIs per VPC quota" if long else "Hyperplane ENI quota"
 
     def enis_for(self, scenario: Scenario, fn: Function, executions: int) -> int:
         # One ENI per (subnet, security-group set), one more per `connections_per_eni` executions in that subnet.
