@@ -42,12 +42,12 @@ def unreserved_pool(scenario: Scenario) -> int:
     return scenario.region.concurrency_limit - taken
 
 
-def concurrency_ceiling(scenario: Scenario, fn: Function) -> int:
+def concurrency_ceiling(scenario: Scenario, fn: Function, pool: int | None = None) -> int:
     """The concurrency ``fn`` can reach before it is throttled: its reservation, or the shared pool plus its own
-    provisioned concurrency."""
+    provisioned concurrency. ``pool`` saves recomputing :func:`unreserved_pool` (a sum over every function)."""
     if fn.reserved_concurrency is not None:
         return fn.reserved_concurrency
-    return unreserved_pool(scenario) + fn.provisioned_concurrency
+    return (unreserved_pool(scenario) if pool is None else pool) + fn.provisioned_concurrency
 
 
 def _scaling_seconds(scenario: Scenario, need: float) -> float:
@@ -62,12 +62,15 @@ def _scaling_seconds(scenario: Scenario, need: float) -> float:
     return (need - sc.burst) / (sc.per_minute / 60.0)
 
 
-def function_ceilings(scenario: Scenario, fn: Function, free_ips: dict[str, int] | None = None) -> dict[str, Any]:
-    """The figures of one function (the ``functions.NAME`` entry of ``capacity()``)."""
+def function_ceilings(scenario: Scenario, fn: Function, free_ips: dict[str, int] | None = None, *,
+                      pool: int | None = None, peak: float | None = None) -> dict[str, Any]:
+    """The figures of one function (the ``functions.NAME`` entry of ``capacity()``). ``free_ips``, ``pool`` (see
+    :func:`concurrency_ceiling`) and ``peak`` (its peak arrival rate) save work that spans every function or
+    subnet, when the caller computes the figures of each."""
     free = free_ips if free_ips is not None else {s.id: s.free_ips for s in scenario.vpc.subnets}
-    rate, _ = peak_rate(fn.arrivals, scenario.duration)
+    rate = peak if peak is not None else peak_rate(fn.arrivals, scenario.duration)[0]
     projected = math.ceil(rate * fn.duration.mean - 1e-9)
-    concurrency = concurrency_ceiling(scenario, fn)
+    concurrency = concurrency_ceiling(scenario, fn, pool)
     out: dict[str, Any] = {
         "memory_mb": fn.memory_mb,
         "slots_per_eni": None,
@@ -138,8 +141,17 @@ def _projected_enis_per_subnet(scenario: Scenario, figures: dict[str, dict]) -> 
 
 
 def capacity(scenario: Scenario) -> dict[str, Any]:
-    """Closed-form capacity figures, ceilings and lint findings of a scenario (SPEC §5)."""
-    functions = {fn.name: function_ceilings(scenario, fn) for fn in scenario.functions}
+    """Closed-form capacity figures, ceilings and lint findings of a scenario (SPEC §5). Linear in the numbers of
+    functions and subnets: what spans all of them is computed once."""
+    free = {s.id: s.free_ips for s in scenario.vpc.subnets}
+    pool = unreserved_pool(scenario)
+    peaks: dict[str, float] = {}  # functions written alike (a generated scenario) share one peak-rate evaluation
+    functions = {}
+    for fn in scenario.functions:
+        key = _key(fn.arrivals)
+        if key not in peaks:
+            peaks[key] = peak_rate(fn.arrivals, scenario.duration)[0]
+        functions[fn.name] = function_ceilings(scenario, fn, free, pool=pool, peak=peaks[key])
     projected_enis = _projected_enis_per_subnet(scenario, functions)
     subnets = {
         s.id: {"az": s.az, "usable_ips": s.usable_ips, "free_ips": s.free_ips, "projected_enis": projected_enis[s.id]}
@@ -180,10 +192,26 @@ def _finding(rule: str, message: str, function: str | None = None, level: str = 
     return {"level": level, "rule": rule, "function": function, "message": message}
 
 
-def _timeout_share(fn: Function) -> float:
-    # A fixed seed: the lint must say the same thing every time.
+def _key(spec: Any) -> Any:
+    """A dictionary key for equal specifications (frozen models hash by value; one holding a dict does not)."""
+    try:
+        hash(spec)
+    except TypeError:
+        return repr(spec)
+    return spec
+
+
+def _timeout_share(fn: Function, cache: dict | None = None) -> float:
+    """The share of sampled executions longer than the timeout (a fixed seed: the lint says the same every time).
+    ``cache`` keeps the share of each (distribution, timeout) met before: generated scenarios repeat them."""
+    key = (_key(fn.duration), fn.timeout)
+    if cache is not None and key in cache:
+        return cache[key]
     draws = fn.duration.sample(np.random.default_rng(0), 20000)
-    return float(np.mean(draws > fn.timeout))
+    share = float(np.mean(draws > fn.timeout))
+    if cache is not None:
+        cache[key] = share
+    return share
 
 
 def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict], total: dict) -> list[dict]:
@@ -193,6 +221,11 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
     if scenario.vpc.tenancy == "dedicated":
         out.append(_finding("dedicated-tenancy", "Lambda does not support dedicated-tenancy VPCs (DOMAIN §1): "
                                                  "functions in this VPC cannot be created"))
+    shares: dict = {}
+    users_of: dict[str, list[str]] = {sid: [] for sid in subnets}
+    for fn in scenario.functions:
+        for sid in dict.fromkeys(fn.subnets):
+            users_of.setdefault(sid, []).append(fn.name)
     for fn in scenario.functions:
         fig = functions[fn.name]
         c = fig["ceilings"]
@@ -216,7 +249,7 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
         elif legacy and fn.memory_mb % 64:
             out.append(_finding("legacy-memory-step", f"memory {fn.memory_mb} MB is not a multiple of 64 MB, as the "
                                                       f"legacy platform required (DOMAIN §1)", fn.name, level="note"))
-        share = _timeout_share(fn)
+        share = _timeout_share(fn, shares)
         if share > 0.001:
             out.append(_finding("timeout", f"about {share:.1%} of executions run longer than the timeout "
                                            f"{format_duration(fn.timeout)}", fn.name))
@@ -265,7 +298,7 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
                                             f"needs {format_duration(secs)} for them (DOMAIN §6)", fn.name,
                                 level="note"))
     for sid, s in subnets.items():
-        users = [f.name for f in scenario.functions if sid in f.subnets]
+        users = users_of[sid]
         if not users:
             out.append(_finding("unused-subnet", f"subnet {sid} is used by no function", level="note"))
         elif len(users) > 1 and s["projected_enis"] > s["free_ips"]:

@@ -127,24 +127,33 @@ SetOpt = Annotated[
 
 
 def parse_sets(items: list[str] | None, option: str = "--set") -> dict[str, Any]:
-    """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``; values are read as YAML scalars/lists."""
-    import yaml
+    """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``; values are read as YAML scalars/lists, within the limits of
+    a scenario file (no alias bomb, no nesting beyond 64 levels: ``simulator.scenario.yaml_value``)."""
+    from .scenario import yaml_value
 
     changes: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
-            raise UserError(f"--set {item!r}: expected PATH=VALUE, e.g. functions.checkout.memory_mb=2048")
+            raise UserError(f"--set {_quoted(item)}: expected PATH=VALUE, e.g. functions.checkout.memory_mb=2048")
         path, _, text = item.partition("=")
         try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError as exc:
+            value = yaml_value(text) if text.strip() else ""
+        except ScenarioError as exc:
+            message = exc.problems[0].message
+            if not message.startswith("invalid YAML"):  # valid YAML beyond the limits
+                raise UserError(f"{option} {path.strip()}: the value {message}") from None
             if text.strip()[:1] in ("{", "["):  # meant as a mapping or a list: say so, not "not a duration"
-                problem = getattr(exc, "problem", None) or "not valid YAML"
+                problem = message.removeprefix("invalid YAML: ")
                 raise UserError(f"{option} {path.strip()}: not a valid YAML mapping or list: {problem} "
-                                f"(got {text!r})") from None
+                                f"(got {_quoted(text)})") from None
             value = text
         changes[path.strip()] = value
     return changes
+
+
+def _quoted(text: str) -> str:
+    """An option's value in a message: quoted, and cut short (a value may be a 100 KB argument)."""
+    return repr(text) if len(text) <= 80 else repr(text[:77]) + "..."
 
 
 def load_with_changes(path: Path, sets: list[str] | None, seed: int | None = None) -> Scenario:
