@@ -161,7 +161,16 @@ def load_with_changes(path: Path, sets: list[str] | None, seed: int | None = Non
     changes = parse_sets(sets)
     if seed is not None:
         changes["seed"] = seed
-    return sc.with_changes(changes) if changes else sc
+    if not changes:
+        return sc
+    try:
+        return sc.with_changes(changes)
+    except ScenarioError as exc:
+        if seed is None:
+            raise
+        # The seed came from --seed (unless --set seed= gave one too): name the option the user wrote.
+        raise ScenarioError([p._replace(path="--seed") if p.path == "--set seed" and not any(
+            s.strip().startswith("seed=") for s in sets or []) else p for p in exc.problems]) from None
 
 
 def _num(v: Any, digits: int = 0) -> str:

@@ -8,14 +8,15 @@ other secrets. It is opened without blocking, and its size is bounded (a stated 
 byte is parsed.
 
 Messages about a file's contents quote them only through :func:`excerpt` (printable characters, at most
-:data:`EXCERPT_CHARS` of them) and name columns only through :func:`column_names`: a validation error must not print
-the credentials file a scenario pointed at.
+:data:`EXCERPT_CHARS` of them) and name columns only through :func:`column_names` and :func:`column_label` (the
+names a reader knows, never others): a validation error must not print the credentials file a scenario pointed at.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -153,28 +154,21 @@ def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
     return "'" + text.replace("'", "\\'") + "'"
 
 
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-. ")
-
-
-def _looks_like_a_name(name: str) -> bool:
-    """A column name fit to quote: letters, digits, ``_-.`` and spaces, at most :data:`EXCERPT_CHARS` of them. The
-    header of a file that is not a table is its first line, which may be anything (a token, a password hash)."""
-    return 0 < len(name) <= EXCERPT_CHARS and set(name) <= _NAME_CHARS
-
-
-def column_label(name: Any, position: int) -> str:
-    """A column in a message: its name quoted when it looks like one, else its position (1-based)."""
+def column_label(name: Any, position: int, known: Callable[[str], bool]) -> str:
+    """A column in a message: its name when ``known`` says it is one the reader looks for, else its position
+    (1-based). The header of a file that is not a table is its first line, which may hold anything (a token, a
+    password hash): it is never quoted."""
     text = str(name)
-    return repr(text) if _looks_like_a_name(text) else f"{position}"
+    return repr(text) if known(text) else f"{position}"
 
 
-def column_names(columns: Any, *, at_most: int = 8) -> str:
-    """How many columns a file's header has and, of the first ``at_most``, the names that look like column names
-    (see :func:`column_label`); the others are only counted."""
+def column_names(columns: Any, known: Callable[[str], bool], *, at_most: int = 8) -> str:
+    """How many columns a file's header has and, of the first ``at_most``, the names ``known`` to the reader; the
+    others are only counted (see :func:`column_label`)."""
     cols = [str(c) for c in columns]
-    shown = [c for c in cols[:at_most] if _looks_like_a_name(c)]
+    shown = [c for c in cols[:at_most] if known(c)]
     count = f"{len(cols)} column{'s' * (len(cols) != 1)}"
     if not shown:
         return count
     more = len(cols) - len(shown)
-    return f"{count}: {', '.join(shown)}" + (f" and {more} more" if more else "")
+    return f"{count}: {', '.join(shown)}" + (f" and {more} other{'s' * (more != 1)}" if more else "")

@@ -101,8 +101,9 @@ def _compose(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
         try:
             return _compose_with(fast, text, filename)
         except ScenarioError as exc:
-            if not exc.problems[0].message.startswith("invalid YAML"):
-                raise
+            message = exc.problems[0].message
+            if not message.startswith("invalid YAML") or "maximum nesting depth" in message:
+                raise  # beyond the limits, or nested past libyaml's own limit: no better message to find
             try:
                 return _compose_with(yaml.SafeLoader, text, filename)
             except RecursionError:  # the pure-Python composer recurses; libyaml's own message stands
@@ -312,7 +313,9 @@ MAX_ADDRESSES = 65_536  # addresses of the largest subnet, a /16 (DOMAIN §3)
 MAX_PER_MINUTE = 1_000_000.0  # scaling credit per minute (DOMAIN §4: 500, now 6,000)
 MAX_API_RATE = 1_000_000  # EC2 API bucket and refill per second (DOMAIN §6: 100 and 5)
 MAX_SEED = 2**63 - 1  # fits every signed 64-bit column a seed is written to
-MAX_ID = 64  # a subnet id, an AZ, a function name (Lambda's own limit, DOMAIN §1)
+# A function name, and for uniformity a subnet id and an AZ: Lambda's own limit for a function name (the AWS Lambda
+# API reference, CreateFunction: FunctionName "is limited to 64 characters in length").
+MAX_ID = 64
 MAX_LABEL = 256  # the scenario's name, a security group, an expect path
 MAX_TEXT = 10_000  # the description
 
@@ -410,7 +413,7 @@ class Vpc(_Model):
     eni_idle_release: Duration = 600.0  # DOMAIN §1: deletion is delayed; no number given. A choice, 10 min.
     eni_delete: Duration = 60.0  # DOMAIN §1: a choice; deletions were observed to take minutes.
     placement: Literal["balanced", "round-robin", "random"] = "balanced"
-    subnet_failover: bool = True  # DOMAIN §1: not documented either way; a parameter.
+    subnet_failover: bool = Field(default=True, strict=True)  # DOMAIN §1: not documented either way; a parameter.
     hyperplane: HyperplaneCfg = Field(default_factory=HyperplaneCfg)
     tenancy: Literal["default", "dedicated"] = "default"
     subnets: tuple[Subnet, ...] = ()

@@ -247,7 +247,7 @@ def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
 
 def _no_rows(path: Path, df: pd.DataFrame) -> None:
     if df.empty:
-        raise TraceError(f"{path}:1: has a header but no rows (got {column_names(df.columns)})")
+        raise TraceError(f"{path}:1: has a header but no rows (got {column_names(df.columns, _known)})")
 
 
 def _find(df: pd.DataFrame, names: tuple[str, ...]) -> str | None:
@@ -295,9 +295,18 @@ def _at_most(path: Path, df: pd.DataFrame, column: str, arr: np.ndarray, first_l
 
 
 def _col(df: pd.DataFrame, name: str) -> str:
-    """A column for a message: its name when it looks like one, else its position (the header of a file that is
-    not a table is its first line, which may hold anything)."""
-    return column_label(name, list(df.columns).index(name) + 1)
+    """A column for a message: its name when it is one the readers look for, else its position (the header of a
+    file that is not a table is its first line, which may hold anything)."""
+    return column_label(name, list(df.columns).index(name) + 1, _known)
+
+
+_KNOWN_COLUMNS = frozenset(c.lower() for c in (*_TIME_COLUMNS, *_COUNT_COLUMNS, *_AZURE2019_ID, *_AZURE2021_COLUMNS,
+                                               "function", "minute", "value"))
+
+
+def _known(name: str) -> bool:
+    """A column name the readers look for (or an Azure 2019 minute number): safe to quote in a message."""
+    return name.strip().lower() in _KNOWN_COLUMNS or _is_minute(name)
 
 
 def _span(path: Path, seconds: np.ndarray, what: str) -> None:
@@ -359,7 +368,7 @@ def _read_column(path: Path, names: tuple[str, ...], what: str, name: str) -> tu
     column = _find(df, names)
     if column is None:
         if len(df.columns) != 1:
-            raise TraceError(f"{path}:1: no {what} column: name it `{name}` (got {column_names(df.columns)})")
+            raise TraceError(f"{path}:1: no {what} column: name it `{name}` (got {column_names(df.columns, _known)})")
         column = df.columns[0]
     return df, first_line, column
 
@@ -436,11 +445,11 @@ def _read_azure2019(path: Path) -> TraceTable:
     missing = [c for c in ("HashFunction",) if c not in df.columns]
     if missing:
         raise TraceError(f"{path}:1: no column {missing[0]!r}: not the per-minute invocation file of the Azure "
-                         f"Functions Trace 2019 (got {column_names(df.columns)})")
+                         f"Functions Trace 2019 (got {column_names(df.columns, _known)})")
     minute_cols = [c for c in df.columns if _is_minute(c)]
     if not minute_cols:
         raise TraceError(f"{path}:1: no minute columns (480, 481, ... or 1, 2, ...): not the per-minute invocation "
-                         f"file of the Azure Functions Trace 2019 (got {column_names(df.columns)})")
+                         f"file of the Azure Functions Trace 2019 (got {column_names(df.columns, _known)})")
     if len(minute_cols) > MAX_MINUTES:
         raise TraceError(f"{path}:1: {len(minute_cols):,} minute columns, more than a trace may span (limit "
                          f"{MAX_MINUTES:,} minutes = {format_duration(MAX_HORIZON_S)})")
@@ -509,7 +518,7 @@ def _read_azure2021(path: Path) -> TraceTable:
     for c in _AZURE2021_COLUMNS:
         if c not in df.columns:
             raise TraceError(f"{path}:1: no column {c!r}: not an Azure Functions Invocation Trace 2021 file "
-                             f"(expected app, func, end_timestamp, duration; got {column_names(df.columns)})")
+                             f"(expected app, func, end_timestamp, duration; got {column_names(df.columns, _known)})")
     _no_rows(path, df)
     end = _numbers(path, df, "end_timestamp", first_line=2, what="a time in seconds")
     dur = _numbers(path, df, "duration", first_line=2, what="a duration in seconds")
