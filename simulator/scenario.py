@@ -83,8 +83,9 @@ scenario of 8 MiB holds about 600,000. A few hundred bytes of nested aliases wou
 (a "billion laughs" file)."""
 MAX_YAML_DEPTH = 64
 """The deepest nesting of lists and mappings, aliases expanded: a scenario needs 8 (a schedule point)."""
-MAX_YAML_ALIASES = 10_000
-"""The most uses of anchors (``*name``) in one document."""
+MAX_YAML_ALIASES = 1_000_000
+"""The most uses of anchors (``*name``) in one document. Generous: ``yaml.safe_dump`` writes an alias wherever a
+generator shared one object, several per function. What stops an alias bomb is :data:`MAX_YAML_NODES`."""
 
 
 def _compose(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
