@@ -31,12 +31,15 @@ from pydantic import (
     model_validator,
 )
 
-from .units import Duration, PositiveDuration, Rate
+from .units import Duration, Rate, duration_type
 
 __all__ = [
     "PoissonProcess", "ConstantProcess", "DiurnalProcess", "TraceProcess", "ArrivalProcess", "ArrivalSpec",
     "PROCESS_NAMES", "peak_rate", "rate_at",
 ]
+
+MAX_SCALE = 1000.0
+"""The largest ``scale`` of a trace: a thousand times the measured load."""
 
 BLOCK = 8192
 """Arrival times drawn per block: large enough to amortise numpy's call overhead, small enough to stay flat."""
@@ -228,8 +231,9 @@ class DiurnalProcess(_Process):
 
     process: Literal["diurnal"] = "diurnal"
     mean: Rate
-    amplitude: float = Field(default=0.5, ge=0, le=1)
-    period: PositiveDuration = 86400.0
+    amplitude: float = Field(default=0.5, ge=0, le=1, strict=True, allow_inf_nan=False)
+    # At least a minute: the peaks of the cycle are points of the rate's profile, one per period of the horizon.
+    period: duration_type(positive=True, minimum=60.0) = 86400.0  # type: ignore[valid-type]
     peak_at: Duration = 14 * 3600.0
 
     def rate_at(self, t: np.ndarray, horizon: float) -> np.ndarray:
@@ -263,9 +267,10 @@ class TraceProcess(_Process):
     # Fields validate in this order: `file` is checked knowing its format, `function` knowing the file.
     process: Literal["trace"] = "trace"
     format: Literal["timestamps", "per_minute", "azure2019", "azure2021"] = "timestamps"
-    file: str
-    function: str | None = Field(default=None, validate_default=True)
-    scale: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    file: str = Field(min_length=1, max_length=4096)  # PATH_MAX
+    # Azure keys are APP/FUNCTION, two 64-character hashes.
+    function: str | None = Field(default=None, validate_default=True, max_length=256)
+    scale: float = Field(default=1.0, ge=0, le=MAX_SCALE, strict=True, allow_inf_nan=False)
     spread: Literal["poisson", "even"] | None = None  # None: poisson (per-minute formats only)
 
     @field_validator("file")
@@ -352,6 +357,12 @@ def peak_rate(processes: tuple[_Process, ...], horizon: float) -> tuple[float, f
     """
     if not processes:
         return 0.0, 0.0
+    if horizon > 0 and all(isinstance(p, PoissonProcess) and p.rate is not None for p in processes):
+        # Constant rates: the grid below would find their sum at its first point, t = 0 (added in the same order).
+        total = 0.0
+        for p in processes:
+            total += p.rate  # type: ignore[attr-defined]
+        return total, 0.0
     grid = [np.linspace(0.0, horizon, 20001)]
     grid += [p.breakpoints(horizon) for p in processes]
     t = np.unique(np.concatenate(grid))

@@ -57,14 +57,18 @@ def enis_for(scenario: Scenario, fn: Function, executions: int) -> int | None:
     return platform_of(scenario).enis_for(scenario, fn, executions)
 
 
-def function_ceilings(scenario: Scenario, fn: Function, free_ips: dict[str, int] | None = None,
-                      quantile: float = PEAK_QUANTILE) -> dict[str, Any]:
-    """The figures of one function (the ``functions.NAME`` entry of ``capacity()``)."""
+def function_ceilings(scenario: Scenario, fn: Function, free_ips: dict[str, int] | None = None, *,
+                      pool: int | None = None, arrival_peak_per_s: float | None = None,
+                      in_service: int | None = None, quantile: float = PEAK_QUANTILE) -> dict[str, Any]:
+    """The figures of one function (the ``functions.NAME`` entry of ``capacity()``). ``free_ips``, ``pool`` (see
+    :func:`concurrency_ceiling`), ``arrival_peak_per_s`` (its peak arrival rate) and ``in_service`` (its
+    :func:`peak_in_service`) save work that spans every function or subnet, or that functions written alike share,
+    when the caller computes the figures of each."""
     free = free_ips if free_ips is not None else {s.id: s.free_ips for s in scenario.vpc.subnets}
-    rate, _ = peak_rate(fn.arrivals, scenario.duration)
+    rate = arrival_peak_per_s if arrival_peak_per_s is not None else peak_rate(fn.arrivals, scenario.duration)[0]
     projected = math.ceil(rate * fn.duration.mean - 1e-9) if fn.duration is not None else 0  # nothing arrives
-    peak = peak_in_service(scenario, fn, quantile=quantile)
-    concurrency = concurrency_ceiling(scenario, fn)
+    peak = in_service if in_service is not None else peak_in_service(scenario, fn, quantile=quantile)
+    concurrency = concurrency_ceiling(scenario, fn, pool)
     out: dict[str, Any] = {
         "memory_mb": fn.memory_mb,
         "slots_per_eni": None,
@@ -128,7 +132,24 @@ def capacity(scenario: Scenario) -> dict[str, Any]:
 
 
 def _capacity(scenario: Scenario) -> dict[str, Any]:
-    functions = {fn.name: function_ceilings(scenario, fn) for fn in scenario.functions}
+    """The figures, linear in the numbers of functions and subnets: what spans all of them is computed once."""
+    free = {s.id: s.free_ips for s in scenario.vpc.subnets}
+    pool = unreserved_pool(scenario)
+    # Functions written alike (a generated scenario, an imported account) share one evaluation of the peak arrival
+    # rate and one of the peak in service (which depends on the load, the durations, keep-alive and provisioning).
+    peaks: dict[Any, float] = {}
+    in_service: dict[Any, int] = {}
+    functions = {}
+    for fn in scenario.functions:
+        key = _key(fn.arrivals)
+        if key not in peaks:
+            peaks[key] = peak_rate(fn.arrivals, scenario.duration)[0]
+        alike = _key((fn.arrivals, fn.duration, fn.timeout, fn.init, fn.keep_alive, fn.provisioned_concurrency,
+                      fn.in_vpc))
+        if alike not in in_service:
+            in_service[alike] = peak_in_service(scenario, fn)
+        functions[fn.name] = function_ceilings(scenario, fn, free, pool=pool, arrival_peak_per_s=peaks[key],
+                                               in_service=in_service[alike])
     projected_enis = _projected_enis_per_subnet(scenario, functions)
     peak_enis = _projected_enis_per_subnet(scenario, functions, "peak_in_service", "enis_at_peak")
     subnets = {
@@ -178,12 +199,28 @@ def _finding(rule: str, message: str, function: str | None = None, level: str = 
     return {"level": level, "rule": rule, "function": function, "message": message}
 
 
-def _timeout_share(fn: Function) -> float:
+def _key(spec: Any) -> Any:
+    """A dictionary key for equal specifications (frozen models hash by value; one holding a dict does not)."""
+    try:
+        hash(spec)
+    except TypeError:
+        return repr(spec)
+    return spec
+
+
+def _timeout_share(fn: Function, cache: dict | None = None) -> float:
+    """The share of sampled executions longer than the timeout (a fixed seed: the lint says the same every time).
+    ``cache`` keeps the share of each (distribution, timeout) met before: generated scenarios repeat them."""
     if fn.duration is None:  # nothing arrives: nothing runs
         return 0.0
-    # A fixed seed: the lint must say the same thing every time.
+    key = (_key(fn.duration), fn.timeout)
+    if cache is not None and key in cache:
+        return cache[key]
     draws = fn.duration.sample(np.random.default_rng(0), 20000)
-    return float(np.mean(draws > fn.timeout))
+    share = float(np.mean(draws > fn.timeout))
+    if cache is not None:
+        cache[key] = share
+    return share
 
 
 def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict], total: dict) -> list[dict]:
@@ -193,6 +230,11 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
     if scenario.vpc.tenancy == "dedicated":
         out.append(_finding("dedicated-tenancy", "Lambda does not support dedicated-tenancy VPCs (DOMAIN §1): "
                                                  "functions in this VPC cannot be created"))
+    shares: dict = {}
+    users_of: dict[str, list[str]] = {sid: [] for sid in subnets}
+    for fn in scenario.functions:
+        for sid in dict.fromkeys(fn.subnets):
+            users_of.setdefault(sid, []).append(fn.name)
     for fn in scenario.functions:
         fig = functions[fn.name]
         c = fig["ceilings"]
@@ -220,7 +262,7 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
         elif legacy and fn.memory_mb % 64:
             out.append(_finding("legacy-memory-step", f"memory {fn.memory_mb} MB is not a multiple of 64 MB, as the "
                                                       f"legacy platform required (DOMAIN §1)", fn.name, level="note"))
-        share = _timeout_share(fn)
+        share = _timeout_share(fn, shares)
         if share > 0.001:
             out.append(_finding("timeout", f"about {share:.1%} of executions run longer than the timeout "
                                            f"{format_duration(fn.timeout)}", fn.name))
@@ -270,7 +312,7 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
                                             f"needs {format_duration(secs)} for them (DOMAIN §6)", fn.name,
                                 level="note"))
     for sid, s in subnets.items():
-        users = [f.name for f in scenario.functions if sid in f.subnets]
+        users = users_of[sid]
         if not users:
             out.append(_finding("unused-subnet", f"subnet {sid} is used by no function", level="note"))
         elif len(users) > 1 and s["enis_at_peak"] > s["free_ips"]:

@@ -315,24 +315,33 @@ def gate(sc: Scenario, *, yes: bool, replications: int = 1, points: int = 1, wor
 
 
 def parse_sets(items: list[str] | None, option: str = "--set") -> dict[str, Any]:
-    """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``; values are read as YAML scalars/lists."""
-    import yaml
+    """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``; values are read as YAML scalars/lists, within the limits of
+    a scenario file (no alias bomb, no nesting beyond 64 levels: ``simulator.scenario.yaml_value``)."""
+    from .scenario import yaml_value
 
     changes: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
-            raise UserError(f"--set {item!r}: expected PATH=VALUE, e.g. functions.checkout.memory_mb=2048")
+            raise UserError(f"--set {_quoted(item)}: expected PATH=VALUE, e.g. functions.checkout.memory_mb=2048")
         path, _, text = item.partition("=")
         try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError as exc:
+            value = yaml_value(text) if text.strip() else ""
+        except ScenarioError as exc:
+            message = exc.problems[0].message
+            if not message.startswith("invalid YAML"):  # valid YAML beyond the limits
+                raise UserError(f"{option} {path.strip()}: the value {message}") from None
             if text.strip()[:1] in ("{", "["):  # meant as a mapping or a list: say so, not "not a duration"
-                problem = getattr(exc, "problem", None) or "not valid YAML"
+                problem = message.removeprefix("invalid YAML: ")
                 raise UserError(f"{option} {path.strip()}: not a valid YAML mapping or list: {problem} "
-                                f"(got {text!r})") from None
+                                f"(got {_quoted(text)})") from None
             value = text
         changes[path.strip()] = value
     return changes
+
+
+def _quoted(text: str) -> str:
+    """An option's value in a message: quoted, and cut short (a value may be a 100 KB argument)."""
+    return repr(text) if len(text) <= 80 else repr(text[:77]) + "..."
 
 
 def load_with_changes(path: Path, sets: list[str] | None, seed: int | None = None) -> Scenario:
@@ -340,7 +349,16 @@ def load_with_changes(path: Path, sets: list[str] | None, seed: int | None = Non
     changes = parse_sets(sets)
     if seed is not None:
         changes["seed"] = seed
-    return sc.with_changes(changes) if changes else sc
+    if not changes:
+        return sc
+    try:
+        return sc.with_changes(changes)
+    except ScenarioError as exc:
+        if seed is None:
+            raise
+        # The seed came from --seed (unless --set seed= gave one too): name the option the user wrote.
+        raise ScenarioError([p._replace(path="--seed") if p.path == "--set seed" and not any(
+            s.strip().startswith("seed=") for s in sets or []) else p for p in exc.problems]) from None
 
 
 def _num(v: Any, digits: int = 0) -> str:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from .units import Duration, PositiveDuration, duration_json_schema, parse_duration
+from .units import MAX_DISTRIBUTION_S, DistDuration, PositiveDistDuration, duration_json_schema, parse_duration
 
 __all__ = [
     "Constant", "Exponential", "Uniform", "Lognormal", "Gamma", "Normal", "Empirical",
@@ -43,6 +43,14 @@ class FrozenDict(dict):
 # z such that Phi(z) = 0.99: turns a (median, p99) pair into a lognormal sigma.
 _Z99 = 2.3263478740408408
 
+# Ranges (besides every duration parameter's 0 .. 1 day): a coefficient of variation of 0.001..100 (below, the
+# gamma's shape 1/cv^2 passes 10^6; above, nearly every draw is 0), and a lognormal p99 at most 10,000 times its
+# median (sigma <= 3.96: the mean stays within 2,600 times the median, so no closed form overflows).
+MIN_CV, MAX_CV = 0.001, 100.0
+MAX_P99_OVER_MEDIAN = 10_000.0
+CV = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=MIN_CV, le=MAX_CV)]
+"""A coefficient of variation (standard deviation / mean): a number, not text nor true/false."""
+
 
 class _Dist(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -68,7 +76,7 @@ class _Dist(BaseModel):
 
 class Constant(_Dist):
     dist: Literal["constant"] = "constant"
-    value: Duration
+    value: DistDuration
 
     @property
     def mean(self) -> float:
@@ -85,7 +93,7 @@ class Constant(_Dist):
 
 class Exponential(_Dist):
     dist: Literal["exponential"] = "exponential"
-    mean_: PositiveDuration = Field(alias="mean")
+    mean_: PositiveDistDuration = Field(alias="mean")
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @property
@@ -98,8 +106,8 @@ class Exponential(_Dist):
 
 class Uniform(_Dist):
     dist: Literal["uniform"] = "uniform"
-    low: Duration
-    high: Duration
+    low: DistDuration
+    high: DistDuration
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -119,10 +127,10 @@ class Lognormal(_Dist):
     """Written as ``{median, p99}`` (how latencies are usually reported) or ``{mean, cv}``."""
 
     dist: Literal["lognormal"] = "lognormal"
-    median: PositiveDuration | None = None
-    p99: PositiveDuration | None = None
-    mean_: PositiveDuration | None = Field(default=None, alias="mean")
-    cv: float | None = Field(default=None, gt=0)
+    median: PositiveDistDuration | None = None
+    p99: PositiveDistDuration | None = None
+    mean_: PositiveDistDuration | None = Field(default=None, alias="mean")
+    cv: CV | None = None
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
@@ -139,6 +147,9 @@ class Lognormal(_Dist):
             raise ValueError("needs {median, p99} or {mean, cv}")
         if pair_a and self.p99 <= self.median:  # type: ignore[operator]
             raise ValueError(f"p99 must be above the median (got median={self.median}, p99={self.p99})")
+        if pair_a and self.p99 > MAX_P99_OVER_MEDIAN * self.median:  # type: ignore[operator]
+            raise ValueError(f"p99 must be at most {MAX_P99_OVER_MEDIAN:,.0f} times the median (got median="
+                             f"{self.median:g}, p99={self.p99:g})")
         return self
 
     @property
@@ -163,8 +174,8 @@ class Lognormal(_Dist):
 
 class Gamma(_Dist):
     dist: Literal["gamma"] = "gamma"
-    mean_: PositiveDuration = Field(alias="mean")
-    cv: float = Field(gt=0)
+    mean_: PositiveDistDuration = Field(alias="mean")
+    cv: CV
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @property
@@ -180,8 +191,8 @@ class Normal(_Dist):
     """A normal distribution truncated at 0 (durations are never negative); ``mean`` is the truncated mean."""
 
     dist: Literal["normal"] = "normal"
-    mean_: Duration = Field(alias="mean")
-    sd: PositiveDuration
+    mean_: DistDuration = Field(alias="mean")
+    sd: PositiveDistDuration
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @property
@@ -201,11 +212,26 @@ class Normal(_Dist):
         return out
 
 
+def _percentile_key(v: Any) -> Any:
+    """A key of ``percentiles``: a finite number (text keys are read as numbers: the resolved scenario writes them
+    as text), never true/false; ``_valid`` checks the range 0..100."""
+    if isinstance(v, bool):
+        raise ValueError(f"a percentile is a number from 0 to 100 (got {v!r})")
+    try:
+        x = float(v)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"a percentile is a number from 0 to 100 (got {str(v)[:40]!r})") from None
+    if not math.isfinite(x):
+        raise ValueError(f"a percentile is a number from 0 to 100 (got {str(v)[:40]!r})")
+    return x
+
+
 class Empirical(_Dist):
     """A piecewise-linear inverse CDF through given percentiles, the form the Azure 2019 trace publishes."""
 
     dist: Literal["empirical"] = "empirical"
-    percentiles: Annotated[dict[float, Duration], AfterValidator(FrozenDict)]
+    percentiles: Annotated[dict[Annotated[float, BeforeValidator(_percentile_key)], DistDuration],
+                           AfterValidator(FrozenDict)]
 
     @model_validator(mode="after")
     def _valid(self) -> Empirical:
@@ -256,7 +282,7 @@ class _OrDuration:
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
-        return {"anyOf": [duration_json_schema(), handler(core_schema)]}
+        return {"anyOf": [duration_json_schema(maximum=MAX_DISTRIBUTION_S), handler(core_schema)]}
 
 
 DistributionSpec = Annotated[Annotated[Distribution, Field(discriminator="dist")], BeforeValidator(_coerce),

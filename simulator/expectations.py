@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .scenario import Scenario
 from .summary import (
     BOOL,
@@ -101,16 +99,23 @@ _GROUP_WORDS = {"functions": "functions", "subnets": "subnets", "outcomes": "out
                 "first_outcome_s": "outcomes"}
 
 
+UNCHECKED = "unchecked"
+"""The kind :func:`metric_kind` gives a capacity figure while the scenario has other problems: the figures are
+closed forms of a consistent scenario, so the condition is checked once the others are fixed."""
+
+
 def metric_kind(scenario: Scenario, path: str, *, capacity_figures: dict | None = None,
-                check_capacity: bool = True) -> str:
+                check_capacity: bool = True, shape: dict | None = None) -> str:
     """The kind of the summary leaf at ``path`` (one of the kinds above); raises :class:`ExpectationError` when the
-    summary of this scenario has no such value. ``capacity_figures`` saves recomputing ``capacity(scenario)``."""
+    summary of this scenario has no such value. ``capacity_figures`` saves recomputing ``capacity(scenario)``,
+    ``shape`` recomputing :func:`summary_shape`. With ``check_capacity`` false a path into ``capacity`` is
+    :data:`UNCHECKED`."""
     parts = path.split(".")
     if not path or any(not p for p in parts):
         raise ExpectationError(f"not a metric path: {path!r} (use dots: latency_ms.p99, subnets.ID.min_free_ips)")
     if parts[0] in ("expectations", "replications"):
         raise ExpectationError(f"{parts[0]} is not a metric")
-    node: Any = summary_shape(scenario)
+    node: Any = shape if shape is not None else summary_shape(scenario)
     walked: list[str] = []
     for part in parts:
         if not isinstance(node, dict):
@@ -128,7 +133,7 @@ def metric_kind(scenario: Scenario, path: str, *, capacity_figures: dict | None 
         node = node[part]
         if walked == ["capacity"]:
             if not check_capacity:
-                return NUMBER  # other problems stop the load anyway; the capacity figures cannot be trusted yet
+                return UNCHECKED  # other problems stop the load anyway; the capacity figures cannot be trusted yet
             if capacity_figures is None:
                 from .capacity import capacity  # here: capacity imports the scenario module, like we do
 
@@ -220,9 +225,12 @@ def parse_condition(path: str, kind: str, written: Any, *, key: str = "", index:
     if isinstance(written, int | float):
         if kind in (TEXT, BOOL):
             raise ExpectationError(f"{path} is {'text' if kind == TEXT else 'true or false'}; "
-                                   f"write '== VALUE' (got {written!r})")
-        return Condition(path, f"== {written}", "==", float(written), kind, key or path, index)
+                                   f"write '== VALUE' (got {_short(written)})")
+        number = _finite_threshold(path, written, written)
+        return Condition(path, f"== {written}", "==", number, kind, key or path, index)
     text = str(written)
+    if len(text) > 200:
+        raise ExpectationError(f"not a condition: {len(text):,} characters; write OP VALUE, e.g. '<= 0.001'")
     m = _COND.match(text)
     if not m:
         stripped = text.strip()
@@ -234,7 +242,26 @@ def parse_condition(path: str, kind: str, written: Any, *, key: str = "", index:
     if rest.startswith(("=", "<", ">")):
         raise ExpectationError(f"not a condition: {text!r}; OP is one of < <= > >= == !=")
     threshold = _parse_threshold(path, kind, op, rest)
+    if isinstance(threshold, float) and not (kind == FIRST_TIME and rest.strip().strip("'\"").lower() == "never"):
+        threshold = _finite_threshold(path, threshold, text)
     return Condition(path, " ".join(text.split()), op, threshold, kind, key or path, index)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**21:
+        return f"a whole number of {len(str(abs(value)))} digits"
+    return repr(value)
+
+
+def _finite_threshold(path: str, value: float | int, written: Any) -> float:
+    """A threshold as a finite float: a condition against NaN can never hold, one against infinity always does."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ExpectationError(f"{path}: a threshold must be a finite number (got {_short(written)})")
+    return number
 
 
 def _text_domain(scenario: Scenario, path: str, figures: dict | None) -> list[str] | None:
@@ -275,15 +302,17 @@ def compile_expectations(scenario: Scenario, *, check_capacity: bool = True,
 
         figures = capacity(scenario)
     kinds: dict[str, str] = {}
+    shape = summary_shape(scenario) if scenario.expect else {}  # once: it lists every function and subnet
     for key, index, spec in _expect_items(scenario):
         where: tuple = ("expect", key) if index is None else ("expect", key, index)
         if key not in kinds:
             try:
-                kinds[key] = metric_kind(scenario, key, capacity_figures=figures, check_capacity=check_capacity)
+                kinds[key] = metric_kind(scenario, key, capacity_figures=figures, check_capacity=check_capacity,
+                                         shape=shape)
             except ExpectationError as exc:
                 problems.append((("expect", key), str(exc)))
                 kinds[key] = ""
-        if not kinds[key]:
+        if not kinds[key] or kinds[key] == UNCHECKED:
             continue
         if spec is None:
             problems.append((where, "an empty list of conditions checks nothing"))
@@ -440,13 +469,16 @@ def has_expectations(path: Path) -> tuple[bool, str]:
     """(check this file, why not). A YAML file is checked when its top level has ``expect``; a file that does not
     parse is checked (and then reported invalid) when a line starts with ``expect:`` — a broken scenario must not
     pass silently, while another tool's templated YAML in the same folder is none of our business."""
+    from .inputs import MAX_SCENARIO_BYTES, InputFileError, read_text_file
+    from .scenario import ScenarioError, _compose
+
+    try:  # as the loader reads it: a regular file within the limits (not a FIFO, which would block the search)
+        text = read_text_file(path, what="a scenario file", limit_bytes=MAX_SCENARIO_BYTES)
+    except InputFileError as exc:
+        return False, exc.reason
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False, "not readable as text"
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data, _ = _compose(text, str(path))  # bounded: a YAML bomb in the folder is refused, not expanded
+    except ScenarioError:
         return bool(_EXPECT_KEY.search(text)), "not YAML"
     if isinstance(data, dict) and "expect" in data:
         return True, ""
@@ -464,9 +496,9 @@ def find_scenario_files(paths: list[Path]) -> tuple[list[Path], list[tuple[Path,
         path = Path(path)
         if not path.exists():
             raise ExpectationError(f"{path}: no such file or folder")
-        if path.is_file():
+        if not path.is_dir():  # a file, or a FIFO or device named on purpose: loading it says what is wrong
             ok, why = has_expectations(path)
-            if ok or why == "not YAML":
+            if ok or why == "not YAML" or not why.startswith("no expect"):
                 chosen.append(path)  # named explicitly: load it, and report what is wrong with it
             else:
                 skipped.append((path, why))

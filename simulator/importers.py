@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .inputs import MAX_TRACE_BYTES, InputFileError, column_names, excerpt, open_regular_file
 from .traces import MINUTE_S, TraceError, read_table
 from .units import format_duration
 
@@ -109,19 +110,30 @@ def azure2019_files(directory: str | Path, day: int = 1) -> _Files:
 
 def _csv(path: Path, needed: tuple[str, ...]) -> pd.DataFrame:
     try:
-        # Only an empty cell is missing: "n/a" or "-" is a bad value, to be reported as written.
-        df = pd.read_csv(path, dtype={"HashOwner": str, "HashApp": str, "HashFunction": str},
-                         keep_default_na=False, na_values=[""])
+        # A regular file of bounded size, opened without blocking (simulator.inputs), not a path pandas opens.
+        with open_regular_file(path, what="a trace file", limit_bytes=MAX_TRACE_BYTES) as fh:
+            # Only an empty cell is missing: "n/a" or "-" is a bad value, to be reported as written.
+            df = pd.read_csv(fh, dtype={"HashOwner": str, "HashApp": str, "HashFunction": str},
+                             keep_default_na=False, na_values=[""])
+    except InputFileError as exc:
+        raise ImportProblem(str(exc)) from None
     except pd.errors.EmptyDataError:
         raise ImportProblem(f"{path}: empty file (got nothing)") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ImportProblem(f"{path}: not a readable CSV file: {str(exc).strip()}") from None
+        reason = excerpt(str(exc).strip().splitlines()[0] if str(exc).strip() else "", 120).strip("'")
+        raise ImportProblem(f"{path}: not a readable CSV file: {reason}") from None
     df.columns = [str(c).strip() for c in df.columns]
     for c in needed:
         if c not in df.columns:
-            cols = ", ".join(list(df.columns)[:10])
-            raise ImportProblem(f"{path}:1: no column {c!r} (got columns {cols})")
+            raise ImportProblem(f"{path}:1: no column {c!r} (got {column_names(df.columns, _known)})")
     return df
+
+
+def _known(name: str) -> bool:
+    """A column of the Azure 2019 files: safe to name in a message (another file's header may hold anything)."""
+    return name in ("HashOwner", "HashApp", "HashFunction", "Trigger", "Average", "Count", "Minimum", "Maximum",
+                    MEMORY_COLUMN, "AverageAllocatedMb", "SampleCount") or name.startswith(
+        ("percentile_Average_", "AverageAllocatedMb_pct")) or (name.isascii() and name.isdigit() and len(name) <= 9)
 
 
 def _numeric(path: Path, df: pd.DataFrame, column: str) -> np.ndarray:
@@ -130,7 +142,7 @@ def _numeric(path: Path, df: pd.DataFrame, column: str) -> np.ndarray:
     if bad.any():
         i = int(np.argmax(bad))
         cell = df[column].iloc[i]
-        shown = "an empty cell" if pd.isna(cell) else repr(str(cell))
+        shown = "an empty cell" if pd.isna(cell) else excerpt(cell)
         raise ImportProblem(f"{path}:{i + 2}: column {column!r}: not a number (got {shown})")
     return values.to_numpy(dtype=float)
 
@@ -154,11 +166,10 @@ def _memory(path: Path) -> tuple[dict[str, float], str]:
     df = _csv(path, ())
     column = MEMORY_COLUMN if MEMORY_COLUMN in df.columns else "AverageAllocatedMb"
     if column not in df.columns:
-        raise ImportProblem(f"{path}:1: no column {MEMORY_COLUMN!r} (got columns {', '.join(df.columns[:10])})")
+        raise ImportProblem(f"{path}:1: no column {MEMORY_COLUMN!r} (got {column_names(df.columns, _known)})")
     by = "HashFunction" if "HashFunction" in df.columns else "HashApp"
     if by not in df.columns:
-        raise ImportProblem(f"{path}:1: no column 'HashFunction' or 'HashApp' (got columns "
-                            f"{', '.join(df.columns[:10])})")
+        raise ImportProblem(f"{path}:1: no column 'HashFunction' or 'HashApp' (got {column_names(df.columns, _known)})")
     values = _numeric(path, df, column)
     return dict(zip(df[by].astype(str).str.strip(), values, strict=True)), by
 

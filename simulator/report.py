@@ -456,6 +456,7 @@ def load_results(folder: str | Path) -> Result:
     Raises :class:`ResultsFolderError` (one line naming the file) when the folder is missing or incomplete, and
     :class:`~simulator.scenario.ScenarioError` when its ``scenario.yaml`` is not a valid scenario.
     """
+    from .inputs import InputFileError
     from .results import SUMMARY_KEYS, Result
     from .scenario import load_scenario
 
@@ -464,17 +465,18 @@ def load_results(folder: str | Path) -> Result:
         raise ResultsFolderError(f"{folder}: no such folder (write one with: vpcsim run SCENARIO --out {folder})")
     if not folder.is_dir():
         raise ResultsFolderError(f"{folder}: not a folder; give the results folder that `vpcsim run --out` wrote")
-    missing = [name for name in _RESULT_FILES if not (folder / name).is_file()]
+    # exists(), not is_file(): a FIFO or device in a file's place is refused by name below, not called missing.
+    missing = [name for name in _RESULT_FILES if not (folder / name).exists()]
     if missing:
         raise ResultsFolderError(f"{folder}: not a results folder: {', '.join(missing)} missing (write one with: "
                                  f"vpcsim run SCENARIO --out {folder})")
     path = folder / "summary.json"
     try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
+        summary = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise ResultsFolderError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResultsFolderError(f"{path}: cannot read: {exc}") from None
+    except InputFileError as exc:
+        raise ResultsFolderError(str(exc)) from None
     if not isinstance(summary, dict):
         raise ResultsFolderError(f"{path}: not a vpcsim summary (expected a JSON object)")
     absent = [k for k in SUMMARY_KEYS if k not in summary and k != "cost"]  # cost: computed below if absent
@@ -492,7 +494,9 @@ def load_results(folder: str | Path) -> Result:
             summary["cost"] = None
     path = folder / "timeseries.csv"
     try:
-        ts = pd.read_csv(path)
+        ts = _read_csv(path)
+    except InputFileError as exc:
+        raise ResultsFolderError(str(exc)) from None
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise ResultsFolderError(f"{path}: cannot read: {str(exc).splitlines()[0] if str(exc) else exc}") from None
     needed = ["t_s", "arrivals", *OUTCOMES, "concurrency_max", "environments_busy", "environments_idle",
@@ -501,21 +505,39 @@ def load_results(folder: str | Path) -> Result:
     if lacking:
         raise ResultsFolderError(f"{path}: not a vpcsim time series: missing column {', '.join(lacking[:5])}")
     invocations = None
-    if (folder / "invocations.csv").is_file():
+    if (folder / "invocations.csv").exists():
         try:
-            invocations = pd.read_csv(folder / "invocations.csv")
+            invocations = _read_csv(folder / "invocations.csv")
             invocations["cold"] = invocations["cold"].astype(bool)
+        except InputFileError as exc:
+            raise ResultsFolderError(str(exc)) from None
         except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:
             raise ResultsFolderError(f"{folder / 'invocations.csv'}: cannot read: {exc}") from None
     distribution = None
-    if (folder / "latency.csv").is_file():
+    if (folder / "latency.csv").exists():
         try:
-            distribution = pd.read_csv(folder / "latency.csv")
+            distribution = _read_csv(folder / "latency.csv")
             if list(distribution.columns) != ["kind", "low_ms", "high_ms", "count"]:
                 raise ValueError(f"columns must be kind, low_ms, high_ms, count (got {', '.join(distribution.columns)})")
+        except InputFileError as exc:
+            raise ResultsFolderError(str(exc)) from None
         except (OSError, ValueError, pd.errors.ParserError) as exc:
             raise ResultsFolderError(f"{folder / 'latency.csv'}: cannot read: {exc}") from None
     return Result(scenario, summary, ts, invocations, distribution)
+
+
+def _read_text(path: Path) -> str:
+    """A results file's text: a regular file of bounded size (simulator.inputs), not a FIFO put in its place."""
+    from .inputs import MAX_RESULTS_BYTES, read_text_file
+
+    return read_text_file(path, what="a results file", limit_bytes=MAX_RESULTS_BYTES)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    from .inputs import MAX_RESULTS_BYTES, open_regular_file
+
+    with open_regular_file(path, what="a results file", limit_bytes=MAX_RESULTS_BYTES) as fh:
+        return pd.read_csv(fh)
 
 
 def rebuild_report(folder: str | Path, html: str | Path | None = None, *, force: bool = False) -> Path:
@@ -527,7 +549,12 @@ def rebuild_report(folder: str | Path, html: str | Path | None = None, *, force:
 
     folder = Path(folder)
     result = load_results(folder)
-    yaml_text = (folder / "scenario.yaml").read_text(encoding="utf-8")
+    from .inputs import InputFileError
+
+    try:
+        yaml_text = _read_text(folder / "scenario.yaml")
+    except InputFileError as exc:
+        raise ResultsFolderError(str(exc)) from None
     images = draw_figures(result)
     page = render_report(result, images, yaml_text)
     if html is not None:

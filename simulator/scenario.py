@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 import difflib
 import ipaddress
+import numbers
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -28,6 +30,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     PrivateAttr,
     ValidationError,
     WithJsonSchema,
@@ -38,7 +41,16 @@ from pydantic import (
 from .arrivals import ArrivalSpec
 from .distributions import Constant, DistributionSpec, FrozenDict, Lognormal
 from .errors import ArgumentError, VpcsimError, require_mapping
-from .units import Duration, PositiveDuration, bytes_json_schema, format_bytes, format_duration, parse_bytes
+from .inputs import MAX_SCENARIO_BYTES, InputFileError, read_text_file
+from .units import (
+    Duration,
+    PositiveDuration,
+    bytes_json_schema,
+    duration_type,
+    format_bytes,
+    format_duration,
+    parse_bytes,
+)
 
 __all__ = [
     "Scenario", "Function", "Subnet", "Region", "Vpc", "ScenarioError", "Problem",
@@ -75,8 +87,23 @@ class ScenarioError(VpcsimError, ValueError):
 # --------------------------------------------------------------------------------------------------- YAML
 
 
+MAX_YAML_NODES = 2_000_000
+"""The most values (keys, scalars, lists, mappings) a YAML document may hold once its aliases are expanded: a
+scenario of 8 MiB holds about 600,000. A few hundred bytes of nested aliases would otherwise expand to billions
+(a "billion laughs" file)."""
+MAX_YAML_DEPTH = 64
+"""The deepest nesting of lists and mappings, aliases expanded: a scenario needs 8 (a schedule point)."""
+MAX_YAML_ALIASES = 1_000_000
+"""The most uses of anchors (``*name``) in one document. Generous: ``yaml.safe_dump`` writes an alias wherever a
+generator shared one object, several per function. What stops an alias bomb is :data:`MAX_YAML_NODES`."""
+
+
 def _compose(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
     """Parse YAML into plain data plus the line (1-based) of every key and list item, keyed by its path.
+
+    The document is measured before anything is built from it (see :func:`_measure`): a file whose aliases expand
+    beyond :data:`MAX_YAML_NODES`, that nests deeper than :data:`MAX_YAML_DEPTH` or refers to itself is refused in
+    one line, in about the time it takes to parse it.
 
     libyaml (C) parses when PyYAML has it: the same nodes and marks, several times faster on large imported
     scenarios. A file it rejects is parsed again by the pure-Python parser, whose messages say more."""
@@ -85,9 +112,93 @@ def _compose(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
         try:
             return _compose_with(fast, text, filename)
         except ScenarioError as exc:
-            if not exc.problems[0].message.startswith("invalid YAML"):
-                raise
-    return _compose_with(yaml.SafeLoader, text, filename)
+            message = exc.problems[0].message
+            if not message.startswith("invalid YAML") or "maximum nesting depth" in message:
+                raise  # beyond the limits, or nested past libyaml's own limit: no better message to find
+            try:
+                return _compose_with(yaml.SafeLoader, text, filename)
+            except RecursionError:  # the pure-Python composer recurses; libyaml's own message stands
+                raise exc from None
+    try:
+        return _compose_with(yaml.SafeLoader, text, filename)
+    except RecursionError:
+        raise ScenarioError([Problem(filename, None, "", f"the YAML nests deeper than this reader can follow "
+                                                         f"(limit {MAX_YAML_DEPTH} levels)")]) from None
+
+
+def _measure(root: yaml.Node, filename: str) -> None:
+    """Refuse a composed document that would expand too far: aliases are shared nodes in the composed graph, so it
+    is small even when the data built from it would not be. One walk over the graph, without recursion, finds the
+    size and the depth of every node with its aliases expanded, and any alias to a node that contains it."""
+
+    def refuse(n: yaml.Node, message: str) -> None:
+        raise ScenarioError([Problem(filename, n.start_mark.line + 1, "", message)])
+
+    def kids(n: yaml.Node) -> list:
+        return [x for pair in n.value for x in pair] if isinstance(n, yaml.MappingNode) else n.value
+
+    size: dict[int, int] = {}  # id(collection) -> values it expands to (itself included)
+    depth: dict[int, int] = {}  # id(collection) -> levels of nesting it expands to
+    scalars: set[int] = set()  # scalars met (an alias may name a scalar too)
+    open_: set[int] = set()  # the collections on the current path
+    aliases = 0
+    if not isinstance(root, yaml.CollectionNode):
+        return
+    # A frame: [node, children, next child, values so far, deepest child so far]
+    stack: list[list] = [[root, kids(root), 0, 1, 0]]
+    open_.add(id(root))
+    while stack:
+        frame = stack[-1]
+        children = frame[1]
+        i = frame[2]
+        if i < len(children):
+            frame[2] = i + 1
+            child = children[i]
+            key = id(child)
+            # An alias has no place of its own in the composed graph: its problems are reported at the line of the
+            # list or mapping that holds it.
+            if not isinstance(child, yaml.CollectionNode):  # a scalar: the bulk of a document, kept cheap
+                if key in scalars:
+                    aliases += 1
+                    if aliases > MAX_YAML_ALIASES:
+                        refuse(frame[0], f"more than {MAX_YAML_ALIASES:,} aliases (limit {MAX_YAML_ALIASES})")
+                else:
+                    scalars.add(key)
+                frame[3] += 1
+                frame[4] = frame[4] or 1
+                continue
+            if key in open_:
+                refuse(frame[0], "a recursive alias: this value contains an alias to itself")
+            if key in size:  # a collection met before: an alias to it
+                aliases += 1
+                if aliases > MAX_YAML_ALIASES:
+                    refuse(frame[0], f"more than {MAX_YAML_ALIASES:,} aliases (limit {MAX_YAML_ALIASES})")
+                if len(stack) + depth[key] > MAX_YAML_DEPTH:
+                    refuse(frame[0], f"nests deeper than {MAX_YAML_DEPTH} levels, aliases expanded "
+                                     f"(limit {MAX_YAML_DEPTH})")
+                frame[3] += size[key]
+                frame[4] = max(frame[4], depth[key])
+                continue
+            if len(stack) + 1 > MAX_YAML_DEPTH:
+                refuse(child, f"nests deeper than {MAX_YAML_DEPTH} levels (limit {MAX_YAML_DEPTH})")
+            stack.append([child, kids(child), 0, 1, 0])
+            open_.add(key)
+            continue
+        stack.pop()
+        node, total, deepest = frame[0], frame[3], frame[4]
+        open_.discard(id(node))
+        if total > MAX_YAML_NODES:
+            refuse(node, f"expands to more than {MAX_YAML_NODES:,} values through its aliases "
+                         f"(limit {MAX_YAML_NODES})" if aliases else
+                         f"holds more than {MAX_YAML_NODES:,} values (limit {MAX_YAML_NODES})")
+        size[id(node)] = total
+        depth[id(node)] = deepest + 1
+        if stack:
+            stack[-1][3] += total
+            stack[-1][4] = max(stack[-1][4], deepest + 1)
+
+
+_SCALAR_TAGS = tuple(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp"))
 
 
 def _compose_with(loader_class: type, text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
@@ -95,6 +206,21 @@ def _compose_with(loader_class: type, text: str, filename: str) -> tuple[Any, di
     marks: dict[tuple, int] = {}
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _measure(node, filename)
+
+        # The plain scalar types, constructed directly: construct_object's bookkeeping costs more than the value.
+        direct = {tag: loader.yaml_constructors[tag] for tag in _SCALAR_TAGS if tag in loader.yaml_constructors}
+
+        def scalar(n: yaml.Node) -> Any:
+            try:
+                make = direct.get(n.tag)
+                return make(loader, n) if make is not None else loader.construct_object(n, deep=True)
+            except ValueError as exc:  # a number of 5,000 digits, a date on the 45th of a month
+                why = (f"a number of more than {sys.get_int_max_str_digits():,} digits" if "digits" in str(exc)
+                       else str(exc)[:80])
+                raise ScenarioError([Problem(filename, n.start_mark.line + 1, "",
+                                             f"invalid YAML: a value YAML cannot read ({why})")]) from None
 
         def build(n: yaml.Node, path: tuple) -> Any:
             marks.setdefault(path, n.start_mark.line + 1)
@@ -102,10 +228,14 @@ def _compose_with(loader_class: type, text: str, filename: str) -> tuple[Any, di
                 loader.flatten_mapping(n)  # merge keys (<<: *anchor)
                 out: dict[Any, Any] = {}
                 for key_node, value_node in n.value:
-                    key = loader.construct_object(key_node, deep=True)
+                    if not isinstance(key_node, yaml.ScalarNode):  # never built: it may be an alias to anything
+                        what = "a mapping" if isinstance(key_node, yaml.MappingNode) else "a list"
+                        raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, _dotted(path),
+                                                     f"a key must be a plain value (got {what})")])
+                    key = scalar(key_node)
                     if not isinstance(key, str | int | float | bool) or key is None:
                         raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, _dotted(path),
-                                                     f"a key must be a plain value (got {key!r})")])
+                                                     f"a key must be a plain value (got {_show(key)})")])
                     if key in out:
                         raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, _dotted(path + (key,)),
                                                      "duplicate key")])
@@ -118,7 +248,7 @@ def _compose_with(loader_class: type, text: str, filename: str) -> tuple[Any, di
                     marks[path + (i,)] = item.start_mark.line + 1
                     items.append(build(item, path + (i,)))
                 return items
-            return loader.construct_object(n, deep=True)
+            return scalar(n)
 
         data = build(node, ()) if node is not None else None
     except yaml.MarkedYAMLError as exc:
@@ -134,6 +264,15 @@ def _compose_with(loader_class: type, text: str, filename: str) -> tuple[Any, di
     finally:
         loader.dispose()
     return data, marks
+
+
+def yaml_value(text: str) -> Any:
+    """One value written in YAML (``--set``, ``--vary``), within the limits of a scenario file; raises
+    :class:`ScenarioError` (a problem without file or line) for invalid YAML or a value beyond the limits."""
+    try:
+        return _compose(text, "")[0]
+    except ScenarioError as exc:
+        raise ScenarioError([p._replace(file=None, line=None) for p in exc.problems]) from None
 
 
 def _dotted(path: tuple) -> str:
@@ -152,10 +291,44 @@ def _dotted(path: tuple) -> str:
 def _between(lo: float, hi: float):
     def check(v: float | None) -> float | None:
         if v is not None and not lo <= v <= hi:
-            raise ValueError(f"must be between {lo:g} and {hi:g} (got {v:g})")
+            raise ValueError(f"must be between {lo:g} and {hi:g} (got {_show(v) if abs(v) >= 10**21 else f'{v:g}'})")
         return v
 
     return AfterValidator(check)
+
+
+def _integral(v: Any) -> Any:
+    """numpy's integers (a sweep over ``np.arange``) as Python ints; anything else goes to the strict check, which
+    refuses true/false and text ("1024"): they are not numbers."""
+    if type(v) in (int, bool, str, float):  # the usual cases, without the (slow) abstract-class check below
+        return v
+    return int(v) if isinstance(v, numbers.Integral) else v
+
+
+def Count(lo: int, hi: int) -> Any:  # noqa: N802 - a type, named like one
+    """A whole number from ``lo`` to ``hi``: an int, not a bool, not text, not a float."""
+    # The constraints before the validator: pydantic then writes them into the JSON Schema as minimum/maximum.
+    return Annotated[int, Field(strict=True, ge=lo, le=hi), BeforeValidator(_integral)]
+
+
+def Number(*, le: float, ge: float | None = None, gt: float | None = None) -> Any:  # noqa: N802
+    """A finite number within bounds: an int or a float, not a bool, not text."""
+    return Annotated[float, Field(strict=True, allow_inf_nan=False, ge=ge, gt=gt, le=le)]
+
+
+# Ranges of the counts and sizes (docs/scenario.md lists every field's). They are far beyond any AWS account, and
+# small enough that nothing computed from them overflows.
+MAX_CONCURRENCY = 1_000_000  # concurrent executions (DOMAIN §4: 1,000 by default; raised to tens of thousands)
+MAX_ENIS = 1_000_000  # network interfaces (DOMAIN §1: 350, then 5,000 per region by default)
+MAX_ADDRESSES = 65_536  # addresses of the largest subnet, a /16 (DOMAIN §3)
+MAX_PER_MINUTE = 1_000_000.0  # scaling credit per minute (DOMAIN §4: 500, now 6,000)
+MAX_API_RATE = 1_000_000  # EC2 API bucket and refill per second (DOMAIN §6: 100 and 5)
+MAX_SEED = 2**63 - 1  # fits every signed 64-bit column a seed is written to
+# A function name, and for uniformity a subnet id and an AZ: Lambda's own limit for a function name (the AWS Lambda
+# API reference, CreateFunction: FunctionName "is limited to 64 characters in length").
+MAX_ID = 64
+MAX_LABEL = 256  # the scenario's name, a security group, an expect path
+MAX_TEXT = 10_000  # the description
 
 
 class _Model(BaseModel):
@@ -170,16 +343,16 @@ class BurstScaling(_Model):
     us-west-2 and eu-west-1, then +500 concurrent executions per minute)."""
 
     model: Literal["burst"] = "burst"
-    burst: int = Field(default=3000, ge=0)
-    per_minute: float = Field(default=500, ge=0)
+    burst: Count(0, MAX_CONCURRENCY) = 3000
+    per_minute: Number(ge=0, le=MAX_PER_MINUTE) = 500
 
 
 class PerFunctionScaling(_Model):
     """One bucket per function (DOMAIN §4, Nov 2023: each function scales by 1,000 environments every 10 s)."""
 
     model: Literal["per-function"] = "per-function"
-    burst: int = Field(default=1000, ge=0)
-    per_minute: float = Field(default=6000, ge=0)
+    burst: Count(0, MAX_CONCURRENCY) = 1000
+    per_minute: Number(ge=0, le=MAX_PER_MINUTE) = 6000
 
 
 class UnlimitedScaling(_Model):
@@ -192,33 +365,33 @@ Scaling = Annotated[BurstScaling | PerFunctionScaling | UnlimitedScaling, Field(
 class Ec2Api(_Model):
     """The CreateNetworkInterface token bucket (DOMAIN §6: bucket 100, refill 5 per second)."""
 
-    bucket: int = Field(default=100, ge=1)
-    refill_per_s: float = Field(default=5.0, gt=0)
+    bucket: Count(1, MAX_API_RATE) = 100
+    refill_per_s: Number(gt=0, le=MAX_API_RATE) = 5.0
     on_throttle: Literal["fail", "wait"] = "fail"
 
 
 class Region(_Model):
-    concurrency_limit: int = Field(default=1000, ge=1)  # DOMAIN §4: 1,000 per region by default
-    unreserved_min: int = Field(default=100, ge=0)  # DOMAIN §4: 100 always stays unreserved
+    concurrency_limit: Count(1, MAX_CONCURRENCY) = 1000  # DOMAIN §4: 1,000 per region by default
+    unreserved_min: Count(0, MAX_CONCURRENCY) = 100  # DOMAIN §4: 100 always stays unreserved
     scaling: Scaling = Field(default_factory=BurstScaling)
-    eni_quota: int = Field(default=350, ge=1)  # DOMAIN §1: 350 until late 2019, 5,000 afterwards
-    enis_in_use: int = Field(default=0, ge=0)
+    eni_quota: Count(1, MAX_ENIS) = 350  # DOMAIN §1: 350 until late 2019, 5,000 afterwards
+    enis_in_use: Count(0, MAX_ENIS) = 0
     ec2_api: Ec2Api = Field(default_factory=Ec2Api)
 
 
 class HyperplaneCfg(_Model):
     """DOMAIN §2: 65,000 connections per Hyperplane ENI, 250 ENIs per VPC, 60-90 s to create one."""
 
-    connections_per_eni: int = Field(default=65000, ge=1)
-    eni_quota_per_vpc: int = Field(default=250, ge=1)
+    connections_per_eni: Count(1, MAX_CONCURRENCY) = 65000
+    eni_quota_per_vpc: Count(1, MAX_ENIS) = 250
     create: Duration = 90.0
 
 
 class Subnet(_Model):
-    id: str = Field(pattern=_NAME)
-    az: str = Field(min_length=1)
+    id: str = Field(pattern=_NAME, max_length=MAX_ID)
+    az: str = Field(min_length=1, max_length=MAX_ID)
     cidr: ipaddress.IPv4Network
-    ips_in_use: int = Field(default=0, ge=0)
+    ips_in_use: Count(0, MAX_ADDRESSES) = 0
     route: Literal["nat", "igw", "none"] | None = None
 
     @field_validator("cidr", mode="before")
@@ -244,13 +417,14 @@ class Subnet(_Model):
 
 
 class Vpc(_Model):
-    eni_memory_gb: float = Field(default=3.0, gt=0)  # DOMAIN §1: one ENI per 3 GB of environments (the doc's rule)
+    # DOMAIN §1: one ENI per 3 GB of environments (the doc's rule). At least one 128 MB environment per ENI.
+    eni_memory_gb: Number(ge=0.125, le=1024) = 3.0
     # DOMAIN §1: no AWS figure; practitioners saw 3-15 s ("up to 10 s"; Sydney benchmark 12 s): median 6 s, p99 15 s.
     eni_attach: DistributionSpec = Field(default_factory=lambda: Lognormal(median=6.0, p99=15.0))
     eni_idle_release: Duration = 600.0  # DOMAIN §1: deletion is delayed; no number given. A choice, 10 min.
     eni_delete: Duration = 60.0  # DOMAIN §1: a choice; deletions were observed to take minutes.
     placement: Literal["balanced", "round-robin", "random"] = "balanced"
-    subnet_failover: bool = True  # DOMAIN §1: not documented either way; a parameter.
+    subnet_failover: bool = Field(default=True, strict=True)  # DOMAIN §1: not documented either way; a parameter.
     hyperplane: HyperplaneCfg = Field(default_factory=HyperplaneCfg)
     tenancy: Literal["default", "dedicated"] = "default"
     subnets: tuple[Subnet, ...] = ()
@@ -259,14 +433,15 @@ class Vpc(_Model):
 class ClientRetry(_Model):
     """SDK retries of a synchronous caller (DOMAIN §4: the SDK's standard mode makes 3 attempts in all)."""
 
-    attempts: int = Field(default=3, ge=1, le=20)
+    attempts: Count(1, 20) = 3
     base: Duration = 0.1
     cap: Duration = 20.0
 
 
-# --- egress per invocation: a distribution whose values are bytes
+# --- egress per invocation: a distribution of sizes, held in GiB
 
 MAX_EGRESS_BYTES = 1e11  # 100 GB per invocation: far above what a 15-minute execution moves through a NAT gateway
+GIB = 2.0**30  # the distribution holds GiB (a GB of NAT processing, as simulator.analysis.cost prices it)
 
 
 def _bytes_value(v: Any) -> Any:
@@ -274,35 +449,57 @@ def _bytes_value(v: Any) -> Any:
 
 
 def _egress_spec(v: Any) -> Any:
-    """``egress_bytes`` is written like a distribution of durations (SPEC §1), with sizes in bytes instead of
-    durations: ``200KB``, ``{dist: lognormal, median: 50KB, p99: 2MB}``. The sizes are turned into plain numbers
-    here, so that the distribution models (which read numbers as they are) hold bytes; a duration such as
-    ``"20ms"`` is refused rather than read as 0.02 bytes."""
+    """``egress_bytes`` is written like a distribution of durations (SPEC §1), with sizes instead of durations:
+    ``200KB``, ``{dist: lognormal, median: 50KB, p99: 2MB}``, a plain number being bytes. The sizes become GiB
+    here, so that the distribution models (which hold numbers within a duration's range) hold them; a duration
+    such as ``"20ms"`` is refused rather than read as 0.02 bytes. Dumped, they are bytes again."""
     if v is None or hasattr(v, "sample"):
         return v
+
+    def gib(x: Any) -> Any:
+        size = _bytes_value(x)
+        return size / GIB if isinstance(size, int | float) else size
+
     if isinstance(v, dict):
         out: dict[Any, Any] = {}
         for key, value in v.items():
             if key == "percentiles" and isinstance(value, dict):
-                out[key] = {k: _bytes_value(x) for k, x in value.items()}
+                out[key] = {k: gib(x) for k, x in value.items()}
             elif key in ("dist", "cv") or isinstance(value, dict | list):
                 out[key] = value
             else:
-                out[key] = _bytes_value(value)
+                out[key] = gib(value)
         return out
-    return {"dist": "constant", "value": _bytes_value(v)}
+    return {"dist": "constant", "value": gib(v)}
 
 
 def _egress_bound(v: Any) -> Any:
-    if v is not None and not 0 <= v.mean <= MAX_EGRESS_BYTES:
+    if v is not None and not 0 <= v.mean * GIB <= MAX_EGRESS_BYTES:
         raise ValueError(f"the mean must be between 0 and {format_bytes(MAX_EGRESS_BYTES)} per invocation "
-                         f"(got {format_bytes(v.mean)})")
+                         f"(got {format_bytes(v.mean * GIB)})")
     return v
+
+
+def _egress_dump(v: Any) -> Any:
+    """The distribution as written: its sizes in bytes (plain numbers, which load back as bytes)."""
+    if v is None:
+        return None
+    data = v.model_dump(mode="json", by_alias=True, exclude_none=True)
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "percentiles":
+            out[key] = {k: x * GIB for k, x in value.items()}
+        elif key in ("dist", "cv") or not isinstance(value, int | float):
+            out[key] = value
+        else:
+            out[key] = value * GIB
+    return out
 
 
 EgressBytes = Annotated[
     DistributionSpec | None, BeforeValidator(_egress_spec), AfterValidator(_egress_bound),
-    WithJsonSchema({"anyOf": [bytes_json_schema(), {
+    PlainSerializer(_egress_dump),
+    WithJsonSchema({"anyOf": [bytes_json_schema(MAX_EGRESS_BYTES), {
         "type": "object", "required": ["dist"],
         "description": "a distribution (the forms of duration, etc.) whose values are bytes: "
                        "{dist: lognormal, median: 50KB, p99: 2MB}"}, {"type": "null"}],
@@ -312,16 +509,17 @@ EgressBytes = Annotated[
 
 # --- prices (AWS facts §9): the scenario may override any of the package's table
 
-_PRICE_PER_GB_S = _between(0, 1)  # today about $0.0000167; 1 USD per GB-s is a finite, generous bound
-_PRICE = _between(0, 1000)
+# Today about $0.0000167 per GB-s and $0.20 per million requests; 1 and 1,000 USD are finite, generous bounds.
+_PRICE_PER_GB_S = Number(ge=0, le=1)
+_PRICE = Number(ge=0, le=1000)
 
 
 class ArchitecturePricing(_Model):
     """Prices of one architecture, per GB-second (AWS facts §9); unset keys keep the package's table."""
 
-    duration_gb_s_usd: Annotated[float, _PRICE_PER_GB_S] | None = None
-    provisioned_gb_s_usd: Annotated[float, _PRICE_PER_GB_S] | None = None
-    provisioned_duration_gb_s_usd: Annotated[float, _PRICE_PER_GB_S] | None = None
+    duration_gb_s_usd: _PRICE_PER_GB_S | None = None
+    provisioned_gb_s_usd: _PRICE_PER_GB_S | None = None
+    provisioned_duration_gb_s_usd: _PRICE_PER_GB_S | None = None
 
 
 class Pricing(_Model):
@@ -329,22 +527,25 @@ class Pricing(_Model):
     price. Unset keys keep the table's figure; ``source`` says where the overrides come from."""
 
     source: str | None = Field(default=None, min_length=1, max_length=200)
-    requests_per_million_usd: Annotated[float, _PRICE] | None = None
+    requests_per_million_usd: _PRICE | None = None
     x86_64: ArchitecturePricing | None = None
     arm64: ArchitecturePricing | None = None
-    nat_gateway_hour_usd: Annotated[float, _PRICE] | None = None
-    nat_gb_usd: Annotated[float, _PRICE] | None = None
+    nat_gateway_hour_usd: _PRICE | None = None
+    nat_gb_usd: _PRICE | None = None
 
 
 class Function(_Model):
-    name: str = Field(pattern=_NAME, max_length=64)
-    memory_mb: Annotated[int, _between(128, 10240)]  # DOMAIN §1: today 128..10240 MB
-    subnets: tuple[str, ...] = ()
-    security_groups: tuple[str, ...] = ()
-    needs_internet: bool = False
-    reserved_concurrency: int | None = Field(default=None, ge=0)
-    provisioned_concurrency: int = Field(default=0, ge=0)
-    timeout: PositiveDuration = 3.0  # Lambda's default timeout is 3 s; 1..900 s allowed (DOMAIN §1)
+    name: str = Field(pattern=_NAME, max_length=MAX_ID)
+    # DOMAIN §1: today 128..10240 MB
+    memory_mb: Annotated[int, Field(strict=True, json_schema_extra={"minimum": 128, "maximum": 10240}),
+                         BeforeValidator(_integral), _between(128, 10240)]
+    subnets: tuple[Annotated[str, Field(max_length=MAX_ID)], ...] = ()
+    security_groups: tuple[Annotated[str, Field(min_length=1, max_length=MAX_LABEL)], ...] = ()
+    needs_internet: bool = Field(default=False, strict=True)
+    reserved_concurrency: Count(0, MAX_CONCURRENCY) | None = None
+    provisioned_concurrency: Count(0, MAX_CONCURRENCY) = 0
+    timeout: duration_type(positive=True, minimum=1.0, maximum=900.0) = 3.0  # type: ignore[valid-type]
+    # Lambda's default timeout is 3 s; 1..900 s allowed (DOMAIN §1, §7)
     # Required when the function has arrivals (a cross-check): a function imported from a template without a load
     # has neither, and nothing arrives for it.
     duration: DistributionSpec | None = None
@@ -354,7 +555,8 @@ class Function(_Model):
     keep_alive: DistributionSpec = Field(default_factory=lambda: Constant(value=600.0))
     invocation: Literal["sync", "async"] = "sync"
     client_retry: ClientRetry | None = None
-    max_event_age: Duration = 21600.0  # DOMAIN §4: MaximumEventAgeInSeconds, default 6 h
+    # DOMAIN §4: MaximumEventAgeInSeconds 60..21600, default 6 h
+    max_event_age: duration_type(minimum=60.0, maximum=21600.0) = 21600.0  # type: ignore[valid-type]
     # AWS facts §9/§10: `Architectures` of the function; arm64 (Graviton) is billed 20% less per GB-s.
     architecture: Literal["x86_64", "arm64"] = "x86_64"
     egress_bytes: EgressBytes = None
@@ -370,20 +572,6 @@ class Function(_Model):
             raise ValueError("needs at least one arrival process")
         return v
 
-    @field_validator("timeout", mode="after")
-    @classmethod
-    def _timeout_range(cls, v: float) -> float:
-        if not 1 <= v <= 900:  # DOMAIN §1/§7: Lambda's timeout is 1..900 s
-            raise ValueError(f"must be between 1s and 15m (got {format_duration(v)})")
-        return v
-
-    @field_validator("max_event_age", mode="after")
-    @classmethod
-    def _age_range(cls, v: float) -> float:
-        if not 60 <= v <= 21600:  # DOMAIN §4: MaximumEventAgeInSeconds 60..21600
-            raise ValueError(f"must be between 1m and 6h (got {format_duration(v)})")
-        return v
-
     @property
     def in_vpc(self) -> bool:
         return bool(self.subnets)
@@ -392,22 +580,22 @@ class Function(_Model):
 class AzOutage(_Model):
     at: Duration
     kind: Literal["az_outage"] = "az_outage"
-    az: str
+    az: str = Field(max_length=MAX_ID)
     for_: PositiveDuration = Field(alias="for")
 
 
 class IpsTaken(_Model):
     at: Duration
     kind: Literal["ips_taken"] = "ips_taken"
-    subnet: str
-    count: int = Field(ge=1)
+    subnet: str = Field(max_length=MAX_ID)
+    count: Count(1, MAX_ADDRESSES)
 
 
 class IpsReleased(_Model):
     at: Duration
     kind: Literal["ips_released"] = "ips_released"
-    subnet: str
-    count: int = Field(ge=1)
+    subnet: str = Field(max_length=MAX_ID)
+    count: Count(1, MAX_ADDRESSES)
 
 
 Event = Annotated[AzOutage | IpsTaken | IpsReleased, Field(discriminator="kind")]
@@ -464,6 +652,12 @@ PRESETS: dict[str, dict[tuple[str, ...], Any]] = {
 }
 
 
+def _version(v: Any) -> Any:
+    if isinstance(v, bool | float):  # YAML `true` or `1.0` would pass Literal[1] (True == 1)
+        raise ValueError(f"must be 1, the format version (got {v!r})")
+    return v
+
+
 def _apply_preset(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
@@ -471,12 +665,14 @@ def _apply_preset(data: Any) -> Any:
     preset = PRESETS.get(platform) if isinstance(platform, str) else None
     if preset is None:
         return data
-    data = copy.deepcopy(data)
+    data = dict(data)  # copies along the paths the preset fills, not of the whole file (functions and subnets)
     for path, value in preset.items():
         node = data
         for part in path[:-1]:
             if node.get(part) is None:
                 node[part] = {}
+            elif isinstance(node[part], dict):
+                node[part] = dict(node[part])
             node = node[part]
             if not isinstance(node, dict):
                 break
@@ -489,31 +685,41 @@ def _apply_preset(data: Any) -> Any:
 class Scenario(_Model):
     """A validated, immutable scenario. Build it with :func:`load_scenario` or :func:`scenario_from_dict`."""
 
-    version: Literal[1]
-    name: str = Field(min_length=1)
-    description: str = ""
+    version: Annotated[Literal[1], BeforeValidator(_version)]
+    name: str = Field(min_length=1, max_length=MAX_LABEL)
+    description: str = Field(default="", max_length=MAX_TEXT)
     platform: Literal["legacy", "hyperplane"] = "legacy"
-    seed: int = Field(default=0, ge=0)
+    seed: Count(0, MAX_SEED) = 0
     duration: PositiveDuration
     warmup: Duration = 0.0
     timestep: PositiveDuration = 1.0
-    replications: int = Field(default=1, ge=1, le=10000)
+    replications: Count(1, 10000) = 1
     region: Region = Field(default_factory=Region)
     vpc: Vpc = Field(default_factory=Vpc)
     functions: tuple[Function, ...]
     events: tuple[Event, ...] = ()
     pricing: Pricing | None = None
-    expect: Annotated[dict[str, ExpectValue], AfterValidator(FrozenDict)] = Field(default_factory=FrozenDict)
+    expect: Annotated[dict[Annotated[str, Field(max_length=MAX_LABEL)], ExpectValue],
+                      AfterValidator(FrozenDict)] = Field(default_factory=FrozenDict)
 
     _source: str | None = PrivateAttr(default=None)
     _raw: dict = PrivateAttr(default_factory=dict)
     _marks: dict = PrivateAttr(default_factory=dict)
     _capacity: dict | None = PrivateAttr(default=None)  # capacity(self), kept once computed (the scenario is frozen)
+    _index: dict = PrivateAttr(default_factory=dict)  # lookups by name and id (function(), subnet())
 
     @model_validator(mode="before")
     @classmethod
     def _preset(cls, data: Any) -> Any:
         return _apply_preset(data)
+
+    @field_validator("expect", mode="before")
+    @classmethod
+    def _some_expectations(cls, v: Any) -> Any:
+        if isinstance(v, dict) and not v:
+            raise ValueError("an empty mapping checks nothing: add a condition (e.g. failure_rate: \"<= 0.001\") or "
+                             "remove `expect`")
+        return v
 
     @field_validator("functions", mode="before")
     @classmethod
@@ -549,16 +755,20 @@ class Scenario(_Model):
         return self._source
 
     def function(self, name: str) -> Function:
-        for f in self.functions:
-            if f.name == name:
-                return f
-        raise KeyError(name)
+        by_name = self._index.get("functions")
+        if by_name is None:  # built once: callers look functions up inside loops over functions
+            by_name = self._index["functions"] = {}
+            for f in self.functions:
+                by_name.setdefault(f.name, f)
+        return by_name[name]
 
     def subnet(self, subnet_id: str) -> Subnet:
-        for s in self.vpc.subnets:
-            if s.id == subnet_id:
-                return s
-        raise KeyError(subnet_id)
+        by_id = self._index.get("subnets")
+        if by_id is None:
+            by_id = self._index["subnets"] = {}
+            for s in self.vpc.subnets:
+                by_id.setdefault(s.id, s)
+        return by_id[subnet_id]
 
     @property
     def azs(self) -> list[str]:
@@ -568,7 +778,10 @@ class Scenario(_Model):
     # -- round trips -------------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """The resolved scenario (defaults filled in) as plain data; loads back to an equal scenario."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if not data.get("expect"):
+            data.pop("expect", None)  # `expect: {}` is refused as a check of nothing
+        return data
 
     def to_yaml(self) -> str:
         header = f"# Resolved scenario {self.name!r}: every default filled in. Loads back to the same scenario.\n"
@@ -578,7 +791,7 @@ class Scenario(_Model):
         """A new scenario with ``{dotted.path: value}`` applied to this one's input (the paths of ``--set``:
         functions and subnets by name, e.g. ``functions.checkout.memory_mb``, ``vpc.subnets.private-a.cidr``)."""
         require_mapping(changes, "with_changes", "changes", '{"functions.api.memory_mb": 2048}')
-        raw = copy.deepcopy(self._raw or self.to_dict())
+        raw = _copy_plain(self._raw or self.to_dict())
         changed: dict[str, str] = {}  # dotted raw path (functions[0].memory_mb) → the change as written
         for path, value in changes.items():
             try:
@@ -590,7 +803,7 @@ class Scenario(_Model):
         existing = {_dotted(k) for k in self._marks} if self._marks else None  # the file's own keys
         base_dir = Path(self._source).parent if self._source else None
         try:
-            return scenario_from_dict(raw, source=self._source, marks=keep, base_dir=base_dir)
+            return scenario_from_dict(raw, source=self._source, marks=keep, base_dir=base_dir, _owned=True)
         except ScenarioError as exc:
             # A problem in a changed value is the change's fault: name the change as written, not a line of the
             # file (which does not hold that value).
@@ -606,6 +819,19 @@ class Scenario(_Model):
 
 
 # --------------------------------------------------------------------------------------------------- paths
+
+
+def _copy_plain(data: Any) -> Any:
+    """A deep copy of data as YAML gives it (dicts, lists, scalars), several times faster than ``copy.deepcopy``;
+    anything else (a caller's own objects) is copied by ``copy.deepcopy``."""
+    kind = type(data)
+    if kind is dict:
+        return {k: _copy_plain(v) for k, v in data.items()}
+    if kind is list:
+        return [_copy_plain(v) for v in data]
+    if kind in (str, int, float, bool) or data is None:
+        return data
+    return copy.deepcopy(data)
 
 
 def _inside(path: str, prefix: str) -> bool:
@@ -773,6 +999,8 @@ def _locate(loc: tuple, raw: Any) -> _Place:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**21:
+        return f"a whole number of {len(str(abs(value)))} digits"  # repr of 10**5000 would fail, and says nothing
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -823,6 +1051,15 @@ def _message(err: dict, raw: Any, place: _Place) -> str:
     if kind == "union_tag_not_found":
         tags = [t[1] for m in place.models if (t := _tag(m))]
         return "required, but missing" + (f" (one of {', '.join(tags)})" if tags else "")
+    if kind == "finite_number":
+        return f"must be a finite number{got}"
+    what = "a whole number" if kind == "int_type" else "a number"
+    if kind in ("int_type", "float_type") and isinstance(value, str) and _numeric_text(value):
+        return f"must be {what}, not text: write it without quotes{got}"
+    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):
+        return f"must be a finite number{got}"  # an int too large for a float
+    if kind in ("int_type", "float_type") and isinstance(value, bool):
+        return f"must be {what}, not true/false{got}"
     if kind.startswith("int_") or kind.startswith("float_") or kind.startswith("bool_"):
         what = {"int": "a whole number", "float": "a number", "bool": "true or false"}[kind.split("_")[0]]
         return f"must be {what}{got}"
@@ -832,12 +1069,23 @@ def _message(err: dict, raw: Any, place: _Place) -> str:
         return f"must be text{got}"
     if kind == "string_too_short":
         return f"must not be empty{got}"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters (got {len(value):,})" if isinstance(
+            value, str) else f"must be at most {ctx.get('max_length')} characters"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"must be a mapping of keys to values{got}"
     if kind in ("tuple_type", "list_type"):
         return f"must be a list{got}"
     msg = str(err["msg"]).replace("Input should be", "should be")
     return msg + got
+
+
+def _numeric_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _first_key(message: str, node: Any) -> str | None:
@@ -876,10 +1124,40 @@ def _problems_from(exc: ValidationError, raw: Any, source: str | None, marks: di
     return problems
 
 
+def _overlaps(blocks: list[ipaddress.IPv4Network]) -> dict[int, int]:
+    """For each block that overlaps an earlier one (in file order), the earliest of those: in n log n.
+
+    CIDR blocks either nest or are disjoint, so the blocks overlapping one are the blocks containing it and the
+    blocks inside it. Sorted by start (the larger block first at a shared start), the blocks containing a block are
+    the ones open on a stack when it comes, and the blocks inside it are the ones that come while it is open."""
+    order = sorted(range(len(blocks)), key=lambda i: (int(blocks[i].network_address), blocks[i].prefixlen, i))
+    first = list(range(len(blocks)))  # the earliest index among a block and the blocks overlapping it
+    # Open blocks: [index, end, earliest index of the blocks containing it and itself, of the blocks inside it].
+    stack: list[list[int]] = []
+
+    def close() -> None:
+        i, _, _, inside = stack.pop()
+        first[i] = min(first[i], inside)
+        if stack:
+            stack[-1][3] = min(stack[-1][3], inside)
+
+    for i in order:
+        start = int(blocks[i].network_address)
+        while stack and stack[-1][1] < start:
+            close()
+        outer = stack[-1][2] if stack else i
+        first[i] = min(first[i], outer)
+        stack.append([i, int(blocks[i].broadcast_address), min(outer, i), i])
+    while stack:
+        close()
+    return {i: j for i, j in enumerate(first) if j < i}
+
+
 def _cross_check(sc: Scenario) -> list[tuple[tuple, str]]:
     """Rules that span several fields; each finding is (raw path, message)."""
     out: list[tuple[tuple, str]] = []
     subnet_ids: dict[str, int] = {}
+    overlaps = _overlaps([s.cidr for s in sc.vpc.subnets])
     for i, s in enumerate(sc.vpc.subnets):
         if s.id in subnet_ids:
             out.append((("vpc", "subnets", i, "id"), f"duplicate subnet id {s.id!r} (also subnets[{subnet_ids[s.id]}])"))
@@ -887,10 +1165,11 @@ def _cross_check(sc: Scenario) -> list[tuple[tuple, str]]:
         if s.ips_in_use > s.usable_ips:
             out.append((("vpc", "subnets", i, "ips_in_use"),
                         f"more than the subnet's {s.usable_ips} usable addresses (got {s.ips_in_use})"))
-        for j, other in enumerate(sc.vpc.subnets[:i]):
-            if s.cidr.overlaps(other.cidr):
-                out.append((("vpc", "subnets", i, "cidr"),
-                            f"overlaps subnets[{j}] ({other.id}, {other.cidr}) (got {s.cidr})"))
+        if i in overlaps:
+            other = sc.vpc.subnets[overlaps[i]]
+            out.append((("vpc", "subnets", i, "cidr"),
+                        f"overlaps subnets[{overlaps[i]}] ({other.id}, {other.cidr}) (got {s.cidr})"))
+    hints = 20  # "did you mean" for the first unknown references only: each one compares with every id
     names: dict[str, int] = {}
     # DOMAIN §4: reservations (and provisioned concurrency drawn from the unreserved pool) may take at most
     # `limit - unreserved_min` in total. The finding points at the function whose share crosses that line.
@@ -902,7 +1181,8 @@ def _cross_check(sc: Scenario) -> list[tuple[tuple, str]]:
         names.setdefault(f.name, i)
         for k, sid in enumerate(f.subnets):
             if sid not in subnet_ids:
-                hint = difflib.get_close_matches(sid, list(subnet_ids), n=1)
+                hints -= 1
+                hint = difflib.get_close_matches(sid, list(subnet_ids), n=1) if hints >= 0 else []
                 more = f"; did you mean {hint[0]!r}?" if hint else (
                     f" (subnets: {', '.join(subnet_ids)})" if subnet_ids else " (the scenario has no vpc.subnets)")
                 out.append((("functions", i, "subnets", k), f"no subnet with id {sid!r}{more}"))
@@ -958,6 +1238,7 @@ def scenario_from_dict(
     marks: dict | None = None,
     base_dir: str | Path | None = None,
     _origin: str | None = None,
+    _owned: bool = False,
 ) -> Scenario:
     """Validate plain data (as read from YAML) into a :class:`Scenario`; raises :class:`ScenarioError`."""
     marks = marks or {}
@@ -981,7 +1262,7 @@ def scenario_from_dict(
     except ValidationError as exc:
         raise ScenarioError(_problems_from(exc, data, source, marks)) from None
     sc._source = _origin or source
-    sc._raw = copy.deepcopy(data)
+    sc._raw = data if _owned else _copy_plain(data)
     sc._marks = dict(marks)
     found = _cross_check(sc)
     from .expectations import expect_problems  # here: expectations imports this module
@@ -1005,16 +1286,12 @@ def load_scenario(path: str | Path) -> Scenario:
                             f"{type(path).__name__} {path!r}")
     p = Path(path)
     label = str(path)
-    if not p.exists():
-        raise ScenarioError([Problem(label, None, "", "no such file")])
-    if p.is_dir():
-        raise ScenarioError([Problem(label, None, "", "is a folder, not a scenario file")])
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(label, None, "", f"cannot read: {exc}")]) from None
+    try:  # a regular file of at most MAX_SCENARIO_BYTES: not a FIFO, a device or a file of /proc (simulator.inputs)
+        text = read_text_file(p, what="a scenario file", limit_bytes=MAX_SCENARIO_BYTES)
+    except InputFileError as exc:
+        raise ScenarioError([Problem(label, None, "", exc.reason)]) from None
     data, marks = _compose(text, label)
-    return scenario_from_dict(data, source=label, marks=marks, base_dir=p.resolve().parent)
+    return scenario_from_dict(data, source=label, marks=marks, base_dir=p.resolve().parent, _owned=True)
 
 
 def json_schema() -> dict:

@@ -36,6 +36,11 @@ duplicates half of them. For timestamp formats a duplicate arrives at the same i
 Rate (for the capacity calculator and the offered-load figures): the calls per minute divided by 60, a step function
 over the trace's minutes (for timestamp formats: 60-second bins from time 0), times ``scale``; 0 after the trace
 ends. A trace is not repeated: a horizon longer than the trace sees no calls after its end.
+
+Limits (a trace file is untrusted input, see :mod:`simulator.inputs`): a regular file of at most 1 GiB; at most
+60,000,000 calls in one minute of one function (1,000,000 per second, the largest rate a scenario may state); a trace
+spans at most 366 days. Beyond them a count would wrap around in a fixed-width integer or an array of minutes would
+not fit in memory, so the file is refused with one line instead.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from __future__ import annotations
 import difflib
 import logging
 import math
+import os
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +56,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from .inputs import MAX_TRACE_BYTES, InputFileError, column_label, column_names, excerpt, open_regular_file
+from .units import MAX_HORIZON_S, MAX_RATE_PER_S, format_duration
 
 if TYPE_CHECKING:  # pragma: no cover
     from .arrivals import TraceProcess
@@ -65,6 +74,13 @@ BLOCK = 1024
 block of every function at a time, and a scenario may replay hundreds of functions."""
 _CACHE_SIZE = 8  # parsed files kept in memory; a sweep over several traces stays bounded
 _MIN_PREFIX = 6  # shortest prefix of a hash accepted as `function:`
+# A function key that matches what the user wrote, quoted whole: app/func of the Azure traces (two 64-hex hashes)
+# fits. Only keys like the user's own `function:` are quoted this long; any other cell as a short excerpt.
+_KEY_CHARS = 140
+MAX_CALLS_PER_MINUTE = int(MAX_RATE_PER_S * MINUTE_S)
+"""The most calls one function may make in one minute of a trace: fits an int32 with room to spare."""
+MAX_MINUTES = int(MAX_HORIZON_S // MINUTE_S)
+"""The most minutes a trace may span (366 days)."""
 
 _TIME_COLUMNS = ("timestamp", "time", "arrival", "arrival_s", "start", "start_s", "t")
 _COUNT_COLUMNS = ("count", "counts", "invocations", "calls")
@@ -137,7 +153,7 @@ class TraceTable:
             if key is None:
                 apps = [k for k in self.series if k.endswith("/" + function)]
                 raise TraceError(f"function {function!r} belongs to {len(apps)} apps in {where}; write it as "
-                                 f"APP/FUNCTION, e.g. {apps[0]!r} (got {function!r})")
+                                 f"APP/FUNCTION, e.g. {excerpt(apps[0], _KEY_CHARS)} (got {function!r})")
             return key
         if len(function) >= _MIN_PREFIX:
             hits = {k for k in self.series if k.startswith(function)}
@@ -145,20 +161,20 @@ class TraceTable:
             if len(hits) == 1:
                 return hits.pop()
             if len(hits) > 1:
-                shown = ", ".join(sorted(hits)[:3])
+                shown = ", ".join(excerpt(h, _KEY_CHARS) for h in sorted(hits)[:3])
                 raise TraceError(f"{function!r} is the start of {len(hits)} functions in {where} ({shown}...); "
                                  f"give more characters (got {function!r})")
         names = list(self.aliases) + list(self.series)
         hint = difflib.get_close_matches(function, names, n=1, cutoff=0.8)
-        more = f"; did you mean {hint[0]!r}?" if hint else (
+        more = f"; did you mean {excerpt(hint[0], _KEY_CHARS)}?" if hint else (
             f" (it has {len(self.series):,} functions, e.g. {self._example()})")
         raise TraceError(f"no such function in {where}{more} (got {function!r})")
 
     def _example(self) -> str:
         key = next(iter(self.series), "")
         if self.format in ("azure2019", "azure2021"):
-            return repr(key.rsplit("/", 1)[-1][:12])  # a prefix is accepted too
-        return repr(key)
+            return excerpt(key.rsplit("/", 1)[-1][:12])  # a prefix is accepted too
+        return excerpt(key)
 
     def trace(self, function: str | None, scale: float = 1.0, spread: str | None = None) -> Trace:
         """One function's :class:`Trace` (cached on the table: capacity figures ask for it many times)."""
@@ -181,11 +197,10 @@ def read_table(path: str | Path, format: str) -> TraceTable:
         raise TraceError(f"unknown trace format (use one of {', '.join(FORMATS)}) (got {format!r})")
     p = Path(path)
     try:
-        st = p.stat()
-    except OSError as exc:
-        raise TraceError(f"cannot read {str(p)!r}: {exc.strerror or exc}") from None
-    if not p.is_file():
-        raise TraceError(f"{p} is not a file (got a folder)")
+        with open_regular_file(p, what="a trace file", limit_bytes=MAX_TRACE_BYTES) as fh:
+            st = os.fstat(fh.fileno())
+    except InputFileError as exc:
+        raise TraceError(str(exc)) from None
     key = (str(p.resolve()), st.st_mtime_ns, st.st_size, format)
     table = _TABLES.get(key)
     if table is not None:
@@ -210,12 +225,18 @@ def load_trace(process: TraceProcess) -> Trace:
 
 def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     try:
-        # Only an empty cell is missing: "n/a" or "-" is a bad value, to be reported as written.
-        df = pd.read_csv(path, skipinitialspace=True, keep_default_na=False, na_values=[""], **kwargs)
+        # Opened here, not by pandas: a regular file of bounded size, opened without blocking (simulator.inputs).
+        with open_regular_file(path, what="a trace file", limit_bytes=MAX_TRACE_BYTES) as fh:
+            # Only an empty cell is missing: "n/a" or "-" is a bad value, to be reported as written.
+            df = pd.read_csv(fh, skipinitialspace=True, keep_default_na=False, na_values=[""], **kwargs)
+    except InputFileError as exc:
+        raise TraceError(str(exc)) from None
     except pd.errors.EmptyDataError:
         raise TraceError(f"{path}: empty file, expected a CSV header line (got nothing)") from None
     except pd.errors.ParserError as exc:
-        raise TraceError(f"{path}: not a readable CSV file: {str(exc).strip()}") from None
+        # The parser's own words, first line only and cut short: they may quote the file.
+        reason = excerpt(str(exc).strip().splitlines()[0] if str(exc).strip() else "", 120).strip("'")
+        raise TraceError(f"{path}: not a readable CSV file: {reason}") from None
     except UnicodeDecodeError as exc:
         raise TraceError(f"{path}: not a text file: {exc.reason}") from None
     except OSError as exc:
@@ -226,7 +247,7 @@ def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
 
 def _no_rows(path: Path, df: pd.DataFrame) -> None:
     if df.empty:
-        raise TraceError(f"{path}:1: has a header but no rows (got columns {', '.join(map(str, df.columns))})")
+        raise TraceError(f"{path}:1: has a header but no rows (got {column_names(df.columns, _known)})")
 
 
 def _find(df: pd.DataFrame, names: tuple[str, ...]) -> str | None:
@@ -246,19 +267,53 @@ def _numbers(path: Path, df: pd.DataFrame, column: str, *, first_line: int, what
     if bad.any():
         i = int(np.argmax(bad))
         cell = raw.iloc[i]
-        shown = "an empty cell" if pd.isna(cell) or str(cell).strip() == "" else repr(str(cell))
-        raise TraceError(f"{path}:{first_line + i}: column {column!r}: not {what} (got {shown})")
+        shown = "an empty cell" if pd.isna(cell) or str(cell).strip() == "" else excerpt(cell)
+        raise TraceError(f"{path}:{first_line + i}: column {_col(df, column)}: not {what} (got {shown})")
     arr = values.to_numpy(dtype=float)
     if not np.isfinite(arr).all():
         i = int(np.argmax(~np.isfinite(arr)))
-        raise TraceError(f"{path}:{first_line + i}: column {column!r}: not {what} (got {str(raw.iloc[i])!r})")
+        raise TraceError(f"{path}:{first_line + i}: column {_col(df, column)}: not {what} (got {excerpt(raw.iloc[i])})")
     if counts:
         wrong = (arr < 0) | (arr != np.floor(arr))
         if wrong.any():
             i = int(np.argmax(wrong))
-            raise TraceError(f"{path}:{first_line + i}: column {column!r}: not {what} (got {str(raw.iloc[i])!r})")
+            raise TraceError(f"{path}:{first_line + i}: column {_col(df, column)}: not {what} "
+                             f"(got {excerpt(raw.iloc[i])})")
+        _at_most(path, df, column, arr, first_line)
         return arr.astype(np.int64)
     return arr
+
+
+def _at_most(path: Path, df: pd.DataFrame, column: str, arr: np.ndarray, first_line: int) -> None:
+    """Refuse a count of calls in one minute above :data:`MAX_CALLS_PER_MINUTE` (before it is cast to an integer
+    type, where it would wrap around)."""
+    over = arr > MAX_CALLS_PER_MINUTE
+    if over.any():
+        i = int(np.argmax(over))
+        raise TraceError(f"{path}:{first_line + i}: column {_col(df, column)}: more than {MAX_CALLS_PER_MINUTE:,} "
+                         f"calls in a minute, a rate above {MAX_RATE_PER_S:,.0f}/s (got {excerpt(df[column].iloc[i])})")
+
+
+def _col(df: pd.DataFrame, name: str) -> str:
+    """A column for a message: its name when it is one the readers look for, else its position (the header of a
+    file that is not a table is its first line, which may hold anything)."""
+    return column_label(name, list(df.columns).index(name) + 1, _known)
+
+
+_KNOWN_COLUMNS = frozenset(c.lower() for c in (*_TIME_COLUMNS, *_COUNT_COLUMNS, *_AZURE2019_ID, *_AZURE2021_COLUMNS,
+                                               "function", "minute", "value"))
+
+
+def _known(name: str) -> bool:
+    """A column name the readers look for (or an Azure 2019 minute number): safe to quote in a message."""
+    return name.strip().lower() in _KNOWN_COLUMNS or _is_minute(name)
+
+
+def _span(path: Path, seconds: np.ndarray, what: str) -> None:
+    """Refuse a trace whose calls span more than :data:`MAX_HORIZON_S` (the bins of its minutes would not fit)."""
+    if len(seconds) and float(seconds.max() - seconds.min()) > MAX_HORIZON_S:
+        raise TraceError(f"{path}: the {what} span {format_duration(float(seconds.max() - seconds.min()))}, more "
+                         f"than a trace may span (limit {format_duration(MAX_HORIZON_S)})")
 
 
 def _single_headerless(path: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -313,7 +368,7 @@ def _read_column(path: Path, names: tuple[str, ...], what: str, name: str) -> tu
     column = _find(df, names)
     if column is None:
         if len(df.columns) != 1:
-            raise TraceError(f"{path}:1: no {what} column: name it `{name}` (got columns {_shown_columns(df)})")
+            raise TraceError(f"{path}:1: no {what} column: name it `{name}` (got {column_names(df.columns, _known)})")
         column = df.columns[0]
     return df, first_line, column
 
@@ -322,6 +377,7 @@ def _read_timestamps(path: Path) -> TraceTable:
     df, first_line, tcol = _read_column(path, _TIME_COLUMNS, "time", "timestamp")
     fcol = _find(df, ("function",))
     seconds = _times(path, df, tcol, first_line)
+    _span(path, seconds, "calls")
     seconds = seconds - seconds.min()
     series, lines = _group(path, df, fcol, seconds, first_line, sort=True)
     return TraceTable(str(path), "timestamps", False, series, lines)
@@ -341,8 +397,8 @@ def _times(path: Path, df: pd.DataFrame, column: str, first_line: int) -> np.nda
     bad = stamps.isna().to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
-        raise TraceError(f"{path}:{first_line + i}: column {column!r}: not a time in seconds or an ISO 8601 "
-                         f"date-time (got {raw.iloc[i]!r})")
+        raise TraceError(f"{path}:{first_line + i}: column {_col(df, column)}: not a time in seconds or an ISO 8601 "
+                         f"date-time (got {excerpt(raw.iloc[i])})")
     # Subtract the earliest before converting, so that float64 keeps sub-second precision of far-off dates.
     return (stamps - stamps.min()).dt.total_seconds().to_numpy(dtype=float)
 
@@ -355,17 +411,22 @@ def _read_per_minute(path: Path) -> TraceTable:
     mcol = _find(df, ("minute",))
     if mcol is None:
         series, lines = _group(path, df, fcol, counts, first_line, sort=False)
+        longest = max(len(s) for s in series.values())
+        if longest > MAX_MINUTES:
+            raise TraceError(f"{path}: {longest:,} minutes of counts, more than a trace may span "
+                             f"(limit {MAX_MINUTES:,} minutes = {format_duration(MAX_HORIZON_S)})")
         return TraceTable(str(path), "per_minute", True, series, lines)
     minute = _numbers(path, df, mcol, first_line=first_line, what="a minute number (a whole number)", counts=False)
     if (minute != np.floor(minute)).any():
         i = int(np.argmax(minute != np.floor(minute)))
-        raise TraceError(f"{path}:{first_line + i}: column {mcol!r}: not a whole minute number "
-                         f"(got {df[mcol].iloc[i]!r})")
+        raise TraceError(f"{path}:{first_line + i}: column {_col(df, mcol)}: not a whole minute number "
+                         f"(got {excerpt(df[mcol].iloc[i])})")
+    if float(minute.max() - minute.min()) >= MAX_MINUTES:
+        raise TraceError(f"{path}: column {_col(df, mcol)}: the minutes span more than a trace may (limit "
+                         f"{MAX_MINUTES:,} minutes = {format_duration(MAX_HORIZON_S)}; got {minute.min():.0f} .. "
+                         f"{minute.max():.0f})")
     idx = (minute - minute.min()).astype(np.int64)
     n = int(idx.max()) + 1
-    if n > 10_000_000:
-        raise TraceError(f"{path}: column {mcol!r}: minutes span {n:,} minutes, more than 19 years (got "
-                         f"{int(minute.min())} .. {int(minute.max())})")
     # Group row positions by function, then add each function's counts into its minutes (repeats add up).
     pos, lines = _group(path, df, fcol, np.arange(len(df), dtype=np.int64), first_line, sort=False)
     series = {k: np.bincount(idx[rows], weights=counts[rows], minlength=n).astype(np.int64)
@@ -378,25 +439,30 @@ def _read_azure2019(path: Path) -> TraceTable:
     text = {c: str for c in _AZURE2019_ID if c in head.columns}
     try:
         # 4 bytes a minute: a day of the full data set (about 46,000 functions x 1,440 minutes) stays near 260 MB.
-        df = _read_csv(path, dtype={**text, **{c: np.int32 for c in head.columns if c.isdigit()}}, low_memory=False)
+        df = _read_csv(path, dtype={**text, **{c: np.int32 for c in head.columns if _is_minute(c)}}, low_memory=False)
     except (ValueError, OverflowError):  # a cell that is not a count: read it as text to say which one
         df = _read_csv(path, dtype=text, low_memory=False)
     missing = [c for c in ("HashFunction",) if c not in df.columns]
     if missing:
         raise TraceError(f"{path}:1: no column {missing[0]!r}: not the per-minute invocation file of the Azure "
-                         f"Functions Trace 2019 (got columns {_shown_columns(df)})")
-    minute_cols = [c for c in df.columns if c.isdigit()]
+                         f"Functions Trace 2019 (got {column_names(df.columns, _known)})")
+    minute_cols = [c for c in df.columns if _is_minute(c)]
     if not minute_cols:
         raise TraceError(f"{path}:1: no minute columns (480, 481, ... or 1, 2, ...): not the per-minute invocation "
-                         f"file of the Azure Functions Trace 2019 (got columns {_shown_columns(df)})")
+                         f"file of the Azure Functions Trace 2019 (got {column_names(df.columns, _known)})")
+    if len(minute_cols) > MAX_MINUTES:
+        raise TraceError(f"{path}:1: {len(minute_cols):,} minute columns, more than a trace may span (limit "
+                         f"{MAX_MINUTES:,} minutes = {format_duration(MAX_HORIZON_S)})")
     numbers = [int(c) for c in minute_cols]
     for a, b in zip(numbers, numbers[1:], strict=False):
         if b != a + 1:
             raise TraceError(f"{path}:1: minute columns must be consecutive (got {a} then {b})")
     _no_rows(path, df)
     block = df[minute_cols]
-    if all(pd.api.types.is_integer_dtype(t) for t in block.dtypes) and (block.to_numpy() >= 0).all():
-        counts = block.to_numpy(dtype=np.int32)
+    values = block.to_numpy() if all(pd.api.types.is_integer_dtype(t) for t in block.dtypes) else None
+    # Counts are kept as int32 (4 bytes a minute): only once every one is known to fit, never by a wrapping cast.
+    if values is not None and (values >= 0).all() and (values <= MAX_CALLS_PER_MINUTE).all():
+        counts = values.astype(np.int32)
     else:
         counts = np.empty(block.shape, dtype=np.int64)
         for j, c in enumerate(minute_cols):
@@ -431,9 +497,9 @@ def _read_azure2019(path: Path) -> TraceTable:
     return TraceTable(str(path), "azure2019", True, series, lines, aliases, meta, first_minute=numbers[0])
 
 
-def _shown_columns(df: pd.DataFrame) -> str:
-    cols = list(map(str, df.columns))
-    return ", ".join(cols[:8]) + (f", ... ({len(cols)} in all)" if len(cols) > 8 else "")
+def _is_minute(column: str) -> bool:
+    """A minute column of the Azure 2019 file: a number in ASCII digits (``"²"`` is a digit to ``str.isdigit``)."""
+    return column.isascii() and column.isdigit() and len(column) <= 9
 
 
 def _aliases(keys: pd.Series, funcs: pd.Series) -> dict[str, str | None]:
@@ -452,18 +518,19 @@ def _read_azure2021(path: Path) -> TraceTable:
     for c in _AZURE2021_COLUMNS:
         if c not in df.columns:
             raise TraceError(f"{path}:1: no column {c!r}: not an Azure Functions Invocation Trace 2021 file "
-                             f"(expected app, func, end_timestamp, duration; got columns {_shown_columns(df)})")
+                             f"(expected app, func, end_timestamp, duration; got {column_names(df.columns, _known)})")
     _no_rows(path, df)
     end = _numbers(path, df, "end_timestamp", first_line=2, what="a time in seconds")
     dur = _numbers(path, df, "duration", first_line=2, what="a duration in seconds")
     if (dur < 0).any():
         i = int(np.argmax(dur < 0))
-        raise TraceError(f"{path}:{i + 2}: column 'duration': must be >= 0 (got {df['duration'].iloc[i]!r})")
+        raise TraceError(f"{path}:{i + 2}: column 'duration': must be >= 0 (got {excerpt(df['duration'].iloc[i])})")
     for c in ("app", "func"):
         if df[c].isna().any():
             i = int(np.argmax(df[c].isna().to_numpy()))
             raise TraceError(f"{path}:{i + 2}: column {c!r}: empty (got an empty cell)")
     start = end - dur
+    _span(path, start, "calls' starts")
     start = start - start.min()
     funcs = df["func"].astype(str).str.strip()
     df = df.assign(function=df["app"].astype(str).str.strip() + "/" + funcs)

@@ -3,6 +3,10 @@
 Everything inside the simulator is a float: seconds for time, events per second for rates. These parsers are the
 only place where the written forms are understood; they raise ``ValueError`` with a message that quotes the bad
 input, which the scenario loader turns into a ``FILE:LINE: path: message`` line.
+
+Every duration and rate of a scenario has a finite range (``MAX_HORIZON_S``, ``MAX_DISTRIBUTION_S``,
+``MAX_RATE_PER_S``), so that nothing computed from them downstream (counts, arrays of minutes, closed forms) can
+overflow: a value outside its range is an error that names it, never a wrapped number or a traceback later.
 """
 
 from __future__ import annotations
@@ -12,12 +16,22 @@ import numbers
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 __all__ = [
     "parse_duration", "parse_rate", "parse_bytes", "format_duration", "format_rate", "format_bytes", "Duration",
-    "PositiveDuration", "Rate", "duration_json_schema", "rate_json_schema", "bytes_json_schema",
+    "PositiveDuration", "Rate", "DistDuration", "PositiveDistDuration", "duration_type", "duration_json_schema",
+    "rate_json_schema", "bytes_json_schema", "MAX_HORIZON_S", "MAX_DISTRIBUTION_S", "MAX_RATE_PER_S",
 ]
+
+MAX_HORIZON_S = 366 * 86400.0
+"""The longest time a scenario may state (a run's duration, an event's time, a schedule point, a trace's span):
+a year, leap or not."""
+MAX_DISTRIBUTION_S = 86400.0
+"""The largest parameter of a distribution of durations (execution, init, keep-alive, ENI attach): a day. Lambda's
+executions end at 15 minutes and its inits at 10 s; a day leaves room for any what-if."""
+MAX_RATE_PER_S = 1_000_000.0
+"""The largest arrival rate a scenario may state, per process: a million invocations per second."""
 
 _DURATION_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
@@ -45,8 +59,24 @@ RATE_HINT = "a number per second or a string like '100/s', '6000/min', '2/h'"
 
 def _finite(x: float, what: str, raw: object) -> float:
     if not math.isfinite(x):
-        raise ValueError(f"not a finite {what}: {raw!r}")
+        raise ValueError(f"not a finite {what}: {_quote(raw)}")
     return x
+
+
+def _quote(raw: object) -> str:
+    """A written value for a message; a whole number too long to show is described by its length."""
+    if isinstance(raw, numbers.Integral) and not isinstance(raw, bool) and abs(int(raw)) >= 10**21:
+        return f"a whole number of {len(str(abs(int(raw))))} digits"
+    text = repr(raw)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _float(value: numbers.Real, what: str) -> float:
+    """``float(value)``, refusing what does not fit a float (a whole number of 400 digits) with a ValueError."""
+    try:
+        return _finite(float(value), what, value)
+    except OverflowError:
+        raise ValueError(f"not a finite {what}: {_quote(value)}") from None
 
 
 def parse_duration(value: object) -> float:
@@ -54,10 +84,13 @@ def parse_duration(value: object) -> float:
 
     Units: ``us``, ``ms``, ``s``, ``m`` (minutes), ``h``, ``d``. A bare numeric string counts as seconds.
     """
+    if type(value) is float and math.isfinite(value):  # the common case, before the slower checks below
+        return value
     if isinstance(value, bool):  # YAML `yes`/`no` would otherwise become 1/0 seconds
         raise ValueError(f"not a duration: {value!r} (use {DURATION_HINT})")
-    if isinstance(value, numbers.Real):  # numpy scalars too: sweeps pass values from np.linspace
-        return _finite(float(value), "duration", value)
+    # Text first: the abstract-class check of numbers.Real is slow for it, and a file is mostly text.
+    if not isinstance(value, str) and isinstance(value, numbers.Real):  # numpy scalars: sweeps use np.linspace
+        return _float(value, "duration")
     if isinstance(value, str):
         text = value.strip().lower()
         if _PLAIN.match(text):
@@ -69,15 +102,17 @@ def parse_duration(value: object) -> float:
             for number, unit in _PART.findall(text):
                 total += float(number) * _DURATION_UNITS[unit]
             return _finite(total, "duration", value)
-    raise ValueError(f"not a duration: {value!r} (use {DURATION_HINT})")
+    raise ValueError(f"not a duration: {_quote(value)} (use {DURATION_HINT})")
 
 
 def parse_rate(value: object) -> float:
     """Events per second from a number (per second) or ``"N/unit"``: ``"6000/min"`` → 100.0."""
+    if type(value) is float and math.isfinite(value):
+        return value
     if isinstance(value, bool):
         raise ValueError(f"not a rate: {value!r} (use {RATE_HINT})")
-    if isinstance(value, numbers.Real):
-        return _finite(float(value), "rate", value)
+    if not isinstance(value, str) and isinstance(value, numbers.Real):
+        return _float(value, "rate")
     if isinstance(value, str):
         text = value.strip().lower()
         if _PLAIN.match(text):
@@ -87,7 +122,7 @@ def parse_rate(value: object) -> float:
             # A sign is parsed (not rejected as garbage) so that the range check can say "must be >= 0".
             sign = -1.0 if m.group(1) == "-" else 1.0
             return _finite(sign * float(m.group(2)) / _RATE_UNITS[m.group(3)], "rate", value)
-    raise ValueError(f"not a rate: {value!r} (use {RATE_HINT})")
+    raise ValueError(f"not a rate: {_quote(value)} (use {RATE_HINT})")
 
 
 BYTES_HINT = "a number of bytes or a string like '512KB', '1.5MB', '2GiB'"
@@ -129,6 +164,8 @@ def format_duration(seconds: float) -> str:
         return "nan" if math.isnan(seconds) else "forever" if seconds > 0 else "-forever"
     sign = "-" if seconds < 0 else ""
     s = abs(seconds)
+    if s >= 1e10:  # beyond three centuries (an out-of-range value in a message): days would run to 300 digits
+        return f"{sign}{s:.4g}s"
     if s < 1e-3:
         return f"{sign}{s * 1e6:.4g}us"
     if s < 1:
@@ -170,32 +207,71 @@ _JS_BYTE_UNIT = "(?:" + "|".join(_any_case(u) for u in sorted(_BYTE_UNITS, key=l
 BYTES_PATTERN = rf"^\s*\+?{_JS_NUMBER}\s*{_JS_BYTE_UNIT}?\s*$"
 
 
-def duration_json_schema(*, positive: bool = False) -> dict[str, Any]:
-    """The JSON Schema of a duration field: a number of seconds or a string such as "250ms" or "1h30m"."""
-    number: dict[str, Any] = {"type": "number", ("exclusiveMinimum" if positive else "minimum"): 0}
+def duration_json_schema(*, positive: bool = False, minimum: float = 0.0,
+                         maximum: float = MAX_HORIZON_S) -> dict[str, Any]:
+    """The JSON Schema of a duration field: a number of seconds or a string such as "250ms" or "1h30m". A string's
+    value is not range-checked by the schema (the description says the range); the loader checks it."""
+    if minimum > 0:
+        number: dict[str, Any] = {"type": "number", "minimum": minimum, "maximum": maximum}
+        low = f">= {format_duration(minimum)}"
+    else:
+        number = {"type": "number", ("exclusiveMinimum" if positive else "minimum"): 0, "maximum": maximum}
+        low = "> 0" if positive else ">= 0"
     return {"anyOf": [number, {"type": "string", "pattern": DURATION_PATTERN}],
-            "description": f"seconds, {'> 0' if positive else '>= 0'}: {DURATION_HINT}"}
+            "description": f"seconds, {low} and at most {format_duration(maximum)}: {DURATION_HINT}"}
 
 
 def rate_json_schema() -> dict[str, Any]:
     """The JSON Schema of a rate field: a number per second or a string such as "6000/min"."""
-    return {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": RATE_PATTERN}],
-            "description": f"per second, >= 0: {RATE_HINT}"}
+    return {"anyOf": [{"type": "number", "minimum": 0, "maximum": MAX_RATE_PER_S},
+                      {"type": "string", "pattern": RATE_PATTERN}],
+            "description": f"per second, >= 0 and at most {MAX_RATE_PER_S:,.0f}: {RATE_HINT}"}
 
 
-def bytes_json_schema() -> dict[str, Any]:
-    """The JSON Schema of a size in bytes: a number or a string such as "512KB" or "1.5MB"."""
-    return {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": BYTES_PATTERN}],
+def _duration_range(low_s: float, high_s: float):
+    def check(v: float) -> float:
+        if low_s > 0 and not low_s <= v <= high_s:
+            raise ValueError(f"must be between {format_duration(low_s)} and {format_duration(high_s)} "
+                             f"(got {format_duration(v)})")
+        if v > high_s:
+            raise ValueError(f"must be at most {format_duration(high_s)} (got {format_duration(v)})")
+        return v
+
+    return AfterValidator(check)
+
+
+def _at_most_rate(v: float) -> float:
+    if v > MAX_RATE_PER_S:
+        raise ValueError(f"must be at most {MAX_RATE_PER_S:,.0f}/s (got {v:,.6g}/s)")
+    return v
+
+
+def duration_type(*, positive: bool = False, minimum: float = 0.0, maximum: float = MAX_HORIZON_S) -> Any:
+    """A pydantic field type: a duration in seconds (a number or a written form), > 0 (``positive``) or >= 0, at
+    least ``minimum`` and at most ``maximum``."""
+    return Annotated[float, BeforeValidator(parse_duration), Field(gt=0) if positive else Field(ge=0),
+                     _duration_range(minimum, maximum),
+                     WithJsonSchema(duration_json_schema(positive=positive, minimum=minimum, maximum=maximum))]
+
+
+def bytes_json_schema(maximum: float) -> dict[str, Any]:
+    """The JSON Schema of a size in bytes up to ``maximum``: a number or a string such as "512KB" or "1.5MB"."""
+    return {"anyOf": [{"type": "number", "minimum": 0, "maximum": maximum},
+                      {"type": "string", "pattern": BYTES_PATTERN}],
             "description": f"bytes, >= 0: {BYTES_HINT}"}
 
 
 # Pydantic field types for the scenario models: the written forms are parsed before validation, so the models hold
 # plain floats (seconds, per second) and dump back as numbers that load to equal values. The JSON Schema shows the
 # written forms (what a file may hold), not the parsed float.
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0), WithJsonSchema(duration_json_schema())]
-"""A duration in seconds, >= 0, written as a number or a string like "250ms"."""
-PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0),
-                             WithJsonSchema(duration_json_schema(positive=True))]
-"""A duration in seconds, > 0."""
-Rate = Annotated[float, BeforeValidator(parse_rate), Field(ge=0), WithJsonSchema(rate_json_schema())]
-"""A rate per second, >= 0, written as a number or a string like "6000/min"."""
+Duration = duration_type()
+"""A duration in seconds, 0 .. 366 days, written as a number or a string like "250ms"."""
+PositiveDuration = duration_type(positive=True)
+"""A duration in seconds, > 0 and at most 366 days."""
+DistDuration = duration_type(maximum=MAX_DISTRIBUTION_S)
+"""A parameter of a distribution of durations: 0 .. 1 day."""
+PositiveDistDuration = duration_type(positive=True, maximum=MAX_DISTRIBUTION_S)
+"""A parameter of a distribution of durations: > 0 and at most 1 day."""
+Rate = Annotated[float, BeforeValidator(parse_rate), Field(ge=0), AfterValidator(_at_most_rate),
+                 WithJsonSchema(rate_json_schema())]
+"""A rate per second, 0 .. 1,000,000, written as a number or a string like "6000/min"."""

@@ -146,7 +146,7 @@ def test_same_generator_state_same_draws():
     ({"dist": "empirical", "percentiles": {0: 1, 50: 3, 100: 2}}, "must not decrease"),
     ({"dist": "empirical", "percentiles": {0: -1, 100: 2}}, "greater than or equal to 0"),
     ({"dist": "exponential", "mean": 0}, "greater than 0"),
-    ({"dist": "gamma", "mean": 1, "cv": 0}, "greater than 0"),
+    ({"dist": "gamma", "mean": 1, "cv": 0}, "greater than or equal to 0.001"),
     ({"dist": "normal", "mean": 1, "sd": 0}, "greater than 0"),
     ({"dist": "weibull", "mean": 1}, "unknown distribution 'weibull'"),
     ({"mean": 1}, "needs `dist:`"),

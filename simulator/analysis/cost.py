@@ -84,7 +84,7 @@ def cost(scenario: Scenario, summary: Mapping[str, Any], prices: Prices | None =
         f_provisioned = fn.provisioned_concurrency * gb * window_s * arch.provisioned_gb_s_usd
         f_gb = 0.0
         if fn.egress_bytes is not None:
-            f_gb = requests * fn.egress_bytes.mean * _nat_share(scenario, fn) / BYTES_PER_GB
+            f_gb = requests * fn.egress_bytes.mean * _nat_share(scenario, fn)  # the distribution holds GiB
         f_egress = f_gb * p.nat_gb_usd
         functions[fn.name] = {"requests": requests, "gb_s": gb_s_demand + gb_s_prov,
                               "usd": f_requests + f_compute + f_provisioned + f_egress}

@@ -20,12 +20,12 @@ def unreserved_pool(scenario: Scenario) -> int:
     return scenario.region.concurrency_limit - taken
 
 
-def concurrency_ceiling(scenario: Scenario, fn: Function) -> int:
+def concurrency_ceiling(scenario: Scenario, fn: Function, pool: int | None = None) -> int:
     """The concurrency ``fn`` can reach before it is throttled: its reservation, or the shared pool plus its own
-    provisioned concurrency."""
+    provisioned concurrency. ``pool`` saves recomputing :func:`unreserved_pool` (a sum over every function)."""
     if fn.reserved_concurrency is not None:
         return fn.reserved_concurrency
-    return unreserved_pool(scenario) + fn.provisioned_concurrency
+    return (unreserved_pool(scenario) if pool is None else pool) + fn.provisioned_concurrency
 
 
 def free_ips(usable: int, other: int, enis: int) -> int:
