@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,16 @@ def deep_merge(base: dict, changes: dict) -> dict:
 def tiny(**changes: Any) -> vs.Scenario:
     """A small deterministic scenario; keyword arguments deep-merge into BASE (lists replace)."""
     return vs.scenario_from_dict(deep_merge(BASE, changes))
+
+
+def rows(result: vs.Result) -> list[tuple]:
+    """The invocation table of an exact trace as tuples (arrival, start, end, outcome, cold, ENI wait, subnet, AZ,
+    attempt), NaN as None so that a row compares with ``==``."""
+    cols = ["arrival_s", "start_s", "end_s", "outcome", "cold", "wait_s", "subnet", "az", "attempt"]
+    out = []
+    for r in result.invocations[cols].itertuples(index=False):
+        out.append(tuple(None if isinstance(v, float) and math.isnan(v) else v for v in r))
+    return out
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from simulator.cli import main
+from simulator.cli import _pct, main
 
 from .conftest import BASE, SCENARIOS, deep_merge
 
@@ -220,3 +220,37 @@ def test_key_figures_of_replications_round_means_of_counts():
     assert "invocations 533,819: failed 39,177 (" in text
     assert "failures by cause: subnet_ips 39,142, az_outage 34, timeout 1.3" in text
     assert text.endswith("(on average over 3 replications)")
+
+
+# --------------------------------------------------------------------------------------------------- prose in CI logs
+
+
+def test_a_rare_outcome_is_not_shown_as_zero_percent():
+    assert _pct(2 / 534_250) == "<0.001%"
+    assert _pct(0) == "0%"  # one formatter for shares, the report's and the command line's
+    assert _pct(0.0005) == "0.050%"
+
+
+def test_long_lint_findings_stay_on_one_line_in_a_log(tmp_path, capsys):
+    names = [f"function-with-a-long-descriptive-name-{i:02d}" for i in range(4)]
+    fn = BASE["functions"][0]
+    path = scenario_file(tmp_path, functions=[
+        dict(fn, name=n, subnets=["a"], arrivals={"process": "constant", "rate": 50}) for n in names])
+    assert main(["validate", path]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if "[shared-subnet]" in ln)
+    assert len(line) > 160 and "free addresses" in line
+
+
+def test_scenario_names_are_text_not_console_markup(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(deep_merge(BASE, {"name": "[red]checkout[/red]"})))
+    assert main(["capacity", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Capacity of [red]checkout[/red]" in out
+
+
+def test_capacity_table_headers_are_not_wrapped_in_a_log(tmp_path, capsys):
+    assert main(["capacity", scenario_file(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "ENIs (doc formula)" in out  # a 12-column table is wider than 160 columns

@@ -7,28 +7,18 @@ delete 1 s, scaling unlimited.
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import pytest
 
 import simulator as vs
 
-from .conftest import BASE, tiny
+from .conftest import BASE, rows, tiny
 
 FN = BASE["functions"][0]
 
 
 def fn(**changes):
     return {**FN, **changes}
-
-
-def rows(result) -> list[tuple]:
-    cols = ["arrival_s", "start_s", "end_s", "outcome", "cold", "wait_s", "subnet", "az", "attempt"]
-    out = []
-    for r in result.invocations[cols].itertuples(index=False):
-        out.append(tuple(None if isinstance(v, float) and math.isnan(v) else v for v in r))
-    return out
 
 
 def test_three_environments_share_one_attaching_eni_then_a_second_eni_goes_to_the_other_az():

@@ -3,10 +3,14 @@
 Whatever the scenario: every arrival ends in exactly one outcome; addresses in use never exceed a subnet or go
 below zero; concurrency never exceeds the limits; ENIs never exceed the quota; the engine's concurrency integral
 equals the sum of the recorded time in flight (Little's law as an identity); the peak it reports is the peak of the
-recorded intervals; and the same seed gives the same results.
+recorded intervals; and the same seed gives the same results. With a warm-up, what happens is the same as without
+(the invocation table and the time series), and what is measured is what falls after it: the invocations whose
+first arrival came after it, the time in flight and the peak from it to the horizon.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -17,6 +21,7 @@ from hypothesis import strategies as st
 import simulator as vs
 
 MEMORY = [128, 512, 1024, 1536, 2048, 3008]
+WARMUP_E, WARMUP_2PI = math.e, 2 * math.pi
 
 
 @st.composite
@@ -76,6 +81,9 @@ def scenarios(draw) -> dict:
         "name": "generated",
         "platform": draw(st.sampled_from(["legacy", "legacy", "hyperplane"])),
         "duration": 10,
+        # No event of a run falls on these instants (arrivals and retries are rational, ends random): an invocation
+        # is before or after the warm-up, never on it, and the checks below need no tie-break.
+        "warmup": draw(st.sampled_from([0, 0, WARMUP_E, WARMUP_2PI])),
         "timestep": draw(st.sampled_from([0.5, 1, 3])),
         "region": {
             "concurrency_limit": reserved + draw(st.integers(1, 40)),
@@ -116,14 +124,22 @@ def test_invariants(data, seed):
     sc = vs.scenario_from_dict(data)
     res = vs.simulate(sc, seed=seed, record_invocations=True)
     s, ts, inv = res.summary, res.timeseries, res.invocations
+    warmup = sc.warmup
 
     # Conservation: every invocation ends in exactly one outcome, per function and in total; every attempt is a row.
+    # With a warm-up, an invocation is counted by its first arrival (a row of attempt 1 at or after the warm-up);
+    # its later attempts all come after it, but so may the retries of invocations that first arrived before it.
     assert sum(s["outcomes"].values()) == s["invocations"]
     assert s["succeeded"] + s["throttled"] + s["failed"] == s["invocations"]
     for name, f in s["functions"].items():
         assert sum(f["outcomes"].values()) == f["invocations"]
         rows = inv[inv["function"] == name]
-        assert len(rows) == f["attempts"] and (rows["attempt"] == 1).sum() == f["invocations"]
+        after = rows[rows["arrival_s"] >= warmup]
+        assert (after["attempt"] == 1).sum() == f["invocations"]
+        assert f["invocations"] <= f["attempts"] <= len(after)
+        if warmup == 0:
+            assert len(rows) == f["attempts"]
+    assert s["invocations"] == ((inv["attempt"] == 1) & (inv["arrival_s"] >= warmup)).sum()
     assert s["attempts"] >= s["invocations"]
     assert set(inv["outcome"]) <= set(s["outcomes"]) - {"dropped"}  # rows are attempts; "dropped" is a verdict
 
@@ -137,9 +153,11 @@ def test_invariants(data, seed):
 
     # Concurrency within the limits; the reported peak is the peak of the recorded in-flight intervals.
     flying = inv[inv["end_s"].notna()]
-    # Peaks are measured up to the horizon (retries may land after it; overlap only falls once arrivals stop).
-    before = flying[flying["arrival_s"] < sc.duration]
-    assert s["peak_concurrency"] == max_overlap(before["arrival_s"].to_numpy(), before["end_s"].to_numpy())
+    # Peaks are measured from the warm-up up to the horizon (retries may land after it; overlap only falls once
+    # arrivals stop): an execution in flight at the warm-up counts from it.
+    before = flying[(flying["arrival_s"] < sc.duration) & (flying["end_s"] > warmup)]
+    assert s["peak_concurrency"] == max_overlap(np.maximum(before["arrival_s"].to_numpy(), warmup),
+                                                before["end_s"].to_numpy())
     assert s["peak_concurrency"] <= sc.region.concurrency_limit
     assert (ts["concurrency_max"] <= sc.region.concurrency_limit).all()
     for fn in sc.functions:
@@ -149,10 +167,13 @@ def test_invariants(data, seed):
     pool = sc.region.concurrency_limit - sum(f.reserved_concurrency or 0 for f in sc.functions)
     assert max_overlap(pooled["arrival_s"].to_numpy(), pooled["end_s"].to_numpy()) <= pool
 
-    # Little's law as an identity: the integral of concurrency over the horizon is the recorded time in flight.
+    # Little's law as an identity: the integral of concurrency over the measured window [warm-up, horizon) is the
+    # recorded time in flight in it; the time series covers the whole run.
     horizon = sc.duration
-    in_flight = (np.minimum(flying["end_s"], horizon) - np.minimum(flying["arrival_s"], horizon)).clip(lower=0).sum()
-    assert s["mean_concurrency"] * horizon == pytest.approx(in_flight, rel=1e-9, abs=1e-9)
+    end, arrival = np.minimum(flying["end_s"], horizon), np.minimum(flying["arrival_s"], horizon)
+    measured = (end - np.maximum(arrival, warmup)).clip(lower=0).sum()
+    assert s["mean_concurrency"] * (horizon - warmup) == pytest.approx(measured, rel=1e-9, abs=1e-9)
+    in_flight = (end - arrival).clip(lower=0).sum()
     widths = np.minimum(sc.timestep, horizon - ts["t_s"])  # the last step may be shorter
     assert (ts["concurrency_mean"] * widths).sum() == pytest.approx(in_flight, rel=1e-6, abs=1e-6)
 
@@ -175,3 +196,11 @@ def test_invariants(data, seed):
     assert {k: v for k, v in again.summary.items() if k != "wall_s"} == {k: v for k, v in s.items() if k != "wall_s"}
     pd.testing.assert_frame_equal(again.timeseries, ts)
     pd.testing.assert_frame_equal(again.invocations, inv)
+
+    # A warm-up changes what is measured, not what happens. (The time series' means may differ in the last bits:
+    # the warm-up splits the sums of time in flight.)
+    if warmup:
+        whole = vs.simulate(sc.with_changes({"warmup": 0}), seed=seed, record_invocations=True)
+        pd.testing.assert_frame_equal(whole.invocations, inv)
+        pd.testing.assert_frame_equal(whole.timeseries, ts, check_exact=False, rtol=1e-9, atol=1e-9)
+        assert whole.summary["invocations"] >= s["invocations"]

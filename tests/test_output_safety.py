@@ -642,3 +642,93 @@ def test_a_writer_killed_between_moving_the_old_folder_aside_and_the_new_one_in_
     assert run(capsys, "run", s, "--out", tmp_path / "other")[0] == 0  # any write into the same folder
     assert json.loads((res / "summary.json").read_text())["seed"] == 1
     assert hidden(tmp_path) == []
+
+
+# ------------------------------------------------------------------ --out onto what is not a results folder, and Ctrl-C
+
+
+def test_run_out_onto_the_scenario_file_is_refused_and_the_file_is_kept(tmp_path, capsys):
+    path = scenario_file(tmp_path)
+    before = (tmp_path / "s.yaml").read_text()
+    code, _, err = run(capsys, "run", path, "--out", path)
+    assert code == 2
+    assert "exists and is not a folder" in one_error(err)
+    assert (tmp_path / "s.yaml").is_file() and (tmp_path / "s.yaml").read_text() == before
+
+
+def test_run_out_onto_a_folder_of_other_files_is_refused_and_they_are_kept(tmp_path, capsys):
+    path = scenario_file(tmp_path)
+    folder = tmp_path / "designs"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("precious")
+    code, _, err = run(capsys, "run", path, "--out", folder)
+    assert code == 2
+    assert "holds 1 entry but no vpcsim-manifest.json, so vpcsim did not write it" in one_error(err)
+    assert (folder / "notes.txt").read_text() == "precious"
+
+
+def test_run_out_onto_the_current_folder_is_refused(tmp_path, capsys, monkeypatch):
+    path = scenario_file(tmp_path)
+    (tmp_path / "summary.json").write_text("{}")  # even one that looks like a results folder
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "run", path, "--out", ".")
+    assert code == 2
+    assert "is the current folder" in one_error(err)
+    assert (tmp_path / "s.yaml").is_file()
+
+
+def test_run_out_replaces_an_earlier_results_folder_and_an_empty_one(tmp_path, capsys):
+    path = scenario_file(tmp_path)
+    res = tmp_path / "res"
+    assert run(capsys, "run", path, "--out", res)[0] == 0
+    assert run(capsys, "run", path, "--out", res, "--seed", "5")[0] == 0
+    assert json.loads((res / "summary.json").read_text())["seed"] == 5
+    (tmp_path / "empty").mkdir()
+    assert run(capsys, "run", path, "--out", tmp_path / "empty")[0] == 0
+
+
+def test_compare_and_sweep_out_onto_a_file_are_refused(tmp_path, capsys):
+    path = scenario_file(tmp_path)
+    other = tmp_path / "other.yaml"
+    other.write_text("keep me")
+    code, _, err = run(capsys, "compare", path, "--set", "platform=hyperplane", "--out", other)
+    assert code == 2 and "exists and is not a folder" in one_error(err)
+    code, _, err = run(capsys, "sweep", path, "--vary", "functions.f.memory_mb=512,1024", "--out", other)
+    assert code == 2 and "exists and is not a folder" in one_error(err)
+    assert other.read_text() == "keep me"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe")
+def test_file_outputs_never_replace_a_device_or_pipe(tmp_path, capsys):
+    """`--junit /dev/null` (as root in CI) used to replace the device with a regular file."""
+    path = scenario_file(tmp_path, expect={"failure_rate": "<= 1"})
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for argv in (["check", path, "--junit", pipe], ["report", tmp_path, "--out", pipe],
+                 ["import", "azure2019", tmp_path, "--out", pipe]):
+        code, out, err = run(capsys, *argv)
+        assert code == 2, argv
+        assert "not a regular file" in one_error(err)
+        assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    assert out == ""  # refused before anything ran
+
+
+def test_check_junit_into_a_folder_is_refused_before_running(tmp_path, capsys):
+    path = scenario_file(tmp_path, expect={"failure_rate": "<= 1"})
+    code, out, err = run(capsys, "check", path, "--junit", tmp_path)
+    assert code == 2
+    assert "is a folder; give a file name" in one_error(err)
+    assert out == ""
+
+
+def test_ctrl_c_says_so_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    import simulator.results
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(simulator.results, "simulate", interrupted)
+    code, _, err = run(capsys, "run", scenario_file(tmp_path), "--out", tmp_path / "res")
+    assert code == 130
+    assert one_error(err) == "vpcsim: interrupted (nothing was written)"
+    assert not (tmp_path / "res").exists()

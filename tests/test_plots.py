@@ -16,7 +16,7 @@ from matplotlib.patches import StepPatch
 import simulator as vs
 from simulator import plots
 
-from .conftest import BASE, tiny
+from .conftest import BASE, deep_merge, tiny
 
 
 def stressed(**changes) -> vs.Scenario:
@@ -333,3 +333,40 @@ def test_log_axis_ticks_are_whole_numbers():
     fig = plots.latency(vs.simulate(vs.load_scenario(SCENARIOS / "quickstart.yaml")))
     labels = [label for _, label in _tick_labels(fig, "invocations (log scale)")]
     assert labels and all("." not in label for label in labels), labels
+
+
+# --------------------------------------------------------------------------------------------------- legends and notes
+
+
+def test_compare_legends_hide_no_data():
+    """The overlaid timeline's legend sat over a spike at the start of the run."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from simulator.plots import compare_network, compare_timeline
+
+    spike = {"process": "poisson", "schedule": [[0, 0], [1, 30], [3, 30], [4, 0]], "interpolate": "step"}
+    sc = vs.scenario_from_dict(deep_merge(BASE, {"duration": 30, "functions": [
+        dict(BASE["functions"][0], memory_mb=512, arrivals=spike)]}))
+    results = {"a": vs.simulate(sc), "b": vs.simulate(sc.with_changes({"platform": "hyperplane"}))}
+    for draw in (compare_timeline, compare_network):
+        fig = draw(results)
+        FigureCanvasAgg(fig)
+        fig.draw_without_rendering()  # the final layout, as savefig draws it
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            if legend is None or ax.dataLim.y1 <= 0:
+                continue
+            bottom = legend.get_window_extent(renderer).transformed(ax.transData.inverted()).y0
+            assert ax.dataLim.y1 < bottom, (draw.__name__, ax.get_ylabel())
+
+
+def test_off_scale_eni_quota_is_named_as_executions_not_enis():
+    """"ENI quota 990" read as 990 ENIs; it is the executions 330 free ENIs × 3 environments allow."""
+    from simulator.plots import timeline
+
+    fig = timeline(vs.simulate(vs.scenario_from_dict(BASE)))
+    titles = [ax.get_title(loc="right") for ax in fig.axes]
+    note = next(t for t in titles if t.startswith("above the plot"))
+    assert "ENI quota × envs/ENI 1,050" in note  # 350 ENIs × 3 environments of 1024 MB
+    assert "account concurrency limit 1,000" in note

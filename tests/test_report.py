@@ -10,13 +10,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 import simulator as vs
 from simulator import report
 from simulator.cli import main
 from simulator.output import atomic_dir, write_run
 
-from .conftest import BASE
+from .conftest import BASE, deep_merge
 from .test_plots import calm, png_shape, stressed
 
 
@@ -366,3 +367,38 @@ def test_latency_histograms_survive_a_round_trip_through_the_results_folder(tmp_
     import pandas as pd
 
     pd.testing.assert_frame_equal(back.latency_distribution, dist, check_exact=False, rtol=1e-8)
+
+
+# ------------------------------------------------------------------------- verdicts of replications, expectation values
+
+
+def test_replicated_verdict_says_means_and_pairs_no_load(tmp_path):
+    sc = vs.scenario_from_dict(deep_merge(BASE, {"vpc": {"subnets": [
+        {"id": "a", "az": "az-a", "cidr": "10.0.1.0/28"}]}, "functions": [dict(
+            BASE["functions"][0], subnets=["a"], arrivals={"process": "constant", "rate": 40})]}))
+    from simulator.report import verdict
+
+    s = dict(vs.simulate(sc).summary)
+    assert s["failed"] > 0
+    s.update(invocations=193_352.333333, failed=30.666667, throttled=0, replications={"n": 3})
+    s["outcomes"] = dict(s["outcomes"], subnet_ips=30.666667)
+    s["functions"] = {k: dict(v, peak_concurrency=282.333333) for k, v in s["functions"].items()}
+    v = verdict(s, None)
+    # Means of counts in prose: "on average", rounded as people say them (not "31 of 193,352.3 invocations").
+    assert v["headline"].startswith("On average over 3 replications, 31 of 193,352 invocations")
+    assert "arriving" not in v["headline"]
+    assert any("the runs peaked at 282 on average" in d for d in v["details"])
+    s.update(failed=2.4, outcomes=dict(s["outcomes"], subnet_ips=2.4))
+    assert verdict(s, None)["headline"].startswith("On average over 3 replications, 2.4 of 193,352 invocations")
+
+
+def test_report_shows_expectation_values_in_their_unit(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    expect = {"latency_ms.p50": "< 1ms", "failure_rate": "<= 1"}
+    path.write_text(yaml.safe_dump(deep_merge(BASE, {"expect": expect})))
+    res = tmp_path / "res"
+    assert main(["run", str(path), "--out", str(res)]) == 1
+    page = (res / "report.html").read_text()
+    assert '<td class="n">1,000 ms</td>' in page  # the warm starts: 1 s of duration (not "1000.000000")
+    assert "latency_ms.p50 &lt; 1ms, got 1,000 ms" in page
+    assert ".000000" not in page

@@ -15,12 +15,43 @@ def test_quickstart_runs_and_prints_a_verdict(capsys):
     assert "quickstart" in text and "Both expectations hold." in text
 
 
-def test_quickstart_json_summary_has_every_key(capsys):
-    from simulator.results import SUMMARY_KEYS
+# The summary's documented keys, written out rather than read from the code, so that a key removed or renamed by
+# mistake fails here: SPEC §4 (../shared/SPEC.md) in its order, with what vpcsim adds — `first_outcome_s` (the first
+# time of each outcome), `cost` (docs/answers.md), per subnet `exhausted_for_s`, per function the peaks, the first
+# outcomes and the billed duration.
+SUMMARY_KEYS = [
+    "scenario", "platform", "seed", "simulated_s", "invocations", "attempts", "succeeded", "throttled", "failed",
+    "outcomes", "failure_rate", "throttle_rate", "error_rate", "cold_starts", "cold_start_rate", "latency_ms",
+    "cold_start_ms", "mean_concurrency", "peak_concurrency", "mean_environments", "peak_environments", "peak_enis",
+    "first_failure_s", "first_outcome_s", "subnets", "functions", "capacity", "cost", "expectations", "wall_s",
+]
+OUTCOME_KEYS = ["success", "throttled_concurrency", "throttled_reserved", "throttled_scaling", "eni_limit",
+                "subnet_ips", "ec2_throttled", "az_outage", "timeout", "dropped"]
+PERCENTILE_KEYS = ["p50", "p95", "p99", "max", "mean"]
+SUBNET_KEYS = ["az", "usable_ips", "peak_ips_used", "min_free_ips", "exhausted_s", "exhausted_for_s"]
+FUNCTION_KEYS = [
+    "invocations", "attempts", "succeeded", "throttled", "failed", "outcomes", "failure_rate", "throttle_rate",
+    "error_rate", "cold_starts", "cold_start_rate", "latency_ms", "cold_start_ms", "peak_concurrency",
+    "peak_environments", "peak_enis", "first_outcome_s", "billed_ms", "billed_ms_provisioned",
+]
+COST_KEYS = ["currency", "prices", "window_s", "requests_usd", "compute_usd", "provisioned_usd", "nat_usd", "total_usd",
+             "per_million_usd", "monthly_usd", "nat_gateways", "egress_gb", "free_tier_monthly_usd", "functions"]
+CAPACITY_KEYS = ["scenario", "peak_quantile", "functions", "subnets", "total", "lint"]
 
+
+def test_quickstart_json_summary_has_every_documented_key(capsys):
     assert main(["run", str(SCENARIOS / "quickstart.yaml"), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert list(summary) == list(SUMMARY_KEYS)
+    assert list(summary) == SUMMARY_KEYS
+    assert list(summary["outcomes"]) == OUTCOME_KEYS
+    assert list(summary["latency_ms"]) == list(summary["cold_start_ms"]) == PERCENTILE_KEYS
+    assert summary["subnets"] and all(list(s) == SUBNET_KEYS for s in summary["subnets"].values())
+    assert summary["functions"] and all(list(f) == FUNCTION_KEYS for f in summary["functions"].values())
+    for f in summary["functions"].values():
+        assert list(f["outcomes"]) == OUTCOME_KEYS
+        assert list(f["latency_ms"]) == list(f["cold_start_ms"]) == PERCENTILE_KEYS
+    assert list(summary["cost"]) == COST_KEYS
+    assert list(summary["capacity"]) == CAPACITY_KEYS
     assert summary["invocations"] == sum(summary["outcomes"].values())
 
 

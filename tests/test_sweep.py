@@ -151,3 +151,20 @@ def test_dask_scheduler_gives_the_same_rows():
                                   dashboard_address=None) as cluster:
         remote = vs.sweep(sc, vary, replications=2, scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(remote, vs.sweep(sc, vary, replications=2))
+
+
+# --------------------------------------------------------------------------------------------------- the table of means
+
+
+def test_sweep_means_have_one_decimal_in_every_row():
+    import pandas as pd
+    from rich.console import Console
+
+    from simulator.cli_check import _means_table
+
+    means = pd.DataFrame({"functions.f.memory_mb": [1024, 2048], "n": [5, 5],
+                          "peak_concurrency": [287.0, 330.2], "peak_enis": [95.8, 98.0]})
+    console = Console(width=200, record=True)
+    console.print(_means_table(means, ["functions.f.memory_mb"], "t"))
+    text = console.export_text()
+    assert "287.0" in text and "330.2" in text and "95.8" in text and "98.0" in text and "95.80" not in text
