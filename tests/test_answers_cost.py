@@ -108,8 +108,8 @@ def test_pricing_overrides_replace_the_tables_figures_and_say_so():
 
 
 @pytest.mark.parametrize(("pricing", "message"), [
-    ({"nat_gb_usd": -1}, "pricing.nat_gb_usd: must be between 0 and 1000 (got -1)"),
-    ({"x86_64": {"duration_gb_s_usd": 2}}, "pricing.x86_64.duration_gb_s_usd: must be between 0 and 1 (got 2)"),
+    ({"nat_gb_usd": -1}, "pricing.nat_gb_usd: must be >= 0.0 (got -1)"),
+    ({"x86_64": {"duration_gb_s_usd": 2}}, "pricing.x86_64.duration_gb_s_usd: must be <= 1.0 (got 2)"),
     ({"arm": {}}, "pricing.arm: unknown key 'arm'; did you mean 'arm64'?"),
 ])
 def test_bad_pricing_is_one_line_with_the_path(pricing, message):

@@ -17,13 +17,14 @@ def test_quickstart_runs_and_prints_a_verdict(capsys):
 
 # The summary's documented keys, written out rather than read from the code, so that a key removed or renamed by
 # mistake fails here: SPEC §4 (../shared/SPEC.md) in its order, with what vpcsim adds — `first_outcome_s` (the first
-# time of each outcome), `cost` (docs/answers.md), per subnet `exhausted_for_s`, per function the peaks, the first
-# outcomes and the billed duration.
+# time of each outcome), `cost` (docs/answers.md), `warnings` (what a run could not do as the scenario says), per
+# subnet `exhausted_for_s`, per function the peaks, the first outcomes and the billed duration.
 SUMMARY_KEYS = [
     "scenario", "platform", "seed", "simulated_s", "invocations", "attempts", "succeeded", "throttled", "failed",
     "outcomes", "failure_rate", "throttle_rate", "error_rate", "cold_starts", "cold_start_rate", "latency_ms",
     "cold_start_ms", "mean_concurrency", "peak_concurrency", "mean_environments", "peak_environments", "peak_enis",
-    "first_failure_s", "first_outcome_s", "subnets", "functions", "capacity", "cost", "expectations", "wall_s",
+    "first_failure_s", "first_outcome_s", "subnets", "functions", "capacity", "cost", "expectations", "warnings",
+    "wall_s",
 ]
 OUTCOME_KEYS = ["success", "throttled_concurrency", "throttled_reserved", "throttled_scaling", "eni_limit",
                 "subnet_ips", "ec2_throttled", "az_outage", "timeout", "dropped"]
