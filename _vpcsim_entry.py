@@ -2,7 +2,7 @@
 
 Importing :mod:`simulator` takes about half a second (numpy, pandas, typer, rich, pydantic), and a signal in that
 time would end in a traceback (SIGINT) or without a word (SIGTERM). This module lives outside the package and imports
-nothing heavy, so it is in charge before that import begins; :func:`simulator.cli.main` takes over once it is done,
+nothing heavy, so it is in charge before that import begins; :func:`simulator.cli.core.main` takes over once it is done,
 and once the command is over a signal no longer changes its exit code.
 """
 
@@ -34,7 +34,7 @@ def main() -> int:
         held.append(signum)
 
     previous = {sig: signal.signal(sig, hold) for sig in _CODES}
-    from simulator.cli import main as cli_main
+    from simulator.cli.core import main as cli_main
 
     for sig, handler in previous.items():
         signal.signal(sig, handler)

@@ -31,9 +31,9 @@ def _shown(value: Any) -> str:
 
 
 def require_scenario(value: Any, function: str, parameter: str = "scenario") -> Any:
-    """``value`` if it is a loaded :class:`~simulator.scenario.Scenario`; else an :class:`ArgumentError` that says
+    """``value`` if it is a loaded :class:`~simulator.scenario.models.Scenario`; else an :class:`ArgumentError` that says
     how to get one."""
-    from .scenario import Scenario
+    from .scenario.models import Scenario
 
     if isinstance(value, Scenario):
         return value

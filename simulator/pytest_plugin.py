@@ -70,7 +70,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if not any(path == r or r in path.parents for r in roots):
         return None
     # A hidden or tool folder inside the root is not the team's scenarios (the same rule as `vpcsim check`).
-    from .expectations import _SKIP_DIRS, has_expectations
+    from .analysis.expectations import _SKIP_DIRS, has_expectations
 
     for root in roots:
         if root in path.parents and any(p.startswith(".") or p in _SKIP_DIRS
@@ -86,7 +86,7 @@ class ScenarioFile(pytest.File):
     """A scenario file: one item, or a collection error that names the file, line and field."""
 
     def collect(self):
-        from .scenario import ScenarioError, load_scenario
+        from .scenario.models import ScenarioError, load_scenario
 
         try:
             sc = load_scenario(self.path)
@@ -114,7 +114,7 @@ class ScenarioItem(pytest.Item):
         self.add_marker("vpcsim")
 
     def runtest(self) -> None:
-        from .sweep import run_replications
+        from .analysis.sweep import run_replications
 
         cfg = self.config
         n = cfg.getoption("vpcsim_replications") or self.scenario.replications
@@ -137,7 +137,7 @@ class ScenarioItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if not isinstance(excinfo.value, ExpectationsFailed):
             return str(super().repr_failure(excinfo, style=style))
-        from .expectations import key_figures
+        from .analysis.expectations import key_figures
 
         exc = excinfo.value
         lines = [f"vpcsim scenario {self.scenario.name!r} ({self.path.name}): {exc}"]

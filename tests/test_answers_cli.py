@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from simulator.cli import main
+from simulator.cli.core import main
 
 from .conftest import tiny
 from .test_answers_headroom import ADDRESS_BOUND

@@ -22,9 +22,9 @@ import pytest
 
 import simulator as vs
 from simulator.analysis.cost import cost, executions_started
+from simulator.analysis.expectations import ExpectationError, format_usd, metric_kind, parse_condition
 from simulator.analysis.prices import TABLE
-from simulator.expectations import ExpectationError, format_usd, metric_kind, parse_condition
-from simulator.sweep import run_replications
+from simulator.analysis.sweep import run_replications
 
 HOUR: dict[str, Any] = {
     "version": 1, "name": "bill", "duration": "1h",
@@ -200,7 +200,7 @@ def test_cost_needs_only_the_summary_and_the_scenario():
 
 
 def test_run_prints_a_cost_line(capsys):
-    from simulator.cli import main
+    from simulator.cli.core import main
 
     from .conftest import SCENARIOS
 

@@ -14,7 +14,7 @@ import pytest
 import simulator as vs
 from simulator.analysis.headroom import parse_until
 from simulator.analysis.size import SizeError, memory_tradeoff, prefix_for, size, with_outage, with_prefixes
-from simulator.cli import main
+from simulator.cli.core import main
 
 from .conftest import SCENARIOS, tiny
 

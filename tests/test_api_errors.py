@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import simulator as vs
+from simulator.analysis.sweep import run_replications
 from simulator.errors import ArgumentError, VpcsimError
-from simulator.sweep import run_replications
 
 from .conftest import BASE, SCENARIOS, tiny
 
@@ -22,8 +22,8 @@ def sc():
 
 
 def _cases(sc):
-    from simulator.compare import compare
-    from simulator.output import write_run
+    from simulator.analysis.compare import compare
+    from simulator.present.folders import write_run
 
     return [
         ("simulate", lambda: vs.simulate(str(QUICK)), "load the file first"),

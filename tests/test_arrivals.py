@@ -1,11 +1,11 @@
-"""Arrival processes (simulator.arrivals): the figures they promise, checked against closed forms worked out by hand.
+"""Arrival processes (simulator.scenario.arrivals): the figures they promise, checked against closed forms worked out by hand.
 """
 
 from __future__ import annotations
 
 import math
 
-from simulator.arrivals import DiurnalProcess
+from simulator.scenario.arrivals import DiurnalProcess
 
 
 def test_diurnal_expected_count_is_the_integral_of_its_rate_for_any_period():

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import simulator as vs
-from simulator.capacity import capacity, slots_per_eni
+from simulator.analysis.capacity import capacity, slots_per_eni
 
 from .conftest import deep_merge
 
@@ -437,7 +437,7 @@ def test_capacity_of_the_shipped_scenarios_reads_as_their_comments_say():
 
 
 def test_shared_subnet_finding_names_a_few_functions_and_counts_the_rest():
-    from simulator.capacity import _names
+    from simulator.analysis.capacity import _names
 
     assert _names(["a", "b"]) == "a, b"
     assert _names([f"f{i}" for i in range(100)]) == "f0, f1, f2, f3 and 96 more"

@@ -6,7 +6,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from simulator.cli import main
+from simulator.cli.core import main
 
 DATA = Path(__file__).parent / "data" / "check"
 

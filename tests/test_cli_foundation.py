@@ -1,4 +1,4 @@
-"""The foundation commands through the real entry point (``simulator.cli.main``): validate, capacity, schema.
+"""The foundation commands through the real entry point (``simulator.cli.core.main``): validate, capacity, schema.
 
 Every malformed file of ``test_scenario.CASES`` goes through ``validate`` and ``capacity``: exit code 2, exactly one
 ``FILE:LINE: path: message`` line per problem on stderr, nothing on stdout, and never a traceback.
@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from simulator.cli import main
+from simulator.cli.core import main
 
 from .conftest import HAVE_TRACES, SCENARIOS
 from .test_scenario import BASE, CASES, variant

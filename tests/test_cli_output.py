@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from simulator.cli import _pct, main
+from simulator.cli.core import _pct, main
 
 from .conftest import BASE, SCENARIOS, deep_merge
 
@@ -211,7 +211,7 @@ def test_means_of_counts_are_rounded_and_said_to_be_means(tmp_path, capsys):
 def test_key_figures_of_replications_round_means_of_counts():
     """check's failure explanation printed "failed 39,177.3" and "az_outage 34.33" for means of 3 replications."""
     import simulator as vs
-    from simulator.expectations import key_figures
+    from simulator.analysis.expectations import key_figures
 
     s = dict(vs.simulate(vs.scenario_from_dict(BASE)).summary)
     s.update(invocations=533_819.4, failed=39_177.3, replications={"n": 3},

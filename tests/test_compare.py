@@ -1,4 +1,4 @@
-"""Comparing two runs (simulator.compare, `vpcsim compare`): one seed, the right differences, whole-or-nothing
+"""Comparing two runs (simulator.analysis.compare, `vpcsim compare`): one seed, the right differences, whole-or-nothing
 output."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import re
 import pytest
 
 import simulator as vs
-from simulator import compare as cmp_mod
-from simulator.cli import main
-from simulator.compare import compare, metric_rows, write_comparison
-from simulator.output import atomic_dir
+from simulator.analysis import compare as cmp_mod
+from simulator.analysis.compare import compare, metric_rows, write_comparison
+from simulator.cli.core import main
+from simulator.present.folders import atomic_dir
 
 from .test_plots import stressed
 
@@ -114,7 +114,7 @@ def test_seed_override_and_labels():
 
 def test_write_comparison_writes_a_self_contained_report(legacy_vs_hyperplane, tmp_path, monkeypatch):
     # Each run's own report is test_report's business; here its figures would only cost time.
-    monkeypatch.setattr("simulator.report.draw_figures", lambda result: {})
+    monkeypatch.setattr("simulator.present.report.draw_figures", lambda result: {})
     out = write_comparison(legacy_vs_hyperplane, tmp_path / "cmp")
     names = {p.name for p in out.iterdir()}
     assert names == {"a", "b", "figures", "comparison.json", "report.html", "vpcsim-manifest.json"}
@@ -136,7 +136,7 @@ def test_write_comparison_is_whole_or_nothing(legacy_vs_hyperplane, tmp_path, mo
         raise RuntimeError("figure failed")
 
     monkeypatch.setattr(cmp_mod.Comparison, "images", broken)
-    monkeypatch.setattr("simulator.report.draw_figures", lambda result: {})  # keep the run folders quick
+    monkeypatch.setattr("simulator.present.report.draw_figures", lambda result: {})  # keep the run folders quick
     with pytest.raises(RuntimeError, match="figure failed"):
         write_comparison(legacy_vs_hyperplane, target)
     assert sorted(p.name for p in target.iterdir()) == ["comparison.json", "vpcsim-manifest.json"]

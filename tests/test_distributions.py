@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from simulator.distributions import (
+from simulator.scenario.distributions import (
     Constant,
     DistributionSpec,
     Empirical,

@@ -79,7 +79,7 @@ def test_timeseries_csv_keeps_every_steps_time_exact(tmp_path):
     # `%.6g` wrote 172799.9 as 172800: the last steps of a two-day run at 0.1 s steps ran together (issue 11).
     import pandas as pd
 
-    from simulator.output import timeseries_csv
+    from simulator.present.folders import timeseries_csv
 
     t = [0.0, 0.1, 5.0, 86399.9, 172799.9, 1_000_000.5]
     timeseries_csv(pd.DataFrame({"t_s": t, "concurrency_mean": [0.123456789] * len(t)}), tmp_path / "ts.csv")

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 import simulator as vs
-import simulator.estimate as est_mod
-from simulator.cli import main
-from simulator.estimate import estimate
+import simulator.analysis.estimate as est_mod
+from simulator.analysis.estimate import estimate
+from simulator.cli.core import main
 
 from .conftest import BASE, SCENARIOS, deep_merge, with_traces
 

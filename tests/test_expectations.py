@@ -9,8 +9,7 @@ import textwrap
 import pytest
 
 import simulator as vs
-from simulator.cli import main
-from simulator.expectations import (
+from simulator.analysis.expectations import (
     ExpectationError,
     evaluate,
     explain,
@@ -18,6 +17,7 @@ from simulator.expectations import (
     parse_condition,
     summary_shape,
 )
+from simulator.cli.core import main
 
 from .conftest import tiny
 

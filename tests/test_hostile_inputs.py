@@ -27,9 +27,11 @@ import pytest
 import yaml
 
 import simulator as vs
-from simulator import inputs, scenario, traces
-from simulator.cli import main
-from simulator.scenario import ScenarioError, json_schema, load_scenario, scenario_from_dict
+from simulator import inputs
+from simulator.cli.core import main
+from simulator.scenario import models as scenario
+from simulator.scenario import traces
+from simulator.scenario.models import ScenarioError, json_schema, load_scenario, scenario_from_dict
 
 from .conftest import ROOT
 
@@ -257,7 +259,7 @@ def test_check_does_not_block_on_a_fifo_or_expand_a_bomb_in_the_folder(tmp_path)
 
 
 def test_a_special_file_in_a_results_folder_is_refused(tmp_path, capsys):
-    from simulator.report import ResultsFolderError, load_results
+    from simulator.present.report import ResultsFolderError, load_results
 
     folder = tmp_path / "out"
     folder.mkdir()

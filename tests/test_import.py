@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 import simulator as vs
-from simulator.cli import main
-from simulator.importers import ImportProblem, import_azure2019, lambda_memory_mb
+from simulator.cli.core import main
+from simulator.sources.azure import ImportProblem, import_azure2019, lambda_memory_mb
 
 from .conftest import SCENARIOS, TRACES, needs_traces
 
@@ -192,7 +192,7 @@ def test_bad_durations_file_names_line_and_column(tmp_path, capsys):
 
 
 def test_duplicate_trace_function_names_get_longer_hashes():
-    from simulator.importers import _names
+    from simulator.sources.azure import _names
 
     assert _names(["http", "http", "timer"], ["abcdef0012", "abcdef0099", "abcdef0012"]) == [
         "http-abcdef0012", "http-abcdef0099", "timer-abcdef0012"]

@@ -26,7 +26,7 @@ moto = pytest.importorskip("moto")
 import boto3  # noqa: E402
 
 import simulator as vs  # noqa: E402
-from simulator.cli import main  # noqa: E402
+from simulator.cli.core import main  # noqa: E402
 from simulator.sources.aws import READ_ONLY_PREFIXES, import_aws, subnets_yaml  # noqa: E402
 from simulator.sources.common import SourceError  # noqa: E402
 from simulator.sources.writer import build  # noqa: E402

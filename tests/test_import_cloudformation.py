@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import simulator as vs
-from simulator.cli import main
+from simulator.cli.core import main
 from simulator.sources.cloudformation import import_cloudformation
 from simulator.sources.common import SourceError
 from simulator.sources.writer import HEADER, build

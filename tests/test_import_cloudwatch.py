@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import simulator as vs
-from simulator.cli import main
+from simulator.cli.core import main
 from simulator.sources.cloudwatch import Metrics, duration_spec
 
 DATA = Path(__file__).parent / "data" / "iac"

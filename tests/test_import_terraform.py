@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import simulator as vs
-from simulator.cli import main
+from simulator.cli.core import main
 from simulator.sources.common import SourceError
 from simulator.sources.terraform import import_terraform
 

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 import simulator as vs
-from simulator.cli import main
-from simulator.scenario import ScenarioError
+from simulator.cli.core import main
+from simulator.scenario.models import ScenarioError
 
 DATA = Path(__file__).parent / "data" / "iac"
 CI = DATA / "orders-ci.yaml"

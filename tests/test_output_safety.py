@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 import simulator as vs
-from simulator.cli import main
+from simulator.cli.core import main
 
 from .conftest import BASE, ROOT, TRACES, deep_merge
 
@@ -198,8 +198,8 @@ def test_a_symlink_to_a_folder_of_user_files_is_refused(tmp_path, capsys):
 
 
 def test_the_library_writers_refuse_a_folder_with_user_files(tmp_path):
-    from simulator.compare import compare, write_comparison
-    from simulator.output import OutputError, write_run
+    from simulator.analysis.compare import compare, write_comparison
+    from simulator.present.folders import OutputError, write_run
 
     sc = vs.scenario_from_dict(BASE)
     folder = tmp_path / "paper"
@@ -291,7 +291,7 @@ def test_import_out_onto_a_foreign_file_is_refused_unless_forced(tmp_path, capsy
 
 
 def test_each_file_writer_marks_its_output_as_the_one_place_recognises_it(tmp_path, capsys):
-    from simulator.output import HTML_REPORT, IMPORTED_SCENARIO, JUNIT_REPORT, is_vpcsim_file
+    from simulator.present.folders import HTML_REPORT, IMPORTED_SCENARIO, JUNIT_REPORT, is_vpcsim_file
 
     s = scenario_file(tmp_path, expect={"failure_rate": "<= 1"})
     assert run(capsys, "run", s, "--out", tmp_path / "res")[0] == 0
@@ -386,7 +386,7 @@ def finish(proc: subprocess.Popen, sig: int | None = None, timeout_s: float = 60
 
 
 WRITING = """
-    from simulator.output import atomic_dir
+    from simulator.present.folders import atomic_dir
     with atomic_dir(sys.argv[1]) as tmp:
         (tmp / "half.csv").write_text("x")
         wait()
@@ -417,7 +417,7 @@ def test_a_live_writers_temporary_folder_is_never_deleted(tmp_path, capsys):
 
 def test_a_temporary_folder_of_another_host_or_without_owner_is_kept(tmp_path, capsys):
     """A shared disk: a pid on another machine says nothing about this one's processes."""
-    from simulator.output import TEMP_OWNER
+    from simulator.present.folders import TEMP_OWNER
 
     s = scenario_file(tmp_path)
     proc = child(tmp_path, WRITING, tmp_path / "res")
@@ -440,7 +440,7 @@ CLI_WAITING_IN = """
         {before}
         wait()
     m.{function} = patched
-    from simulator.cli import main
+    from simulator.cli.core import main
     sys.exit(main(sys.argv[1:]))
 """
 
@@ -454,7 +454,7 @@ def test_sigterm_while_writing_is_a_clean_interrupt(tmp_path, capsys):
     s = scenario_file(tmp_path)
     res = tmp_path / "res"
     assert run(capsys, "run", s, "--out", res, "--seed", "1")[0] == 0
-    proc = child(tmp_path, waiting_in("report", "write_report_files"), "run", s, "--out", res, "--seed", "2")
+    proc = child(tmp_path, waiting_in("present.report", "write_report_files"), "run", s, "--out", res, "--seed", "2")
     assert len(hidden(tmp_path)) == 1  # the temporary folder it is writing
     code, _, err = finish(proc, signal.SIGTERM)
     assert code == 143
@@ -467,11 +467,11 @@ def test_sigint_after_the_results_are_in_place_says_they_were_written(tmp_path):
     """It said "nothing was written" while the folder was complete (3 of 32)."""
     s = scenario_file(tmp_path)
     res = tmp_path / "res"
-    proc = child(tmp_path, waiting_in("cli", "print_summary", before="pass"), "run", s, "--out", res)
+    proc = child(tmp_path, waiting_in("cli.core", "print_summary", before="pass"), "run", s, "--out", res)
     code, _, err = finish(proc, signal.SIGINT)
     assert code == 130
     assert one_error(err) == f"vpcsim: interrupted after writing {res} in full"
-    from simulator.output import check_dir_target
+    from simulator.present.folders import check_dir_target
 
     check_dir_target(res)  # complete: its manifest holds
     assert hidden(tmp_path) == []
@@ -489,7 +489,7 @@ def test_sigint_while_the_folder_is_swapped_leaves_one_whole_folder(tmp_path, ca
                 ready(); time.sleep(2)  # the signal arrives here
             return real_replace(src, dst)
         os.replace = replace
-        from simulator.cli import main
+        from simulator.cli.core import main
         sys.exit(main(sys.argv[1:]))
     """
     proc = child(tmp_path, body, "run", s, "--out", res, "--seed", "2")
@@ -548,11 +548,11 @@ def test_sigterm_during_replications_in_workers_does_not_wait_for_them(tmp_path)
     s = scenario_file(tmp_path)
     body = """
         import importlib
-        m = importlib.import_module("simulator.sweep")  # `simulator.sweep` is also the function
+        m = importlib.import_module("simulator.analysis.sweep")  # `simulator.analysis.sweep` is also the function
         def endless(task):  # a replication that would take two minutes
             ready(); time.sleep(120)
         m._replicate_plain = endless
-        from simulator.cli import main
+        from simulator.cli.core import main
         sys.exit(main(sys.argv[1:]))
     """
     proc = child(tmp_path, body, "run", s, "--replications", "4", "--workers", "2", "--out", tmp_path / "res")
@@ -600,7 +600,7 @@ def test_an_interrupt_a_library_turns_into_its_own_error_or_swallows_is_still_an
     res = tmp_path / "res"
     assert run(capsys, "run", s, "--out", res, "--seed", "1")[0] == 0
     body = f"""
-        import simulator.report as m
+        import simulator.present.report as m
         real = m.write_report_files
         def patched(*args, **kwargs):
             real(*args, **kwargs)
@@ -609,7 +609,7 @@ def test_an_interrupt_a_library_turns_into_its_own_error_or_swallows_is_still_an
             except KeyboardInterrupt:
                 {turned_into}
         m.write_report_files = patched
-        from simulator.cli import main
+        from simulator.cli.core import main
         sys.exit(main(sys.argv[1:]))
     """
     proc = child(tmp_path, body, "run", s, "--out", res, "--seed", "2")
@@ -633,7 +633,7 @@ def test_a_writer_killed_between_moving_the_old_folder_aside_and_the_new_one_in_
             if os.path.basename(str(src)) == "res":  # the old folder is aside, the new one not yet in place
                 ready(); os.kill(os.getpid(), signal.SIGKILL)
         os.replace = replace
-        from simulator.cli import main
+        from simulator.cli.core import main
         sys.exit(main(sys.argv[1:]))
     """
     proc = child(tmp_path, body, "run", s, "--out", res, "--seed", "2")
@@ -722,12 +722,12 @@ def test_check_junit_into_a_folder_is_refused_before_running(tmp_path, capsys):
 
 
 def test_ctrl_c_says_so_and_writes_nothing(tmp_path, capsys, monkeypatch):
-    import simulator.results
+    import simulator.analysis.results
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(simulator.results, "simulate", interrupted)
+    monkeypatch.setattr(simulator.analysis.results, "simulate", interrupted)
     code, _, err = run(capsys, "run", scenario_file(tmp_path), "--out", tmp_path / "res")
     assert code == 130
     assert one_error(err) == "vpcsim: interrupted (nothing was written)"

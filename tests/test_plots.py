@@ -1,4 +1,4 @@
-"""Figures (simulator.plots): what each one draws matches the results it was given, on tiny scenarios."""
+"""Figures (simulator.present.plots): what each one draws matches the results it was given, on tiny scenarios."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from matplotlib.image import imread
 from matplotlib.patches import StepPatch
 
 import simulator as vs
-from simulator import plots
+from simulator.present import plots
 
 from .conftest import BASE, deep_merge, tiny
 
@@ -248,7 +248,7 @@ def test_coarsen_keeps_totals_peaks_and_lows():
 
 
 def test_plots_need_no_gui_backend():
-    code = ("import sys; import simulator as vs; from simulator import plots;"
+    code = ("import sys; import simulator as vs; from simulator.present import plots;"
             "from tests.conftest import tiny;"
             "plots.png_bytes(vs.simulate(tiny()).plot(), dpi=40);"
             "print('matplotlib.pyplot' in sys.modules)")
@@ -342,7 +342,7 @@ def test_compare_legends_hide_no_data():
     """The overlaid timeline's legend sat over a spike at the start of the run."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from simulator.plots import compare_network, compare_timeline
+    from simulator.present.plots import compare_network, compare_timeline
 
     spike = {"process": "poisson", "schedule": [[0, 0], [1, 30], [3, 30], [4, 0]], "interpolate": "step"}
     sc = vs.scenario_from_dict(deep_merge(BASE, {"duration": 30, "functions": [
@@ -363,7 +363,7 @@ def test_compare_legends_hide_no_data():
 
 def test_off_scale_eni_quota_is_named_as_executions_not_enis():
     """"ENI quota 990" read as 990 ENIs; it is the executions 330 free ENIs × 3 environments allow."""
-    from simulator.plots import timeline
+    from simulator.present.plots import timeline
 
     fig = timeline(vs.simulate(vs.scenario_from_dict(BASE)))
     titles = [ax.get_title(loc="right") for ax in fig.axes]

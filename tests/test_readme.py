@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from simulator.cli import main
+from simulator.cli.core import main
 
 from .conftest import ROOT
 

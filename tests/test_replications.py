@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import simulator as vs
-from simulator.cli import main
-from simulator.sweep import aggregate, mean_ci, run_replications, t_quantile
+from simulator.analysis.sweep import aggregate, mean_ci, run_replications, t_quantile
+from simulator.cli.core import main
 
 from .conftest import tiny
 

@@ -1,4 +1,4 @@
-"""The HTML report (simulator.report), `run --out` writing it, and `vpcsim report DIR` rebuilding it."""
+"""The HTML report (simulator.present.report), `run --out` writing it, and `vpcsim report DIR` rebuilding it."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 import simulator as vs
-from simulator import report
-from simulator.cli import main
-from simulator.output import atomic_dir, write_run
+from simulator.cli.core import main
+from simulator.present import report
+from simulator.present.folders import atomic_dir, write_run
 
 from .conftest import BASE, deep_merge
 from .test_plots import calm, png_shape, stressed
@@ -347,8 +347,8 @@ def test_run_out_writes_the_report_through_the_cli(tmp_path, capsys):
 
 def test_latency_histograms_survive_a_round_trip_through_the_results_folder(tmp_path):
     import simulator as vs
-    from simulator.output import write_run
-    from simulator.report import load_results
+    from simulator.present.folders import write_run
+    from simulator.present.report import load_results
 
     from .conftest import SCENARIOS
 
@@ -376,7 +376,7 @@ def test_replicated_verdict_says_means_and_pairs_no_load(tmp_path):
     sc = vs.scenario_from_dict(deep_merge(BASE, {"vpc": {"subnets": [
         {"id": "a", "az": "az-a", "cidr": "10.0.1.0/28"}]}, "functions": [dict(
             BASE["functions"][0], subnets=["a"], arrivals={"process": "constant", "rate": 40})]}))
-    from simulator.report import verdict
+    from simulator.present.report import verdict
 
     s = dict(vs.simulate(sc).summary)
     assert s["failed"] > 0

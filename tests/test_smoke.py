@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from simulator.cli import main
+from simulator.cli.core import main
 
 from .conftest import SCENARIOS
 
@@ -72,7 +72,7 @@ def test_results_folder_is_as_readable_as_any_new_folder(tmp_path):
     import os
     import stat
 
-    from simulator.output import atomic_dir
+    from simulator.present.folders import atomic_dir
 
     with atomic_dir(tmp_path / "out") as tmp:
         (tmp / "x.txt").write_text("x")
@@ -85,7 +85,7 @@ def test_the_library_writers_refuse_to_replace_what_vpcsim_did_not_write(tmp_pat
     import pytest
 
     import simulator as vs
-    from simulator.output import HTML_REPORT, OutputError, atomic_file, write_run
+    from simulator.present.folders import HTML_REPORT, OutputError, atomic_file, write_run
 
     res = vs.simulate(vs.load_scenario(SCENARIOS / "quickstart.yaml").with_changes({"duration": "3m"}))
     precious = tmp_path / "designs"
@@ -110,8 +110,8 @@ def test_write_failures_become_one_line_naming_the_option_and_path(tmp_path, cap
     import pytest
     import typer
 
-    from simulator.cli import writing
-    from simulator.output import atomic_dir
+    from simulator.cli.core import writing
+    from simulator.present.folders import atomic_dir
 
     with pytest.raises(typer.Exit) as info, writing(tmp_path / "out"):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import simulator as vs
-from simulator.cli import main
-from simulator.cli_check import _split_values, parse_vary
-from simulator.sweep import SweepError, plot_sweep, sweep_means
+from simulator.analysis.sweep import SweepError, plot_sweep, sweep_means
+from simulator.cli.check import _split_values, parse_vary
+from simulator.cli.core import main
 
 from .conftest import tiny
 
@@ -160,7 +160,7 @@ def test_sweep_means_have_one_decimal_in_every_row():
     import pandas as pd
     from rich.console import Console
 
-    from simulator.cli_check import _means_table
+    from simulator.cli.check import _means_table
 
     means = pd.DataFrame({"functions.f.memory_mb": [1024, 2048], "n": [5, 5],
                           "peak_concurrency": [287.0, 330.2], "peak_enis": [95.8, 98.0]})

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 import simulator as vs
-from simulator import traces
-from simulator.cli import main
-from simulator.importers import import_azure2019
+from simulator.cli.core import main
+from simulator.scenario import traces
+from simulator.sources.azure import import_azure2019
 
 from .conftest import TRACES, needs_traces
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..scenario import Function, Scenario
+from ..scenario.models import Function, Scenario
 from .prices import FREE_TIER_GB_S, FREE_TIER_REQUESTS, Prices, prices_for
 
 __all__ = ["cost", "executions_started", "MONTH_S", "BYTES_PER_GB"]

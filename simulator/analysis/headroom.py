@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import VpcsimError
-from ..expectations import (
+from ..scenario.models import Scenario, ScenarioError, scenario_from_dict
+from .expectations import (
     FIRST_TIME,
     Condition,
     ExpectationError,
@@ -40,7 +41,6 @@ from ..expectations import (
     metric_kind,
     parse_condition,
 )
-from ..scenario import Scenario, ScenarioError, scenario_from_dict
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -164,7 +164,7 @@ def closed_form(scenario: Scenario, *, high: float = 1e6) -> dict[str, float | N
     """The multiplier at which the first function's projected peak (p99.9 of the run's peak, with cold starts)
     reaches its binding ceiling, and the same with its largest AZ lost: ``{"multiplier", "n_minus_1"}``. Each
     function alone (functions that share subnets take addresses from each other: the simulation sees that)."""
-    from ..capacity import capacity
+    from .capacity import capacity
     from .peak import mean_in_service, peak_in_service
 
     cap = capacity(scenario)
@@ -196,7 +196,7 @@ def closed_form(scenario: Scenario, *, high: float = 1e6) -> dict[str, float | N
 def _run_task(task: tuple[Scenario, int | None, int]) -> dict[str, Any]:
     """One replication at one multiplier (module level: worker processes unpickle it). The closed-form capacity
     figures are left out of what travels back; the caller has them."""
-    from ..results import simulate
+    from .results import simulate
 
     scenario, seed, replication = task
     summary = simulate(scenario, seed=seed, replication=replication).summary
@@ -336,7 +336,7 @@ class Headroom:
         return pd.DataFrame([p.to_dict() for p in self.points])
 
     def plot(self) -> Figure:
-        from .figures import headroom_figure
+        from ..present.answer_figures import headroom_figure
 
         return headroom_figure(self)
 
@@ -378,9 +378,9 @@ def headroom(
 ) -> Headroom:
     """The largest load multiplier at which ``conditions`` (default: the scenario's ``expect``, or
     ``failure_rate == 0``) hold in at least ``share`` of ``replications`` (see the module's docstring)."""
-    from ..capacity import capacity
     from ..errors import require_scenario
-    from ..sweep import execute
+    from .capacity import capacity
+    from .sweep import execute
 
     require_scenario(scenario, "headroom")
     if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:

@@ -24,8 +24,8 @@ import math
 
 import numpy as np
 
-from ..arrivals import rate_at
-from ..scenario import Function, Scenario
+from ..scenario.arrivals import rate_at
+from ..scenario.models import Function, Scenario
 
 __all__ = ["PEAK_QUANTILE", "poisson_quantile", "cold_holding_s", "mean_in_service", "peak_in_service"]
 

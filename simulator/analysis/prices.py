@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..scenario import Scenario
+from ..scenario.models import Scenario
 
 __all__ = ["Prices", "ArchitecturePrices", "TABLE", "SOURCE", "FREE_TIER_REQUESTS", "FREE_TIER_GB_S", "prices_for"]
 

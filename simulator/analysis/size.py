@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..expectations import Condition
-from ..scenario import Scenario, ScenarioError, scenario_from_dict
+from ..scenario.models import Scenario, ScenarioError, scenario_from_dict
+from .expectations import Condition
 from .headroom import HeadroomError, _holds, bounds_the_load, condition_text, default_conditions
 
 __all__ = ["SizeError", "Sizing", "size", "memory_tradeoff", "with_outage", "prefix_for", "MIN_PREFIX",
@@ -108,7 +108,7 @@ def with_prefixes(scenario: Scenario, prefixes: dict[str, int]) -> Scenario:
 def with_outage(scenario: Scenario) -> tuple[Scenario, dict[str, Any]]:
     """``scenario`` with its largest AZ (the most addresses of function subnets) lost at the busiest minute (the
     minute of the highest total arrival rate, not before the warm-up ends) to the end of the run."""
-    from ..arrivals import peak_rate
+    from ..scenario.arrivals import peak_rate
 
     azs: dict[str, int] = {}
     for s in scenario.vpc.subnets:
@@ -135,9 +135,9 @@ def _evaluate(variants: list[Scenario], conditions: Sequence[Condition], replica
               seed: int, workers: int, scheduler: str | None) -> list[tuple[bool, list[dict[str, Any]]]]:
     """For each variant: (holds, the summaries run). Replication 0 of every variant first; the others only where
     it still can hold (so which runs are made does not depend on the number of workers)."""
-    from ..capacity import capacity
-    from ..sweep import execute
+    from .capacity import capacity
     from .headroom import _run_task
+    from .sweep import execute
 
     caps = [capacity(v) for v in variants]
     first = execute(_run_task, [(v, seed, 0) for v in variants], workers=workers, scheduler=scheduler)
@@ -200,8 +200,8 @@ def size(
 ) -> Sizing:
     """The smallest subnet prefixes under which ``conditions`` (default: the scenario's ``expect``, or
     ``failure_rate == 0``) hold (see the module's docstring)."""
-    from ..capacity import capacity
     from ..errors import require_scenario
+    from .capacity import capacity
 
     require_scenario(scenario, "size")
     if not any(f.in_vpc for f in scenario.functions):
@@ -324,9 +324,9 @@ def memory_tradeoff(scenario: Scenario, sizes_mb: Sequence[int], *, function: st
     """Per memory size of ``function`` (default: the only function in a VPC), with the current subnets: the ENIs
     at the simulated peak and by the doc's formula, the addresses used at the peak, the failure rate and the cost
     (means of ``replications``, the same seeds at every size)."""
-    from ..capacity import capacity
-    from ..sweep import execute
+    from .capacity import capacity
     from .headroom import _run_task
+    from .sweep import execute
 
     vpc = [f.name for f in scenario.functions if f.in_vpc]
     if function is None:

@@ -2,7 +2,7 @@
 :mod:`.platforms`), the limits each written once (:mod:`.limits`), the event loop (:mod:`.loop`), the merged arrival
 stream (:mod:`.merge`), the random streams (:mod:`.streams`) and the recorder of what happened (:mod:`.recorder`,
 :mod:`.histogram`). No pandas and no I/O here: a finished :class:`Engine` hands its recorder to
-:func:`simulator.results.build_result`.
+:func:`simulator.analysis.results.build_result`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ functions, so a rule and its ceiling cannot drift apart.
 
 from __future__ import annotations
 
-from ..scenario import Function, Scenario
+from ..scenario.models import Function, Scenario
 
 __all__ = ["TokenBucket", "unreserved_pool", "concurrency_ceiling", "free_ips"]
 

@@ -1,7 +1,7 @@
 """Every arrival process of a scenario merged into one time-ordered stream of (time, function), a window at a time.
 
 The engine handles one stream, whatever the number of functions and processes, without a heap operation per
-arrival: each process draws its times in numpy blocks (:mod:`simulator.arrivals`), and a window takes from every
+arrival: each process draws its times in numpy blocks (:mod:`simulator.scenario.arrivals`), and a window takes from every
 process the times before the window's end and sorts them together.
 """
 

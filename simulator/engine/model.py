@@ -28,8 +28,8 @@ from collections.abc import Callable
 from heapq import heappush
 from typing import Any
 
-from ..distributions import Constant
-from ..scenario import AzOutage, Function, IpsReleased, IpsTaken, Scenario
+from ..scenario.distributions import Constant
+from ..scenario.models import AzOutage, Function, IpsReleased, IpsTaken, Scenario
 from ..summary import OUTCOMES, THROTTLES
 from .limits import TokenBucket, unreserved_pool
 from .loop import FIRST, URGENT, Loop

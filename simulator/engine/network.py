@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..scenario import Function, Scenario
+from ..scenario.models import Function, Scenario
 from .limits import TokenBucket, free_ips
 from .loop import Loop
 

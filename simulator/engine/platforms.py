@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from ..scenario import Function, Scenario
+from ..scenario.models import Function, Scenario
 from .loop import Loop
 from .network import HyperplaneNetwork, LegacyNetwork
 

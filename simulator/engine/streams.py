@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..distributions import Constant
+from ..scenario.distributions import Constant
 
 __all__ = ["stream", "sampler", "BLOCK"]
 

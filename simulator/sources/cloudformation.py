@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 
-from ..scenario import _dotted
+from ..scenario.models import _dotted
 from .common import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT_S,

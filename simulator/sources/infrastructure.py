@@ -35,7 +35,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..scenario import Problem, Scenario, ScenarioError, _dotted, _inside, scenario_from_dict
+from ..scenario.models import Problem, Scenario, ScenarioError, _dotted, _inside, scenario_from_dict
 from .common import Infrastructure, Origin, SourceError, did_you_mean
 from .writer import scenario_data
 

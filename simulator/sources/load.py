@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..scenario import _compose
+from ..scenario.models import _compose
 from .common import LOAD_KEYS, Infrastructure, Origin, SourceError, did_you_mean
 
 __all__ = ["read_load", "apply_load", "Load"]

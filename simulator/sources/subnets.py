@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..scenario import Subnet, _compose
+from ..scenario.models import Subnet, _compose
 from .common import ImportedSubnet, Origin, SourceError
 
 __all__ = ["read_subnets"]

@@ -22,12 +22,12 @@ from typing import Any
 
 import yaml
 
-from ..scenario import Problem, Scenario, ScenarioError, _compose, _dotted, _inside, scenario_from_dict, set_path
+from ..scenario.models import Problem, Scenario, ScenarioError, _compose, _dotted, _inside, scenario_from_dict, set_path
 from .common import Infrastructure, Origin
 
 __all__ = ["Built", "build", "write", "write_files", "load_text", "scenario_data", "HEADER"]
 
-HEADER = "# Imported by `vpcsim import"  # + " SOURCE`": simulator.output.IMPORTED_SCENARIO recognises it
+HEADER = "# Imported by `vpcsim import"  # + " SOURCE`": simulator.present.folders.IMPORTED_SCENARIO recognises it
 DEFAULT_DURATION = "1h"  # the horizon of an imported scenario when the source does not say one (--set duration=...)
 
 
@@ -214,7 +214,7 @@ def write(out_file: Path, built_text: str, extra_files: dict[str, str] | None = 
           force: bool = False) -> list[Path]:
     """Write the scenario and the traces beside it whole or not at all: every file is complete in a temporary file
     before any replaces its target; an existing file vpcsim did not write is refused unless ``force``."""
-    from ..output import IMPORTED_SCENARIO, IMPORTED_TRACE, atomic_file
+    from ..present.folders import IMPORTED_SCENARIO, IMPORTED_TRACE, atomic_file
 
     targets = [(out_file.parent / name, text, IMPORTED_TRACE) for name, text in (extra_files or {}).items()]
     targets.append((out_file, built_text, IMPORTED_SCENARIO))
@@ -228,7 +228,7 @@ def write(out_file: Path, built_text: str, extra_files: dict[str, str] | None = 
 def write_files(folder: Path, files: dict[str, str]) -> list[Path]:
     """Write ``files`` (name -> text) as the results folder ``folder``, whole or not at all, with vpcsim's manifest
     (an existing folder is replaced only when vpcsim wrote it)."""
-    from ..output import atomic_dir
+    from ..present.folders import atomic_dir
 
     with atomic_dir(folder) as tmp:
         for name, text in files.items():

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .scenario import Scenario
-from .summary import (
+from ..scenario.models import Scenario
+from ..summary import (
     BOOL,
     COUNT,
     FIRST_TIME,
@@ -44,7 +44,7 @@ from .summary import (
     prose_count,
     shape,
 )
-from .units import parse_duration
+from ..units import parse_duration
 
 _percent = percent  # the name this module's callers used
 
@@ -469,8 +469,8 @@ def has_expectations(path: Path) -> tuple[bool, str]:
     """(check this file, why not). A YAML file is checked when its top level has ``expect``; a file that does not
     parse is checked (and then reported invalid) when a line starts with ``expect:`` — a broken scenario must not
     pass silently, while another tool's templated YAML in the same folder is none of our business."""
-    from .inputs import MAX_SCENARIO_BYTES, InputFileError, read_text_file
-    from .scenario import ScenarioError, _compose
+    from ..inputs import MAX_SCENARIO_BYTES, InputFileError, read_text_file
+    from ..scenario.models import ScenarioError, _compose
 
     try:  # as the loader reads it: a regular file within the limits (not a FIFO, which would block the search)
         text = read_text_file(path, what="a scenario file", limit_bytes=MAX_SCENARIO_BYTES)

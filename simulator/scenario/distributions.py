@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from .units import MAX_DISTRIBUTION_S, DistDuration, PositiveDistDuration, duration_json_schema, parse_duration
+from ..units import MAX_DISTRIBUTION_S, DistDuration, PositiveDistDuration, duration_json_schema, parse_duration
 
 __all__ = [
     "Constant", "Exponential", "Uniform", "Lognormal", "Gamma", "Normal", "Empirical",
@@ -64,7 +64,7 @@ class _Dist(BaseModel):
 
     def describe(self) -> str:
         """A short human form for tables: ``lognormal(median 120ms, p99 900ms)``."""
-        from .units import format_duration
+        from ..units import format_duration
 
         fields = {k: v for k, v in self.model_dump(by_alias=True, exclude_none=True).items() if k != "dist"}
         inner = ", ".join(
@@ -86,7 +86,7 @@ class Constant(_Dist):
         return np.full(n, self.value)
 
     def describe(self) -> str:
-        from .units import format_duration
+        from ..units import format_duration
 
         return format_duration(self.value)
 

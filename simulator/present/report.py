@@ -2,7 +2,7 @@
 
 The report puts the verdict first (does it fit; if not, what fails first, when, and at what load), then the tables an
 architect pastes into a design review (key figures, outcomes, latency, subnets, ceilings, lint, expectations), the
-figures of :mod:`simulator.plots` embedded as base64 PNG (the file needs no network and no other file), and the
+figures of :mod:`simulator.present.plots` embedded as base64 PNG (the file needs no network and no other file), and the
 resolved scenario that reproduces the run. HTML comes from the Jinja2 templates in ``simulator/templates`` with
 autoescaping on: names and descriptions from a scenario file are text, never markup.
 """
@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from . import __version__
-from .expectations import prose_count
-from .summary import (
+from .. import __version__
+from ..analysis.expectations import prose_count
+from ..summary import (
     FAILURES,
     LAMBDA_ERRORS,
     OUTCOMES,
@@ -33,12 +33,12 @@ from .summary import (
     fmt_pct,
     fmt_rate,
 )
-from .units import format_duration
+from ..units import format_duration
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .compare import Comparison
-    from .results import Result
-    from .scenario import Scenario
+    from ..analysis.compare import Comparison
+    from ..analysis.results import Result
+    from ..scenario.models import Scenario
 
 __all__ = [
     "LAMBDA_ERRORS", "FIGURES", "ResultsFolderError", "verdict", "first_problem", "event_rows", "render_report", "write_report_files",
@@ -62,7 +62,7 @@ FIGURES = {
                              "as lines, and the ceiling with the function's largest AZ lost (N-1)."),
 }
 
-# What "within noise" means in a comparison (simulator.compare.metric_rows), for the table's readers.
+# What "within noise" means in a comparison (simulator.analysis.compare.metric_rows), for the table's readers.
 NOISE_NOTE = ("within noise: B differs from A by less than the run-to-run noise: for counts and shares of invocations, "
               "less than 1.96 standard errors of the difference of two binomial proportions (95%); for latency "
               "percentiles, less than 1% (the latency histogram's resolution); with replications, where the two 95% "
@@ -83,7 +83,7 @@ def fmt_expectation_value(row: Mapping[str, Any]) -> str:
     ``0.07241 (7.24%)``, ``150 ms``, ``6m41s``, ``never``; with replications, the mean and its 95% interval:
     ``0.0002157 (0.0216%), 95% interval 0 .. 0.0005639 (0.0564%)`` (a rate already carries parentheses: an
     interval in parentheses would nest them)."""
-    from .expectations import format_value
+    from ..analysis.expectations import format_value
 
     kind = row.get("kind", "number")
     text = format_value(row.get("value"), kind)
@@ -247,14 +247,14 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
 
 def _env() -> Environment:
     env = Environment(
-        loader=PackageLoader("simulator", "templates"),
+        loader=PackageLoader("simulator.present", "templates"),
         autoescape=select_autoescape(["html"], default_for_string=True, default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    from .expectations import format_usd
+    from ..analysis.expectations import format_usd
 
     env.filters.update(num=fmt_num, pct=fmt_pct, ms=fmt_ms, clock=fmt_clock, rate=fmt_rate, difference=fmt_difference,
                        expectation_value=fmt_expectation_value, usd=lambda v: "–" if v is None else format_usd(v))
@@ -298,7 +298,7 @@ def _key_figures(s: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def cost_line(c: Mapping[str, Any]) -> str:
     """The cost in a few words: ``$0.79 ($2,609 per 30 days; $4.07 per million requests)``."""
-    from .expectations import format_usd
+    from ..analysis.expectations import format_usd
 
     parts = []
     if c.get("monthly_usd") is not None:
@@ -323,7 +323,7 @@ def cost_rows(s: Mapping[str, Any]) -> dict[str, Any] | None:
 def event_rows(scenario: Scenario) -> list[dict[str, Any]]:
     """The scenario's events in time order, for a table: ``at_s``, ``kind``, ``what`` (a short sentence) and
     ``for_s`` (how long an AZ outage lasts; None for address events, which last until undone)."""
-    from .scenario import AzOutage, IpsTaken
+    from ..scenario.models import AzOutage, IpsTaken
 
     rows = []
     for ev in sorted(scenario.events, key=lambda e: e.at):
@@ -454,11 +454,11 @@ def load_results(folder: str | Path) -> Result:
     """Read a results folder written by ``vpcsim run --out`` back into a :class:`Result`.
 
     Raises :class:`ResultsFolderError` (one line naming the file) when the folder is missing or incomplete, and
-    :class:`~simulator.scenario.ScenarioError` when its ``scenario.yaml`` is not a valid scenario.
+    :class:`~simulator.scenario.models.ScenarioError` when its ``scenario.yaml`` is not a valid scenario.
     """
-    from .inputs import InputFileError
-    from .results import SUMMARY_KEYS, Result
-    from .scenario import load_scenario
+    from ..analysis.results import SUMMARY_KEYS, Result
+    from ..inputs import InputFileError
+    from ..scenario.models import load_scenario
 
     folder = Path(folder)
     if not folder.exists():
@@ -486,7 +486,7 @@ def load_results(folder: str | Path) -> Result:
     scenario = load_scenario(folder / "scenario.yaml")
     if summary.get("cost") is None:
         # A folder written before summaries had a cost: compute it from the billed durations when they are there.
-        from .analysis.cost import cost
+        from ..analysis.cost import cost
 
         try:
             summary["cost"] = cost(scenario, summary)
@@ -528,13 +528,13 @@ def load_results(folder: str | Path) -> Result:
 
 def _read_text(path: Path) -> str:
     """A results file's text: a regular file of bounded size (simulator.inputs), not a FIFO put in its place."""
-    from .inputs import MAX_RESULTS_BYTES, read_text_file
+    from ..inputs import MAX_RESULTS_BYTES, read_text_file
 
     return read_text_file(path, what="a results file", limit_bytes=MAX_RESULTS_BYTES)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    from .inputs import MAX_RESULTS_BYTES, open_regular_file
+    from ..inputs import MAX_RESULTS_BYTES, open_regular_file
 
     with open_regular_file(path, what="a results file", limit_bytes=MAX_RESULTS_BYTES) as fh:
         return pd.read_csv(fh)
@@ -545,11 +545,11 @@ def rebuild_report(folder: str | Path, html: str | Path | None = None, *, force:
     files carried over unchanged), so it is refused unless every entry of it is vpcsim's. With ``html``, write only
     that file (refused when it exists and is not an HTML report vpcsim wrote, unless ``force``). Returns the HTML
     path."""
-    from .output import HTML_REPORT, atomic_dir, atomic_file, copy_entries
+    from .folders import HTML_REPORT, atomic_dir, atomic_file, copy_entries
 
     folder = Path(folder)
     result = load_results(folder)
-    from .inputs import InputFileError
+    from ..inputs import InputFileError
 
     try:
         yaml_text = _read_text(folder / "scenario.yaml")

@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .errors import ArgumentError, VpcsimError, require_int, require_mapping, require_scenario
+from ..errors import ArgumentError, VpcsimError, require_int, require_mapping, require_scenario
+from ..scenario.models import Scenario, ScenarioError
+from ..summary import get, is_first_time, key_metrics, leaves, not_averaged, set_path
 from .expectations import evaluate
 from .results import SUMMARY_KEYS, Result, simulate
-from .scenario import Scenario, ScenarioError
-from .summary import get, is_first_time, key_metrics, leaves, not_averaged, set_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -445,9 +445,9 @@ def plot_sweep(df: pd.DataFrame, vary: Sequence[str] | None = None, title: str |
 
 def write_sweep(df: pd.DataFrame, out_dir: str | os.PathLike[str], vary: Sequence[str] | None = None,
                 title: str | None = None) -> Path:
-    """Write a sweep's folder, whole or not at all (like a run's, see :func:`simulator.output.atomic_dir`):
+    """Write a sweep's folder, whole or not at all (like a run's, see :func:`simulator.present.folders.atomic_dir`):
     ``sweep.csv`` (``df``, tidy), ``sweep_means.csv`` (:func:`sweep_means`) and ``sweep.png`` (:func:`plot_sweep`)."""
-    from .output import atomic_dir
+    from ..present.folders import atomic_dir
 
     vary = list(vary if vary is not None else df.attrs.get("vary", []))
     with atomic_dir(out_dir) as tmp:

@@ -38,11 +38,9 @@ from pydantic import (
     model_validator,
 )
 
-from .arrivals import ArrivalSpec
-from .distributions import Constant, DistributionSpec, FrozenDict, Lognormal
-from .errors import ArgumentError, VpcsimError, require_mapping
-from .inputs import MAX_SCENARIO_BYTES, InputFileError, read_text_file
-from .units import (
+from ..errors import ArgumentError, VpcsimError, require_mapping
+from ..inputs import MAX_SCENARIO_BYTES, InputFileError, read_text_file
+from ..units import (
     Duration,
     PositiveDuration,
     bytes_json_schema,
@@ -51,6 +49,8 @@ from .units import (
     format_duration,
     parse_bytes,
 )
+from .arrivals import ArrivalSpec
+from .distributions import Constant, DistributionSpec, FrozenDict, Lognormal
 
 __all__ = [
     "Scenario", "Function", "Subnet", "Region", "Vpc", "ScenarioError", "Problem",
@@ -622,7 +622,7 @@ class FrozenList(list):
 
 def _expect_value(v: Any) -> Any:
     """One ``expect`` entry: a condition (text such as ``"<= 0.001"``, or a number) or a list of them. The
-    conditions themselves are parsed by :mod:`simulator.expectations`; here only the shape is checked, so that a
+    conditions themselves are parsed by :mod:`simulator.analysis.expectations`; here only the shape is checked, so that a
     mapping gives one clear line rather than one per member of a type union."""
     scalar = (str, int, float, bool, type(None))
     if isinstance(v, scalar):
@@ -1244,7 +1244,7 @@ def scenario_from_dict(
     marks = marks or {}
     if isinstance(data, dict) and "infrastructure" in data:
         # The VPC and functions live in a template or a plan (docs/import.md): import it afresh and merge.
-        from .sources.infrastructure import load_infrastructure
+        from ..sources.infrastructure import load_infrastructure
 
         return load_infrastructure(data, source=source, marks=marks, base_dir=base_dir, origin=_origin)
     if not isinstance(data, dict):
@@ -1265,7 +1265,7 @@ def scenario_from_dict(
     sc._raw = data if _owned else _copy_plain(data)
     sc._marks = dict(marks)
     found = _cross_check(sc)
-    from .expectations import expect_problems  # here: expectations imports this module
+    from ..analysis.expectations import expect_problems  # here: expectations imports this module
 
     found += expect_problems(sc, check_capacity=not found)  # capacity figures need a consistent scenario
     if found:

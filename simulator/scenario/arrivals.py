@@ -10,7 +10,7 @@ which the capacity calculator uses for the peak rate and the figures use for the
 - ``constant``: evenly spaced, deterministic.
 - ``diurnal``: ``mean * (1 + amplitude * cos(2π (t - peak_at) / period))``, by thinning a Poisson process at the peak
   rate (Lewis & Shedler 1979).
-- ``trace``: replay of a measured workload (see :mod:`simulator.traces`).
+- ``trace``: replay of a measured workload (see :mod:`simulator.scenario.traces`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from .units import Duration, Rate, duration_type
+from ..units import Duration, Rate, duration_type
 
 __all__ = [
     "PoissonProcess", "ConstantProcess", "DiurnalProcess", "TraceProcess", "ArrivalProcess", "ArrivalSpec",
@@ -262,7 +262,7 @@ class DiurnalProcess(_Process):
 
 
 class TraceProcess(_Process):
-    """Replay of measured arrivals from a file (SPEC §2); reading and placement live in :mod:`simulator.traces`."""
+    """Replay of measured arrivals from a file (SPEC §2); reading and placement live in :mod:`simulator.scenario.traces`."""
 
     # Fields validate in this order: `file` is checked knowing its format, `function` knowing the file.
     process: Literal["trace"] = "trace"

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from .analysis.peak import PEAK_QUANTILE, peak_in_service
-from .arrivals import peak_rate
-from .engine.limits import concurrency_ceiling, unreserved_pool
-from .engine.platforms import platform_of
-from .scenario import Function, Scenario
-from .units import format_duration
+from ..engine.limits import concurrency_ceiling, unreserved_pool
+from ..engine.platforms import platform_of
+from ..scenario.arrivals import peak_rate
+from ..scenario.models import Function, Scenario
+from ..units import format_duration
+from .peak import PEAK_QUANTILE, peak_in_service
 
 __all__ = [
     "capacity", "slots_per_eni", "function_ceilings", "unreserved_pool", "concurrency_ceiling", "LEGACY_MAX_MEMORY_MB",
@@ -119,7 +119,7 @@ def _projected_enis_per_subnet(scenario: Scenario, figures: dict[str, dict], key
 def capacity(scenario: Scenario) -> dict[str, Any]:
     """Closed-form capacity figures, ceilings and lint findings of a scenario (SPEC §5); the projected peaks are the
     p99.9 (``PEAK_QUANTILE``) of the run's peak."""
-    from .errors import require_scenario
+    from ..errors import require_scenario
 
     require_scenario(scenario, "capacity")
     # The figures of a frozen scenario never change: computed once (the projected peaks solve cold-start storms,

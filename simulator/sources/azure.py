@@ -37,9 +37,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .inputs import MAX_TRACE_BYTES, InputFileError, column_names, excerpt, open_regular_file
-from .traces import MINUTE_S, TraceError, read_table
-from .units import format_duration
+from ..inputs import MAX_TRACE_BYTES, InputFileError, column_names, excerpt, open_regular_file
+from ..scenario.traces import MINUTE_S, TraceError, read_table
+from ..units import format_duration
 
 __all__ = ["ImportProblem", "Imported", "import_azure2019", "lambda_memory_mb", "azure2019_files"]
 

@@ -1,9 +1,9 @@
-"""The ``report`` and ``compare`` commands (SPEC §6), registered on the typer app of :mod:`simulator.cli`.
+"""The ``report`` and ``compare`` commands (SPEC §6), registered on the typer app of :mod:`simulator.cli.core`.
 
 ``vpcsim report DIR`` rebuilds the self-contained HTML report of a results folder; ``vpcsim compare`` runs two
 scenarios (or one and the same with ``--set`` changes) with one seed and shows them side by side. Like ``cli.py``,
-this module parses, calls the library and renders; the work is in :mod:`simulator.report` and
-:mod:`simulator.compare`.
+this module parses, calls the library and renders; the work is in :mod:`simulator.present.report` and
+:mod:`simulator.analysis.compare`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import (
+from ..scenario.models import load_scenario
+from .core import (
     Command,
     JsonOpt,
     SetOpt,
@@ -33,7 +34,6 @@ from .cli import (
     user_errors,
     writing,
 )
-from .scenario import load_scenario
 
 __all__ = ["report", "compare"]
 
@@ -48,8 +48,8 @@ def report(
                                                         "vpcsim wrote.")] = False,
 ) -> None:
     """Rebuild the self-contained HTML report (and figures/*.png) of a results folder."""
-    from .output import HTML_REPORT
-    from .report import ResultsFolderError, rebuild_report
+    from ..present.folders import HTML_REPORT
+    from ..present.report import ResultsFolderError, rebuild_report
 
     with user_errors():
         if force and html is None:
@@ -66,7 +66,7 @@ def report(
             raise UserError(str(exc)) from None
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             # Every file is there and parses, but a value is not what `vpcsim run` writes (a hand-edited file).
-            from .cli import _DEBUG
+            from .core import _DEBUG
 
             if _DEBUG:
                 raise
@@ -77,7 +77,7 @@ def report(
 
 
 def _show(v: Any, kind: str) -> str:
-    from .summary import fmt_table
+    from ..summary import fmt_table
 
     return fmt_table(v, kind)
 
@@ -101,10 +101,10 @@ def compare(
     vpcsim compare A.yaml B.yaml, or vpcsim compare A.yaml --set platform=hyperplane (the changes apply to the
     second run).
     """
-    from .compare import compare as run_compare
-    from .compare import write_comparison
-    from .output import to_json
-    from .report import NOISE_NOTE, fmt_difference, verdict
+    from ..analysis.compare import compare as run_compare
+    from ..analysis.compare import write_comparison
+    from ..present.folders import to_json
+    from ..present.report import NOISE_NOTE, fmt_difference, verdict
 
     with user_errors():
         if len(scenarios) > 2:

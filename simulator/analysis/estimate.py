@@ -17,7 +17,7 @@ import dataclasses
 import math
 import os
 
-from .scenario import Scenario
+from ..scenario.models import Scenario
 
 __all__ = ["Estimate", "estimate", "available_memory_mb", "INVOCATIONS_PER_S", "MAX_WALL_S"]
 

@@ -57,8 +57,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .inputs import MAX_TRACE_BYTES, InputFileError, column_label, column_names, excerpt, open_regular_file
-from .units import MAX_HORIZON_S, MAX_RATE_PER_S, format_duration
+from ..inputs import MAX_TRACE_BYTES, InputFileError, column_label, column_names, excerpt, open_regular_file
+from ..units import MAX_HORIZON_S, MAX_RATE_PER_S, format_duration
 
 if TYPE_CHECKING:  # pragma: no cover
     from .arrivals import TraceProcess

@@ -22,9 +22,9 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperCommand
 
-from . import __version__
-from .scenario import Problem, Scenario, ScenarioError, load_scenario
-from .units import format_duration
+from .. import __version__
+from ..scenario.models import Problem, Scenario, ScenarioError, load_scenario
+from ..units import format_duration
 
 
 class Command(TyperCommand):
@@ -231,8 +231,8 @@ def user_errors():
 
 def check_out_dir(path: Path | None, option: str = "--out") -> None:
     """Refuse, before any work is done, an output folder whose replacement would destroy what vpcsim did not write
-    (see :func:`simulator.output.check_dir_target`)."""
-    from .output import OutputError, check_dir_target
+    (see :func:`simulator.present.folders.check_dir_target`)."""
+    from ..present.folders import OutputError, check_dir_target
 
     if path is not None:
         try:
@@ -243,8 +243,8 @@ def check_out_dir(path: Path | None, option: str = "--out") -> None:
 
 def check_out_file(path: Path | None, option: str = "--out", kind: Any = None, force: bool = False) -> None:
     """Refuse, before any work is done, an output file path that is a folder or not a regular file, or (given its
-    :class:`~simulator.output.FileKind`) a file that vpcsim did not write as such, unless ``force``."""
-    from .output import OutputError, check_file_target
+    :class:`~simulator.present.folders.FileKind`) a file that vpcsim did not write as such, unless ``force``."""
+    from ..present.folders import OutputError, check_file_target
 
     if path is not None:
         try:
@@ -258,7 +258,7 @@ def check_out_file(path: Path | None, option: str = "--out", kind: Any = None, f
 def writing(path: Path | str, option: str | None = "--out"):
     """Writing an output: an OS error, or a target the library's writers refuse, becomes one line naming the
     option and the path (exit 2)."""
-    from .output import OutputError
+    from ..present.folders import OutputError
 
     prefix = f"{option} " if option else ""
     with user_errors():
@@ -302,9 +302,9 @@ YesOpt = Annotated[bool, typer.Option("--yes", help="Start even when the estimat
 
 def gate(sc: Scenario, *, yes: bool, replications: int = 1, points: int = 1, workers: int = 1,
          record_invocations: bool = False) -> Any:
-    """The estimate of what the runs need (:mod:`simulator.estimate`); a run that cannot fit this machine is refused
+    """The estimate of what the runs need (:mod:`simulator.analysis.estimate`); a run that cannot fit this machine is refused
     before any work, with one line saying why and how to go on, unless ``yes``."""
-    from .estimate import estimate
+    from ..analysis.estimate import estimate
 
     est = estimate(sc, replications=replications, points=points, workers=workers,
                    record_invocations=record_invocations)
@@ -316,8 +316,8 @@ def gate(sc: Scenario, *, yes: bool, replications: int = 1, points: int = 1, wor
 
 def parse_sets(items: list[str] | None, option: str = "--set") -> dict[str, Any]:
     """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``; values are read as YAML scalars/lists, within the limits of
-    a scenario file (no alias bomb, no nesting beyond 64 levels: ``simulator.scenario.yaml_value``)."""
-    from .scenario import yaml_value
+    a scenario file (no alias bomb, no nesting beyond 64 levels: ``simulator.scenario.models.yaml_value``)."""
+    from ..scenario.models import yaml_value
 
     changes: dict[str, Any] = {}
     for item in items or []:
@@ -362,9 +362,72 @@ def load_with_changes(path: Path, sets: list[str] | None, seed: int | None = Non
 
 
 def _num(v: Any, digits: int = 0) -> str:
-    from .summary import fmt_num
+    from ..summary import fmt_num
 
     return fmt_num(v, digits)
+
+
+# --------------------------------------------------------------------------------------------------- runs
+
+
+@contextmanager
+def progress_bar(label: str, enabled: bool):
+    """A progress callback ``(done, total)`` on a terminal, ``None`` otherwise (CI logs stay clean)."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    # auto_refresh=False: no refresh thread in this process while worker processes are being forked.
+    with Progress(TextColumn(escape(label)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, auto_refresh=False) as prog:
+        task = prog.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            prog.update(task, completed=done, total=total, refresh=True)
+
+        yield update
+
+
+def run_errors():
+    """SweepError (bad --workers, no Dask, unreachable scheduler) → one line, exit 2, like other user errors."""
+    from ..analysis.sweep import SweepError
+
+    @contextmanager
+    def handler():
+        with user_errors():
+            try:
+                yield
+            except SweepError as exc:
+                raise UserError(str(exc)) from None
+
+    return handler()
+
+
+def print_replications(summary: dict[str, Any]) -> None:
+    """The key metrics of a replicated run: mean and 95% interval."""
+    reps = summary.get("replications")
+    if not reps:
+        return
+    from ..summary import NUMBER, format_value, key_metrics
+
+    t = Table(title=f"Across {reps['n']} replications (mean and 95% Student-t interval of the mean)",
+              title_justify="left")
+    for col in ("metric", "mean", "95% interval", "replications with a value"):
+        t.add_column(col, justify="left" if col == "metric" else "right", overflow="fold" if col == "metric" else "ellipsis")
+    # The key figures of a sweep's table that are not counts of invocations (those are in the tables above), means
+    # of counts shown with their decimal, and each subnet's fewest free addresses.
+    rows = [(path, NUMBER if m.kind == "count" else m.kind) for path, m in key_metrics(summary, columns=True)
+            if path not in ("invocations", "succeeded", "throttled", "failed", "first_failure_s")]
+    rows += [(f"subnets.{sid}.min_free_ips", NUMBER) for sid in summary["subnets"]]
+    for path, kind in rows:
+        m = reps["metrics"].get(path)
+        if m is None or m["mean"] is None:
+            continue
+        ci = "-" if m["ci_low"] is None else f"{format_value(m['ci_low'], kind)} .. {format_value(m['ci_high'], kind)}"
+        t.add_row(path, format_value(m["mean"], kind), ci, f"{m['n']}/{reps['n']}")
+    print_table(t)
+
 
 
 # --------------------------------------------------------------------------------------------------- validate
@@ -376,7 +439,7 @@ def validate(
     strict: Annotated[bool, typer.Option("--strict", help="Lint warnings fail too (exit 2).")] = False,
 ) -> None:
     """Check scenario files: the schema, cross-references and the lint rules of the capacity calculator."""
-    from .capacity import capacity
+    from ..analysis.capacity import capacity
 
     bad = 0
     warned = 0
@@ -458,13 +521,13 @@ def capacity_cmd(
     sets: SetOpt = None,
 ) -> None:
     """The closed-form figures (no simulation): the doc's ENI formula, packing, ceilings, N-1 and lint."""
-    from .capacity import capacity
+    from ..analysis.capacity import capacity
 
     with user_errors():
         sc = load_with_changes(scenario, sets)
         cap = capacity(sc)
     if as_json:
-        from .output import to_json  # infinities (a scaling rate that never reaches the peak) become null
+        from ..present.folders import to_json  # infinities (a scaling rate that never reaches the peak) become null
 
         typer.echo(to_json(cap), nl=False)
         return
@@ -491,20 +554,20 @@ BINDING_CAUSES = {
 
 
 def _pct(v: float | None) -> str:
-    from .summary import fmt_pct
+    from ..summary import fmt_pct
 
     return fmt_pct(v)
 
 
 def _ms(v: float | None) -> str:
-    from .summary import fmt_ms
+    from ..summary import fmt_ms
 
     return fmt_ms(v)
 
 
 def _when(t: float | None) -> str:
     """A simulated time for people, as the report writes it: 42.5s, 20m1s, 1h2m3s."""
-    from .summary import fmt_clock
+    from ..summary import fmt_clock
 
     return fmt_clock(t)
 
@@ -512,8 +575,8 @@ def _when(t: float | None) -> str:
 def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario | None = None) -> None:
     """The run's summary as a few tables an architect can paste into a design review (with the scenario's events
     when ``scenario`` is given)."""
-    from .report import event_rows, fmt_count, prose_count, verdict
-    from .summary import LAMBDA_ERRORS
+    from ..present.report import event_rows, fmt_count, prose_count, verdict
+    from ..summary import LAMBDA_ERRORS
 
     head = (f"[bold]{escape(s['scenario'])}[/bold]  platform {s['platform']}, seed {s['seed']}, "
             f"{format_duration(s['simulated_s'])} simulated in {s['wall_s']:.1f} s")
@@ -598,7 +661,7 @@ def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario 
 
 def cost_sentence(c: dict[str, Any], means: bool = False) -> str:
     """The run's cost in one sentence: the window, the month, per million requests, the parts, the free tier apart."""
-    from .expectations import format_usd
+    from ..analysis.expectations import format_usd
 
     parts = [f"{name} {format_usd(c[key])}" for name, key in (
         ("duration", "compute_usd"), ("requests", "requests_usd"), ("provisioned", "provisioned_usd"),
@@ -618,7 +681,7 @@ def cost_sentence(c: dict[str, Any], means: bool = False) -> str:
 def print_expectations(rows: list[dict[str, Any]]) -> None:
     """The expectations table (value in the metric's unit; with replications the mean and its 95% interval),
     then one sentence per failed expectation."""
-    from .report import fmt_expectation_value
+    from ..present.report import fmt_expectation_value
 
     t = Table(title="Expectations", title_justify="left")
     for col in ("metric", "condition", "value", "verdict"):
@@ -674,8 +737,8 @@ def run(
     yes: YesOpt = False,
 ) -> None:
     """Simulate a scenario and report outcomes, latency, peaks, subnet addresses and ceilings."""
-    from .output import to_json, write_run
-    from .results import simulate
+    from ..analysis.results import simulate
+    from ..present.folders import to_json, write_run
 
     with user_errors():
         if record and out_dir is None:  # the rows go to invocations.csv; nothing else shows them
@@ -694,17 +757,16 @@ def run(
                             "--replications N (5 or more), or leave --strict out")
         est = gate(sc, yes=yes, replications=n_reps, workers=workers, record_invocations=record)
     if not as_json:
-        from .capacity import capacity
+        from ..analysis.capacity import capacity
 
         say(f"Simulating {escape(sc.name)}: {escape(est.line())}.")  # wrapped at a terminal's width, whole in a log
         # What the closed forms already say about the design, before the run shows it (a dedicated-tenancy VPC or a
         # 12 s init would otherwise simulate and exit 0 without a word).
         print_lint(capacity(sc)["lint"], quiet=True)
-    if n_reps > 1:  # replications (simulator.sweep): means, intervals; time series of replication 0
-        from .cli_check import _progress, _sweep_errors
-        from .sweep import run_replications
+    if n_reps > 1:  # replications (simulator.analysis.sweep): means, intervals; time series of replication 0
+        from ..analysis.sweep import run_replications
 
-        with _sweep_errors(), _progress(f"{n_reps} replications", show_bar) as done:
+        with run_errors(), progress_bar(f"{n_reps} replications", show_bar) as done:
             result = run_replications(sc, n_reps, workers=workers, strict=strict, record_invocations=record,
                                       progress=done)
     else:
@@ -718,8 +780,6 @@ def run(
     else:
         print_summary(result.summary, result.timeseries, result.scenario)
         if result.summary.get("replications"):
-            from .cli_check import print_replications
-
             print_replications(result.summary)
         if out_dir is not None:
             out.print(f"Results written to {escape(str(out_dir))}/")
@@ -734,7 +794,7 @@ def run(
 @app.command(cls=Command)
 def schema() -> None:
     """Print the JSON Schema of the scenario file."""
-    from .scenario import json_schema
+    from ..scenario.models import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=2))
 
@@ -757,7 +817,7 @@ def _on_signal(signum: int, frame: Any) -> None:
 
 def _interrupted(written_before: int) -> str:
     """The one line after an interrupt, true in every phase: what this command had moved into place, complete."""
-    output = sys.modules.get("simulator.output")  # not imported: nothing was written
+    output = sys.modules.get("simulator.present.folders")  # not imported: nothing was written
     written = output.written_outputs()[written_before:] if output is not None else []
     word = "terminated" if _SIGNAL == signal.SIGTERM else "interrupted"
     if not written:
@@ -769,7 +829,7 @@ def main(argv: list[str] | None = None) -> int:
     """The ``vpcsim`` command. Returns the exit code (0, 1 or 2; 130 after Ctrl-C, 143 after SIGTERM)."""
     global _SIGNAL
     _SIGNAL = None
-    output = sys.modules.get("simulator.output")
+    output = sys.modules.get("simulator.present.folders")
     written_before = len(output.written_outputs()) if output is not None else 0
     previous: dict[int, Any] = {}
     try:
@@ -821,11 +881,6 @@ def _dispatch(argv: list[str] | None) -> int:
         return 2
     return rv if isinstance(rv, int) else 0
 
-
-from . import cli_check  # noqa: E402,F401,I001  (registers check, sweep)
-from . import cli_import  # noqa: E402,F401
-from . import cli_report  # noqa: E402,F401  (registers report, compare)
-from . import cli_answers  # noqa: E402,F401  (registers headroom, size)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..scenario.models import Scenario
+from ..summary import COUNT, OUTCOMES, RATE, TEXT, declaration, fmt_difference, fmt_table, get, key_metrics
 from .results import Result, simulate
-from .scenario import Scenario
-from .summary import COUNT, OUTCOMES, RATE, TEXT, declaration, fmt_difference, fmt_table, get, key_metrics
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -145,7 +145,7 @@ class Comparison:
 
     def figures(self) -> dict[str, Figure]:
         """The overlaid timeline, network and latency figures and each run's capacity chart, by file stem."""
-        from . import plots
+        from ..present import plots
 
         runs = self.results()
         figs = {"timeline": plots.compare_timeline(runs), "network": plots.compare_network(runs),
@@ -157,7 +157,7 @@ class Comparison:
         return figs
 
     def images(self) -> dict[str, bytes]:
-        from .plots import png_bytes
+        from ..present.plots import png_bytes
 
         return {stem: png_bytes(fig) for stem, fig in self.figures().items()}
 
@@ -165,7 +165,7 @@ class Comparison:
         """One figure: the overlaid timeline above the overlaid network and latency."""
         from matplotlib.figure import Figure
 
-        from . import plots
+        from ..present import plots
 
         runs = self.results()
         fig = Figure(figsize=(18, 12), layout="constrained")
@@ -187,7 +187,7 @@ class Comparison:
 def _labels(a: Scenario, b: Scenario, labels: Sequence[str] | None, changes: Mapping[str, Any]) -> tuple[str, str]:
     if labels is not None:
         if len(labels) != 2 or labels[0] == labels[1]:
-            from .errors import ArgumentError
+            from ..errors import ArgumentError
 
             raise ArgumentError(f"compare(): labels must be two different names, got {list(labels)}")
         return labels[0], labels[1]
@@ -207,7 +207,7 @@ def compare(a: Scenario, b: Scenario | Mapping[str, Any], *, seed: int | None = 
 
     ``b`` is a scenario or a mapping of changes to ``a`` (the ``--set`` paths: ``{"platform": "hyperplane"}``).
     """
-    from .errors import ArgumentError, require_bool, require_int, require_mapping, require_scenario
+    from ..errors import ArgumentError, require_bool, require_int, require_mapping, require_scenario
 
     require_scenario(a, "compare", "a")
     seed = require_int(seed, "compare", "seed", allow_none=True)
@@ -229,8 +229,8 @@ def compare(a: Scenario, b: Scenario | Mapping[str, Any], *, seed: int | None = 
 def write_comparison(cmp: Comparison, out_dir: str | Path) -> Path:
     """Write a comparison folder, whole or not at all: ``comparison.json``, ``report.html`` (self-contained),
     ``figures/*.png``, and each run's results folder (``a/``, ``b/``, as ``vpcsim run --out`` writes them)."""
-    from .output import atomic_dir, to_json, write_run
-    from .report import render_comparison
+    from ..present.folders import atomic_dir, to_json, write_run
+    from ..present.report import render_comparison
 
     with atomic_dir(out_dir) as tmp:
         write_run(cmp.a, tmp / "a")

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .analysis.cost import cost
+from ..engine import Engine, simulate_once
+from ..engine.recorder import INVOCATION_COLUMNS as _COLUMNS
+from ..scenario.models import Scenario
+from ..summary import TOP_LEVEL
 from .capacity import capacity
-from .engine import Engine, simulate_once
-from .engine.recorder import INVOCATION_COLUMNS as _COLUMNS
-from .scenario import Scenario
-from .summary import TOP_LEVEL
+from .cost import cost
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -45,7 +45,7 @@ class Result:
 
     def plot(self) -> Figure:
         """A dashboard figure of the run (timeline, network, latency, capacity)."""
-        from .plots import dashboard
+        from ..present.plots import dashboard
 
         return dashboard(self)
 
@@ -59,7 +59,7 @@ class Result:
 
 def build_result(engine: Engine) -> Result:
     """Turn a finished engine into a :class:`Result`: the recorder's figures, the scenario's identity, the closed
-    forms of :func:`~simulator.capacity.capacity`."""
+    forms of :func:`~simulator.analysis.capacity.capacity`."""
     sc = engine.sc
     rec = engine.rec
     measured = rec.summary([f.net for f in engine.fns], engine.net, {
@@ -91,7 +91,7 @@ def simulate(
 ) -> Result:
     """Run ``scenario`` once (SPEC §7). ``seed`` overrides the scenario's seed; the same scenario and seed give
     the same summary (but ``wall_s``) and time series, on any machine."""
-    from .errors import ArgumentError, require_bool, require_int, require_scenario
+    from ..errors import ArgumentError, require_bool, require_int, require_scenario
 
     require_scenario(scenario, "simulate")
     seed = require_int(seed, "simulate", "seed", allow_none=True)
@@ -101,7 +101,7 @@ def simulate(
         raise ArgumentError(f"simulate(): progress must be a function of the share done (0..1), got {progress!r}")
     engine = simulate_once(scenario, seed, replication, record_invocations, progress)
     result = build_result(engine)
-    if scenario.expect:  # SPEC §2: checked against this run (a replicated run checks the means: simulator.sweep)
+    if scenario.expect:  # SPEC §2: checked against this run (a replicated run checks the means: simulator.analysis.sweep)
         from .expectations import evaluate
 
         result.summary["expectations"] = evaluate(scenario, result.summary)

@@ -20,7 +20,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import (
+from .core import (
     Command,
     JsonOpt,
     SetOpt,
@@ -33,11 +33,11 @@ from .cli import (
     load_with_changes,
     out,
     print_table,
+    progress_bar,
     say,
     user_errors,
     writing,
 )
-from .cli_check import _progress
 
 __all__ = ["headroom_command", "size_command"]
 
@@ -58,8 +58,8 @@ OutOpt = Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Write
 @contextmanager
 def _answer_errors():
     """The library's errors about what was asked (HeadroomError, SweepError) → one line, exit 2."""
-    from .analysis.headroom import HeadroomError
-    from .sweep import SweepError
+    from ..analysis.headroom import HeadroomError
+    from ..analysis.sweep import SweepError
 
     with user_errors():
         try:
@@ -76,8 +76,8 @@ def _x(m: float | None) -> str:
 
 
 def print_headroom(h: Any) -> None:
-    from .expectations import format_usd, format_value
-    from .report import fmt_pct
+    from ..analysis.expectations import format_usd, format_value
+    from ..present.report import fmt_pct
 
     say(f"[bold]{escape(h.sentence())}[/bold]")
     cf = h.closed_form
@@ -130,8 +130,8 @@ def headroom_command(
     yes: YesOpt = False,
 ) -> None:
     """The largest load multiplier at which the conditions still hold, by simulation (closed form beside it)."""
-    from .analysis.headroom import headroom, parse_until, scale_load
-    from .output import to_json
+    from ..analysis.headroom import headroom, parse_until, scale_load
+    from ..present.folders import to_json
 
     with _answer_errors():
         sc = load_with_changes(scenario, sets, seed)
@@ -143,7 +143,7 @@ def headroom_command(
         gate(scale_load(sc, min(max_multiplier, 2.0)), yes=yes, replications=replications, points=12,
              workers=workers)
     show = err.is_terminal and not as_json
-    with _answer_errors(), _progress(f"headroom of {sc.name}", show) as progress:
+    with _answer_errors(), progress_bar(f"headroom of {sc.name}", show) as progress:
         h = headroom(sc, conditions, replications=replications, share=share, resolution=resolution,
                      max_multiplier=max_multiplier, workers=workers, scheduler=scheduler, progress=progress)
     if out_dir is not None:
@@ -158,10 +158,10 @@ def headroom_command(
 
 
 def _write_headroom(sc: Any, h: Any, out_dir: Path) -> None:
-    from . import plots
-    from .analysis.headroom import scale_load
-    from .output import atomic_dir, to_json, write_run
-    from .results import simulate
+    from ..analysis.headroom import scale_load
+    from ..analysis.results import simulate
+    from ..present import plots
+    from ..present.folders import atomic_dir, to_json, write_run
 
     png = plots.png_bytes(h.plot())
     m = h.multiplier if h.multiplier > 0 else (h.bracket[1] or 1.0)
@@ -229,8 +229,8 @@ def print_sizing(z: Any) -> None:
 
 
 def print_memory(rows: list[dict[str, Any]], function: str) -> None:
-    from .expectations import format_usd
-    from .report import fmt_pct
+    from ..analysis.expectations import format_usd
+    from ..present.report import fmt_pct
 
     t = Table(title=f"Memory trade-off of {escape(function)} with the current subnets (means)", title_justify="left")
     for col in ("memory MB", "env/ENI", "ENIs (doc formula)", "peak ENIs", "peak addresses", "failed or throttled",
@@ -273,9 +273,9 @@ def size_command(
 ) -> None:
     """The smallest subnet prefixes under which the conditions hold, verified tight by simulation; the ENI quota
     needed; with --memory, the memory trade-off."""
-    from .analysis.headroom import parse_until
-    from .analysis.size import SizeError, memory_tradeoff, size
-    from .output import to_json
+    from ..analysis.headroom import parse_until
+    from ..analysis.size import SizeError, memory_tradeoff, size
+    from ..present.folders import to_json
 
     with _answer_errors():
         sc = load_with_changes(scenario, sets, seed)
@@ -287,7 +287,7 @@ def size_command(
         check_out_dir(out_dir)
         gate(sc, yes=yes, replications=replications, points=10 + len(sizes or []), workers=workers)
     show = err.is_terminal and not as_json
-    with _answer_errors(), _progress(f"sizing {sc.name}", show):
+    with _answer_errors(), progress_bar(f"sizing {sc.name}", show):
         z = size(sc, conditions, n_minus_1=n_minus_1, per_subnet=per_subnet, replications=replications, share=share,
                  workers=workers, scheduler=scheduler)
         if sizes:
@@ -310,9 +310,9 @@ def size_command(
 def _write_sizing(sc: Any, z: Any, out_dir: Path) -> None:
     import pandas as pd
 
-    from . import plots
-    from .analysis.figures import memory_figure
-    from .output import atomic_dir, to_json
+    from ..present import plots
+    from ..present.answer_figures import memory_figure
+    from ..present.folders import atomic_dir, to_json
 
     with writing(out_dir), atomic_dir(out_dir) as tmp:
         (tmp / "size.json").write_text(to_json(z.to_dict()), encoding="utf-8")

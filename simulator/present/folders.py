@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .results import Result
+from .. import __version__
+from ..analysis.results import Result
 
 __all__ = [
     "atomic_dir", "atomic_file", "write_run", "to_json", "OutputError", "check_dir_target", "check_file_target",
@@ -502,7 +502,7 @@ def write_run(result: Result, out_dir: str | Path) -> Path:
     """Write ``summary.json``, ``timeseries.csv``, ``scenario.yaml`` (the resolved scenario, which reproduces the
     run), ``latency.csv`` (the latency histograms), ``invocations.csv`` when recorded, ``figures/*.png``, the
     self-contained ``report.html`` and the manifest, whole or not at all (see :func:`atomic_dir`)."""
-    from .errors import ArgumentError
+    from ..errors import ArgumentError
     from .report import write_report_files
 
     if not isinstance(result, Result):

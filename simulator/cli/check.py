@@ -16,7 +16,6 @@ from __future__ import annotations
 import socket
 import time
 import xml.etree.ElementTree as ET
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,7 +23,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import (
+from ..analysis.expectations import ExpectationError, _percent, find_scenario_files, format_value, key_figures
+from ..scenario.models import Scenario, ScenarioError, load_scenario
+from .core import (
     Command,
     JsonOpt,
     SetOpt,
@@ -40,14 +41,14 @@ from .cli import (
     parse_sets,
     print_problems,
     print_table,
+    progress_bar,
+    run_errors,
     say,
     user_errors,
     writing,
 )
-from .expectations import ExpectationError, _percent, find_scenario_files, format_value, key_figures
-from .scenario import Scenario, ScenarioError, load_scenario
 
-__all__ = ["check", "sweep_command", "junit_xml", "parse_vary", "print_replications"]
+__all__ = ["check", "sweep_command", "junit_xml", "parse_vary"]
 
 
 WorkersOpt = Annotated[int, typer.Option("--workers", min=0, metavar="N", help="Worker processes for replications "
@@ -56,65 +57,6 @@ ReplicationsOpt = Annotated[int | None, typer.Option("--replications", min=1, me
                                                      "(default: the scenario's `replications`, else 1).")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="With replications, check the unfavourable end of the "
                                                           "95% interval instead of the mean.")]
-
-
-@contextmanager
-def _progress(label: str, enabled: bool):
-    """A progress callback ``(done, total)`` on a terminal, ``None`` otherwise (CI logs stay clean)."""
-    if not enabled:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    # auto_refresh=False: no refresh thread in this process while worker processes are being forked.
-    with Progress(TextColumn(escape(label)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True, auto_refresh=False) as prog:
-        task = prog.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            prog.update(task, completed=done, total=total, refresh=True)
-
-        yield update
-
-
-def _sweep_errors():
-    """SweepError (bad --workers, no Dask, unreachable scheduler) → one line, exit 2, like other user errors."""
-    from .sweep import SweepError
-
-    @contextmanager
-    def handler():
-        with user_errors():
-            try:
-                yield
-            except SweepError as exc:
-                raise UserError(str(exc)) from None
-
-    return handler()
-
-
-def print_replications(summary: dict[str, Any]) -> None:
-    """The key metrics of a replicated run: mean and 95% interval."""
-    reps = summary.get("replications")
-    if not reps:
-        return
-    from .summary import NUMBER, key_metrics
-
-    t = Table(title=f"Across {reps['n']} replications (mean and 95% Student-t interval of the mean)",
-              title_justify="left")
-    for col in ("metric", "mean", "95% interval", "replications with a value"):
-        t.add_column(col, justify="left" if col == "metric" else "right", overflow="fold" if col == "metric" else "ellipsis")
-    # The key figures of a sweep's table that are not counts of invocations (those are in the tables above), means
-    # of counts shown with their decimal, and each subnet's fewest free addresses.
-    rows = [(path, NUMBER if m.kind == "count" else m.kind) for path, m in key_metrics(summary, columns=True)
-            if path not in ("invocations", "succeeded", "throttled", "failed", "first_failure_s")]
-    rows += [(f"subnets.{sid}.min_free_ips", NUMBER) for sid in summary["subnets"]]
-    for path, kind in rows:
-        m = reps["metrics"].get(path)
-        if m is None or m["mean"] is None:
-            continue
-        ci = "-" if m["ci_low"] is None else f"{format_value(m['ci_low'], kind)} .. {format_value(m['ci_high'], kind)}"
-        t.add_row(path, format_value(m["mean"], kind), ci, f"{m['n']}/{reps['n']}")
-    print_table(t)
 
 
 # --------------------------------------------------------------------------------------------------- check
@@ -202,9 +144,9 @@ def check(
 ) -> None:
     """Run every scenario that has `expect` and check its sizing assumptions: exit 0 when all hold, 1 when one
     fails, 2 when a file is invalid."""
-    from .output import JUNIT_REPORT
-    from .report import fmt_expectation_value
-    from .sweep import run_replications
+    from ..analysis.sweep import run_replications
+    from ..present.folders import JUNIT_REPORT
+    from ..present.report import fmt_expectation_value
 
     with user_errors():
         # Before the runs: a CI job must not lose them to a typo in the path, nor a file to a wrong name.
@@ -252,7 +194,7 @@ def check(
         with user_errors():
             gate(sc, yes=yes, replications=n, workers=workers)
         label = f"{file} ({n} replication{'s' * (n != 1)})"
-        with _sweep_errors(), _progress(f"checking {label}", err.is_terminal) as progress:
+        with run_errors(), progress_bar(f"checking {label}", err.is_terminal) as progress:
             result = run_replications(sc, n, workers=workers, strict=strict, progress=progress)
         rows = [dict(r, line=_line(sc, r)) for r in result.summary["expectations"] or []]
         suites.append({
@@ -290,7 +232,7 @@ def check(
         + (f"; {len(skipped)} YAML file{'s' * (len(skipped) != 1)} without expect: skipped" if skipped else "")
         + (_strict_note(suites) if strict else "") + ".")
     if junit is not None:
-        from .output import atomic_file
+        from ..present.folders import atomic_file
 
         with writing(junit, "--junit"), atomic_file(junit, JUNIT_REPORT, "wb", force=force) as fh:
             fh.write(junit_xml(suites))
@@ -349,7 +291,7 @@ def parse_vary(items: list[str] | None) -> dict[str, list[Any]]:
 
 
 def _means_table(means, vary: list[str], title: str) -> Table:
-    from .expectations import MS, NUMBER, RATE, USD
+    from ..analysis.expectations import MS, NUMBER, RATE, USD
 
     t = Table(title=title, title_justify="left")
     for p in vary:  # the tail of the path: functions.NAME. and vpc.subnets. are clear from the value
@@ -404,13 +346,13 @@ def sweep_command(
     yes: YesOpt = False,
 ) -> None:
     """Run a grid of scenario variants × replications; print the means per grid point (tidy CSV with --out)."""
-    from .sweep import sweep, sweep_means, write_sweep
+    from ..analysis.sweep import sweep, sweep_means, write_sweep
 
     with user_errors():
         sc = load_with_changes(scenario, sets, seed)
         grid = parse_vary(vary)
         check_out_dir(out_dir)
-    with _sweep_errors():
+    with run_errors():
         n = replications if replications is not None else sc.replications
         points = 1
         for values in grid.values():
@@ -418,7 +360,7 @@ def sweep_command(
         with user_errors():
             gate(sc, yes=yes, replications=n, points=points, workers=workers)
         show = err.is_terminal and not as_json
-        with _progress(f"sweep: {points} points x {n} replications", show) as progress:
+        with progress_bar(f"sweep: {points} points x {n} replications", show) as progress:
             df = sweep(sc, grid, replications=n, workers=workers, scheduler=scheduler, progress=progress)
     paths = list(grid)
     means = sweep_means(df, paths)

@@ -1,6 +1,6 @@
 """Figures of a run (SPEC §4, §6): the timeline, the network, latency, the capacity chart and a dashboard of all four.
 
-Every function takes results (a :class:`~simulator.results.Result`, or the capacity dict) and returns a
+Every function takes results (a :class:`~simulator.analysis.results.Result`, or the capacity dict) and returns a
 :class:`matplotlib.figure.Figure` built without pyplot, so no GUI backend is needed and nothing is shown; callers save
 it (:func:`png_bytes`) or let Jupyter display it. Each accepts ``fig=`` (a Figure or SubFigure) to draw into, which is
 how :func:`dashboard` and the comparison figures compose them. Colours are the Okabe-Ito palette (safe for the common
@@ -20,13 +20,13 @@ import pandas as pd
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from .scenario import AzOutage, IpsReleased, IpsTaken, Scenario
-from .summary import OUTCOMES
+from ..scenario.models import AzOutage, IpsReleased, IpsTaken, Scenario
+from ..summary import OUTCOMES
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from .results import Result
+    from ..analysis.results import Result
 
 __all__ = [
     "OKABE_ITO", "OUTCOME_STYLE", "timeline", "network", "latency", "capacity_chart", "dashboard", "figures",
@@ -231,7 +231,7 @@ def _shade(ax: Axes, sc: Scenario, div: float, *, label: bool, az: str | None = 
 def _vpc_slots(sc: Scenario) -> int | None:
     """Environments per ENI when every function is in the VPC with the same value; else None (no single ceiling
     in executions exists for the total)."""
-    from .engine.platforms import platform_of
+    from ..engine.platforms import platform_of
 
     if not all(f.in_vpc for f in sc.functions):
         return None
@@ -294,7 +294,7 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
     limits.append((conc_label, float(conc), OKABE_ITO["black"], (0, (6, 3))))
     slots = _vpc_slots(sc)
     if slots is not None:
-        from .engine.platforms import platform_of
+        from ..engine.platforms import platform_of
 
         if "address_ceiling" in ts:  # what the engine saw at each step's end (taken addresses, AZs down)
             limits.append(("address ceiling (free IPs × envs/ENI)", ts["address_ceiling"].to_numpy(dtype=float),
@@ -398,7 +398,7 @@ def network(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure 
                   edgecolor="white" if hatch else colour, lw=0, label=label)
         bottom = bottom + y
     top = max(float(bottom.max(initial=0)), 1.0) * 1.25
-    from .engine.platforms import platform_of
+    from ..engine.platforms import platform_of
 
     platform = platform_of(sc)
     quota = platform.eni_quota(sc)
@@ -461,7 +461,7 @@ def network(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure 
 
 
 def _clock(t: float) -> str:
-    from .units import format_duration
+    from ..units import format_duration
 
     return format_duration(round(t) if t >= 60 else round(t, 1))
 

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-    from .headroom import Headroom
+    from ..analysis.headroom import Headroom
 
 __all__ = ["headroom_figure", "memory_figure"]
 
-# Okabe & Ito (as simulator.plots): distinguishable with the common colour-vision deficiencies.
+# Okabe & Ito (as simulator.present.plots): distinguishable with the common colour-vision deficiencies.
 _BLUE, _GREEN, _VERMILLION, _GREY, _ORANGE = "#0072B2", "#009E73", "#D55E00", "#8C8C8C", "#E69F00"
 
 # How a metric kind is drawn: (scale, unit for the axis label).

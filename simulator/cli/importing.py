@@ -1,7 +1,7 @@
 """The ``vpcsim import`` command group (SPEC §6): scenarios from measured workloads and from infrastructure.
 
 ``vpcsim import azure2019 DIR --top N --out FILE`` writes a scenario replaying the Azure Functions Trace 2019 (see
-:mod:`simulator.importers` for the rules); ``cloudformation``, ``terraform``, ``aws`` and ``cloudwatch`` read a
+:mod:`simulator.sources.azure` for the rules); ``cloudformation``, ``terraform``, ``aws`` and ``cloudwatch`` read a
 team's infrastructure and load (:mod:`simulator.sources`, docs/import.md). Every scenario is validated before it is
 written, and written whole or not at all.
 """
@@ -18,11 +18,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import Command, UserError, app, check_out_file, err, out, print_table, user_errors, writing
-from .importers import ImportProblem, import_azure2019
-from .output import IMPORTED_SCENARIO, atomic_file
-from .scenario import ScenarioError, scenario_from_dict
-from .units import parse_duration
+from ..present.folders import IMPORTED_SCENARIO, atomic_file
+from ..scenario.models import ScenarioError, scenario_from_dict
+from ..sources.azure import ImportProblem, import_azure2019
+from ..units import parse_duration
+from .core import Command, UserError, app, check_out_file, err, out, print_table, user_errors, writing
 
 __all__ = ["import_app"]
 
@@ -179,10 +179,10 @@ def _finish(infra, out_file: Path | None, load: Path | None, sets: list[str] | N
             extra_files: dict[str, str] | None = None, force: bool = False) -> None:
     """Apply the load, validate, write (or print) and show what was imported: shared by every infrastructure
     importer."""
-    from .cli import parse_sets
-    from .sources.common import SourceError
-    from .sources.load import apply_load, read_load
-    from .sources.writer import build, write
+    from ..sources.common import SourceError
+    from ..sources.load import apply_load, read_load
+    from ..sources.writer import build, write
+    from .core import parse_sets
 
     try:
         if load is not None:
@@ -235,8 +235,8 @@ def cloudformation_cmd(
 ) -> None:
     """A scenario from a CloudFormation, SAM or CDK template: its functions, subnets, routes and provisioned
     concurrency."""
-    from .sources.cloudformation import import_cloudformation
-    from .sources.common import SourceError
+    from ..sources.cloudformation import import_cloudformation
+    from ..sources.common import SourceError
 
     with user_errors():
         check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
@@ -262,8 +262,8 @@ def terraform_cmd(
 ) -> None:
     """A scenario from a Terraform plan: functions, subnets (through modules), routes and provisioned
     concurrency."""
-    from .sources.common import SourceError
-    from .sources.terraform import import_terraform
+    from ..sources.common import SourceError
+    from ..sources.terraform import import_terraform
 
     with user_errors():
         check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
@@ -293,8 +293,8 @@ def aws_cmd(
 ) -> None:
     """A scenario from a live account, with read-only calls: functions, concurrency, subnets and addresses in use,
     routes, the ENI quota; with --since, the load from CloudWatch."""
-    from .sources.aws import import_aws, subnets_yaml
-    from .sources.common import SourceError
+    from ..sources.aws import import_aws, subnets_yaml
+    from ..sources.common import SourceError
 
     with user_errors():
         check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
@@ -335,10 +335,10 @@ def cloudwatch_cmd(
 ) -> None:
     """The load of each function from CloudWatch metrics, for teams that cannot give vpcsim credentials: per-minute
     invocations as a trace and durations as a distribution, written as a --load file."""
-    from .cli import check_out_dir
-    from .sources.cloudwatch import load_entries, read_metric_data, trace_csv
-    from .sources.common import SourceError
-    from .sources.writer import HEADER, write_files
+    from ..sources.cloudwatch import load_entries, read_metric_data, trace_csv
+    from ..sources.common import SourceError
+    from ..sources.writer import HEADER, write_files
+    from .core import check_out_dir
 
     with user_errors():
         check_out_dir(out_dir)  # a results folder, with vpcsim's manifest: replaced only when vpcsim wrote it
@@ -350,7 +350,7 @@ def cloudwatch_cmd(
             raise UserError(str(exc)) from None
         if not entries:
             raise UserError(f"{metrics}: no function has invocations in these results")
-        from .sources.writer import load_text
+        from ..sources.writer import load_text
 
         window = f"{start:%Y-%m-%dT%H:%MZ}, {minutes} minutes" if start is not None else "no datapoints"
         load = load_text(entries, [f"{HEADER} cloudwatch` from {metrics}: {len(entries)} functions, {window}.",
