@@ -14,7 +14,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["VpcsimError", "ArgumentError", "require_scenario", "require_int", "require_bool", "require_mapping"]
+__all__ = ["VpcsimError", "ArgumentError", "shown", "require_int", "require_bool", "require_mapping"]
 
 
 class VpcsimError(Exception):
@@ -25,25 +25,9 @@ class ArgumentError(VpcsimError, TypeError, ValueError):
     """A public function was called with an argument of the wrong kind or out of range."""
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     text = repr(value)
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
-
-
-def require_scenario(value: Any, function: str, parameter: str = "scenario") -> Any:
-    """``value`` if it is a loaded :class:`~simulator.scenario.models.Scenario`; else an :class:`ArgumentError` that says
-    how to get one."""
-    from .scenario.models import Scenario
-
-    if isinstance(value, Scenario):
-        return value
-    hint = ""
-    if isinstance(value, str | bytes) or hasattr(value, "__fspath__"):
-        hint = f": load the file first, {function}(simulator.load_scenario({str(value)!r}))"
-    elif isinstance(value, Mapping):
-        hint = f": validate the data first, {function}(simulator.scenario_from_dict(data))"
-    raise ArgumentError(f"{function}(): {parameter} must be a Scenario (from simulator.load_scenario or "
-                        f"scenario_from_dict), got {_shown(value)}{hint}")
 
 
 def require_int(value: Any, function: str, parameter: str, *, minimum: int = 0, allow_none: bool = False) -> Any:
@@ -55,7 +39,7 @@ def require_int(value: Any, function: str, parameter: str, *, minimum: int = 0, 
             value = int(value)
         else:
             raise ArgumentError(f"{function}(): {parameter} must be a whole number >= {minimum}"
-                                f"{' or None' if allow_none else ''}, got {_shown(value)}")
+                                f"{' or None' if allow_none else ''}, got {shown(value)}")
     if value < minimum:
         raise ArgumentError(f"{function}(): {parameter} must be >= {minimum}, got {value}")
     return int(value)
@@ -63,15 +47,15 @@ def require_int(value: Any, function: str, parameter: str, *, minimum: int = 0, 
 
 def require_bool(value: Any, function: str, parameter: str) -> bool:
     if not isinstance(value, bool):
-        raise ArgumentError(f"{function}(): {parameter} must be True or False, got {_shown(value)}")
+        raise ArgumentError(f"{function}(): {parameter} must be True or False, got {shown(value)}")
     return value
 
 
 def require_mapping(value: Any, function: str, parameter: str, example: str) -> Mapping:
     if not isinstance(value, Mapping):
-        raise ArgumentError(f"{function}(): {parameter} must be a mapping such as {example}, got {_shown(value)}")
+        raise ArgumentError(f"{function}(): {parameter} must be a mapping such as {example}, got {shown(value)}")
     for key in value:
         if not isinstance(key, str):
             raise ArgumentError(f"{function}(): the keys of {parameter} are dotted paths (text) such as {example}, "
-                                f"got {_shown(key)}")
+                                f"got {shown(key)}")
     return value

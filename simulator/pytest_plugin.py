@@ -70,10 +70,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if not any(path == r or r in path.parents for r in roots):
         return None
     # A hidden or tool folder inside the root is not the team's scenarios (the same rule as `vpcsim check`).
-    from .analysis.expectations import _SKIP_DIRS, has_expectations
+    from .analysis.expectations import SKIP_DIRS, has_expectations
 
     for root in roots:
-        if root in path.parents and any(p.startswith(".") or p in _SKIP_DIRS
+        if root in path.parents and any(p.startswith(".") or p in SKIP_DIRS
                                         for p in path.relative_to(root).parts[:-1]):
             return None
     ok, _ = has_expectations(path)

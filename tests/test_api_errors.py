@@ -23,7 +23,7 @@ def sc():
 
 def _cases(sc):
     from simulator.analysis.compare import compare
-    from simulator.present.folders import write_run
+    from simulator.analysis.results_folder import write_run
 
     return [
         ("simulate", lambda: vs.simulate(str(QUICK)), "load the file first"),

@@ -259,7 +259,7 @@ def test_check_does_not_block_on_a_fifo_or_expand_a_bomb_in_the_folder(tmp_path)
 
 
 def test_a_special_file_in_a_results_folder_is_refused(tmp_path, capsys):
-    from simulator.present.report import ResultsFolderError, load_results
+    from simulator.analysis.results_folder import ResultsFolderError, load_results
 
     folder = tmp_path / "out"
     folder.mkdir()
@@ -338,26 +338,26 @@ def test_alias_bombs_are_refused_quickly_in_one_line(tmp_path):
 def test_the_composer_refuses_a_bomb_without_building_it():
     t0 = time.monotonic()
     with pytest.raises(ScenarioError, match=r"f:7: expands to more than 2,000,000 values"):
-        scenario._compose(BOMB, "f")
+        scenario.compose_yaml(BOMB, "f")
     assert time.monotonic() - t0 < 2  # measured on the composed graph: milliseconds
 
 
 def test_documents_within_the_limits_still_load(monkeypatch):
-    data, marks = scenario._compose("a: " + "[" * 63 + "]" * 63 + "\n", "f")  # 64 levels with the root mapping
+    data, marks = scenario.compose_yaml("a: " + "[" * 63 + "]" * 63 + "\n", "f")  # 64 levels with the root mapping
     assert marks[("a",)] == 1
     with pytest.raises(ScenarioError, match="nests deeper than 64 levels"):
-        scenario._compose("a: " + "[" * 64 + "]" * 64 + "\n", "f")
+        scenario.compose_yaml("a: " + "[" * 64 + "]" * 64 + "\n", "f")
     monkeypatch.setattr(scenario, "MAX_YAML_NODES", 20)
-    assert scenario._compose("a: &x [1, 2, 3]\nb: [*x, *x]\n", "f")[0] == {"a": [1, 2, 3], "b": [[1, 2, 3]] * 2}
+    assert scenario.compose_yaml("a: &x [1, 2, 3]\nb: [*x, *x]\n", "f")[0] == {"a": [1, 2, 3], "b": [[1, 2, 3]] * 2}
     with pytest.raises(ScenarioError, match=r"f:2: expands to more than 20 values through its aliases \(limit 20\)"):
-        scenario._compose("a: &x [1, 2, 3]\nb: [*x, *x, *x, *x, *x]\n", "f")
+        scenario.compose_yaml("a: &x [1, 2, 3]\nb: [*x, *x, *x, *x, *x]\n", "f")
 
 
 def test_aliases_beyond_their_limit_are_refused(monkeypatch):
     monkeypatch.setattr(scenario, "MAX_YAML_ALIASES", 100)
-    assert len(scenario._compose("a: &a 1\nb: [" + ",".join(["*a"] * 100) + "]\n", "f")[0]["b"]) == 100
+    assert len(scenario.compose_yaml("a: &a 1\nb: [" + ",".join(["*a"] * 100) + "]\n", "f")[0]["b"]) == 100
     with pytest.raises(ScenarioError, match=r"^f:2: more than 100 aliases \(limit 100\)$"):
-        scenario._compose("a: &a 1\nb: [" + ",".join(["*a"] * 101) + "]\n", "f")
+        scenario.compose_yaml("a: &a 1\nb: [" + ",".join(["*a"] * 101) + "]\n", "f")
 
 
 def test_a_generated_scenario_full_of_aliases_loads(tmp_path):
@@ -479,7 +479,7 @@ MARK = "@@VALUE@@"
 
 
 def _field(path: tuple) -> str:
-    return scenario._dotted(path)
+    return scenario.dotted_path(path)
 
 
 def _numeric_case(tmp_path: Path, path: tuple, context: dict | None, value: str) -> tuple[Path, int]:

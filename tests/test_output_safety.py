@@ -199,7 +199,8 @@ def test_a_symlink_to_a_folder_of_user_files_is_refused(tmp_path, capsys):
 
 def test_the_library_writers_refuse_a_folder_with_user_files(tmp_path):
     from simulator.analysis.compare import compare, write_comparison
-    from simulator.present.folders import OutputError, write_run
+    from simulator.analysis.results_folder import write_run
+    from simulator.present.folders import OutputError
 
     sc = vs.scenario_from_dict(BASE)
     folder = tmp_path / "paper"

@@ -13,9 +13,11 @@ import pytest
 import yaml
 
 import simulator as vs
+from simulator.analysis import results_folder
+from simulator.analysis.results_folder import write_run
 from simulator.cli.core import main
 from simulator.present import report
-from simulator.present.folders import atomic_dir, write_run
+from simulator.present.folders import atomic_dir
 
 from .conftest import BASE, deep_merge
 from .test_plots import calm, png_shape, stressed
@@ -256,7 +258,7 @@ def results_dir(tmp_path, pristine) -> Path:
 
 
 def test_load_results_round_trips(results_dir, bad_run):
-    loaded = report.load_results(results_dir)
+    loaded = results_folder.load_results(results_dir)
     assert loaded.summary == json.loads(json.dumps(bad_run.summary))
     assert loaded.scenario == bad_run.scenario
     assert list(loaded.timeseries.columns) == list(bad_run.timeseries.columns)
@@ -328,10 +330,10 @@ def test_report_rebuild_keeps_the_old_report_when_rendering_fails(results_dir, m
     def broken(*args, **kwargs):
         raise RuntimeError("template broke")
 
-    monkeypatch.setattr(report, "draw_figures", lambda result: {})  # only the rendering matters here
-    monkeypatch.setattr(report, "render_report", broken)
+    monkeypatch.setattr(results_folder, "draw_figures", lambda result: {})  # only the rendering matters here
+    monkeypatch.setattr(results_folder, "render_report", broken)
     with pytest.raises(RuntimeError):
-        report.rebuild_report(results_dir)
+        results_folder.rebuild_report(results_dir)
     assert (results_dir / "report.html").read_bytes() == before
     assert sorted(p.name for p in results_dir.iterdir() if p.name.startswith(".")) == []
 
@@ -347,8 +349,7 @@ def test_run_out_writes_the_report_through_the_cli(tmp_path, capsys):
 
 def test_latency_histograms_survive_a_round_trip_through_the_results_folder(tmp_path):
     import simulator as vs
-    from simulator.present.folders import write_run
-    from simulator.present.report import load_results
+    from simulator.analysis.results_folder import load_results, write_run
 
     from .conftest import SCENARIOS
 

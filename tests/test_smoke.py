@@ -85,7 +85,8 @@ def test_the_library_writers_refuse_to_replace_what_vpcsim_did_not_write(tmp_pat
     import pytest
 
     import simulator as vs
-    from simulator.present.folders import HTML_REPORT, OutputError, atomic_file, write_run
+    from simulator.analysis.results_folder import write_run
+    from simulator.present.folders import HTML_REPORT, OutputError, atomic_file
 
     res = vs.simulate(vs.load_scenario(SCENARIOS / "quickstart.yaml").with_changes({"duration": "3m"}))
     precious = tmp_path / "designs"

@@ -119,7 +119,7 @@ def _projected_enis_per_subnet(scenario: Scenario, figures: dict[str, dict], key
 def capacity(scenario: Scenario) -> dict[str, Any]:
     """Closed-form capacity figures, ceilings and lint findings of a scenario (SPEC §5); the projected peaks are the
     p99.9 (``PEAK_QUANTILE``) of the run's peak."""
-    from ..errors import require_scenario
+    from ..scenario.models import require_scenario
 
     require_scenario(scenario, "capacity")
     # The figures of a frozen scenario never change: computed once (the projected peaks solve cold-start storms,

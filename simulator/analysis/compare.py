@@ -207,7 +207,8 @@ def compare(a: Scenario, b: Scenario | Mapping[str, Any], *, seed: int | None = 
 
     ``b`` is a scenario or a mapping of changes to ``a`` (the ``--set`` paths: ``{"platform": "hyperplane"}``).
     """
-    from ..errors import ArgumentError, require_bool, require_int, require_mapping, require_scenario
+    from ..errors import ArgumentError, require_bool, require_int, require_mapping
+    from ..scenario.models import require_scenario
 
     require_scenario(a, "compare", "a")
     seed = require_int(seed, "compare", "seed", allow_none=True)
@@ -229,8 +230,9 @@ def compare(a: Scenario, b: Scenario | Mapping[str, Any], *, seed: int | None = 
 def write_comparison(cmp: Comparison, out_dir: str | Path) -> Path:
     """Write a comparison folder, whole or not at all: ``comparison.json``, ``report.html`` (self-contained),
     ``figures/*.png``, and each run's results folder (``a/``, ``b/``, as ``vpcsim run --out`` writes them)."""
-    from ..present.folders import atomic_dir, to_json, write_run
+    from ..present.folders import atomic_dir, to_json
     from ..present.report import render_comparison
+    from .results_folder import write_run
 
     with atomic_dir(out_dir) as tmp:
         write_run(cmp.a, tmp / "a")

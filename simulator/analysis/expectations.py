@@ -46,8 +46,6 @@ from ..summary import (
 )
 from ..units import parse_duration
 
-_percent = percent  # the name this module's callers used
-
 __all__ = [
     "Condition", "ExpectationError", "compile_expectations", "expect_problems", "evaluate", "metric_kind",
     "lookup", "format_value", "key_figures", "explain", "parse_condition", "summary_shape", "FIRST_TIME",
@@ -424,7 +422,7 @@ def key_figures(summary: dict[str, Any]) -> str:
     are means, rounded as people say them (``failed 39,177``, not ``39,177.3``)."""
     inv = summary.get("invocations") or 0
     def share(rate: float | None) -> str:
-        return "-" if rate is None else _percent(rate)
+        return "-" if rate is None else percent(rate)
 
     def count(v: Any) -> str:
         return prose_count(v) if isinstance(v, int | float) and not isinstance(v, bool) else format_value(v, NUMBER)
@@ -461,7 +459,7 @@ def key_figures(summary: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------------- discovery
 
 # Folders never searched for scenarios: tools' caches and environments, not the team's files.
-_SKIP_DIRS = frozenset(("node_modules", "venv", "__pycache__", "site-packages", "build", "dist"))
+SKIP_DIRS = frozenset(("node_modules", "venv", "__pycache__", "site-packages", "build", "dist"))
 _EXPECT_KEY = re.compile(r"^expect\s*:", re.MULTILINE)
 
 
@@ -470,14 +468,14 @@ def has_expectations(path: Path) -> tuple[bool, str]:
     parse is checked (and then reported invalid) when a line starts with ``expect:`` — a broken scenario must not
     pass silently, while another tool's templated YAML in the same folder is none of our business."""
     from ..inputs import MAX_SCENARIO_BYTES, InputFileError, read_text_file
-    from ..scenario.models import ScenarioError, _compose
+    from ..scenario.models import ScenarioError, compose_yaml
 
     try:  # as the loader reads it: a regular file within the limits (not a FIFO, which would block the search)
         text = read_text_file(path, what="a scenario file", limit_bytes=MAX_SCENARIO_BYTES)
     except InputFileError as exc:
         return False, exc.reason
     try:
-        data, _ = _compose(text, str(path))  # bounded: a YAML bomb in the folder is refused, not expanded
+        data, _ = compose_yaml(text, str(path))  # bounded: a YAML bomb in the folder is refused, not expanded
     except ScenarioError:
         return bool(_EXPECT_KEY.search(text)), "not YAML"
     if isinstance(data, dict) and "expect" in data:
@@ -505,7 +503,7 @@ def find_scenario_files(paths: list[Path]) -> tuple[list[Path], list[tuple[Path,
             continue
         for file in sorted(p for ext in ("*.yaml", "*.yml") for p in path.rglob(ext)):
             rel = file.relative_to(path).parts[:-1]
-            if any(part.startswith(".") or part in _SKIP_DIRS for part in rel):
+            if any(part.startswith(".") or part in SKIP_DIRS for part in rel):
                 continue
             ok, why = has_expectations(file)
             if ok:

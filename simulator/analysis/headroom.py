@@ -378,7 +378,7 @@ def headroom(
 ) -> Headroom:
     """The largest load multiplier at which ``conditions`` (default: the scenario's ``expect``, or
     ``failure_rate == 0``) hold in at least ``share`` of ``replications`` (see the module's docstring)."""
-    from ..errors import require_scenario
+    from ..scenario.models import require_scenario
     from .capacity import capacity
     from .sweep import execute
 

@@ -91,7 +91,8 @@ def simulate(
 ) -> Result:
     """Run ``scenario`` once (SPEC §7). ``seed`` overrides the scenario's seed; the same scenario and seed give
     the same summary (but ``wall_s``) and time series, on any machine."""
-    from ..errors import ArgumentError, require_bool, require_int, require_scenario
+    from ..errors import ArgumentError, require_bool, require_int
+    from ..scenario.models import require_scenario
 
     require_scenario(scenario, "simulate")
     seed = require_int(seed, "simulate", "seed", allow_none=True)

@@ -200,7 +200,7 @@ def size(
 ) -> Sizing:
     """The smallest subnet prefixes under which ``conditions`` (default: the scenario's ``expect``, or
     ``failure_rate == 0``) hold (see the module's docstring)."""
-    from ..errors import require_scenario
+    from ..scenario.models import require_scenario
     from .capacity import capacity
 
     require_scenario(scenario, "size")

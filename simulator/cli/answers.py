@@ -76,8 +76,8 @@ def _x(m: float | None) -> str:
 
 
 def print_headroom(h: Any) -> None:
-    from ..analysis.expectations import format_usd, format_value
     from ..present.report import fmt_pct
+    from ..summary import format_usd, format_value
 
     say(f"[bold]{escape(h.sentence())}[/bold]")
     cf = h.closed_form
@@ -160,8 +160,9 @@ def headroom_command(
 def _write_headroom(sc: Any, h: Any, out_dir: Path) -> None:
     from ..analysis.headroom import scale_load
     from ..analysis.results import simulate
+    from ..analysis.results_folder import write_run
     from ..present import plots
-    from ..present.folders import atomic_dir, to_json, write_run
+    from ..present.folders import atomic_dir, to_json
 
     png = plots.png_bytes(h.plot())
     m = h.multiplier if h.multiplier > 0 else (h.bracket[1] or 1.0)
@@ -229,8 +230,8 @@ def print_sizing(z: Any) -> None:
 
 
 def print_memory(rows: list[dict[str, Any]], function: str) -> None:
-    from ..analysis.expectations import format_usd
     from ..present.report import fmt_pct
+    from ..summary import format_usd
 
     t = Table(title=f"Memory trade-off of {escape(function)} with the current subnets (means)", title_justify="left")
     for col in ("memory MB", "env/ENI", "ENIs (doc formula)", "peak ENIs", "peak addresses", "failed or throttled",

@@ -23,8 +23,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..analysis.expectations import ExpectationError, _percent, find_scenario_files, format_value, key_figures
+from ..analysis.expectations import ExpectationError, find_scenario_files, key_figures
 from ..scenario.models import Scenario, ScenarioError, load_scenario
+from ..summary import format_value, percent
 from .core import (
     Command,
     JsonOpt,
@@ -318,7 +319,7 @@ def _means_table(means, vary: list[str], title: str) -> Table:
                 text = f"{float(v):,.1f}"
             if kind == RATE and f"{col}_ci_high" in row and row[f"{col}_ci_high"] == row[f"{col}_ci_high"]:
                 half = (row[f"{col}_ci_high"] - row[f"{col}_ci_low"]) / 2
-                text = "0" if v == 0 and half == 0 else f"{_percent(v)} ± {_percent(half)}"
+                text = "0" if v == 0 and half == 0 else f"{percent(v)} ± {percent(half)}"
             cells.append(text)
         if "expectations_passed" in means.columns:
             share = row["expectations_passed"]

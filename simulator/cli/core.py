@@ -22,9 +22,9 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperCommand
 
-from .. import __version__
 from ..scenario.models import Problem, Scenario, ScenarioError, load_scenario
 from ..units import format_duration
+from ..version import __version__
 
 
 class Command(TyperCommand):
@@ -78,6 +78,11 @@ _TERMINAL = sys.stdout.isatty()
 out = Console(highlight=False, soft_wrap=False, width=None if _TERMINAL else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 _DEBUG = False
+
+
+def debugging() -> bool:
+    """Whether ``--debug`` was given: errors then show their traceback."""
+    return _DEBUG
 
 
 def say(text: str, *, markup: bool = True) -> None:
@@ -661,7 +666,7 @@ def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario 
 
 def cost_sentence(c: dict[str, Any], means: bool = False) -> str:
     """The run's cost in one sentence: the window, the month, per million requests, the parts, the free tier apart."""
-    from ..analysis.expectations import format_usd
+    from ..summary import format_usd
 
     parts = [f"{name} {format_usd(c[key])}" for name, key in (
         ("duration", "compute_usd"), ("requests", "requests_usd"), ("provisioned", "provisioned_usd"),
@@ -738,7 +743,8 @@ def run(
 ) -> None:
     """Simulate a scenario and report outcomes, latency, peaks, subnet addresses and ceilings."""
     from ..analysis.results import simulate
-    from ..present.folders import to_json, write_run
+    from ..analysis.results_folder import write_run
+    from ..present.folders import to_json
 
     with user_errors():
         if record and out_dir is None:  # the rows go to invocations.csv; nothing else shows them

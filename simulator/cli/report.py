@@ -48,8 +48,8 @@ def report(
                                                         "vpcsim wrote.")] = False,
 ) -> None:
     """Rebuild the self-contained HTML report (and figures/*.png) of a results folder."""
+    from ..analysis.results_folder import ResultsFolderError, rebuild_report
     from ..present.folders import HTML_REPORT
-    from ..present.report import ResultsFolderError, rebuild_report
 
     with user_errors():
         if force and html is None:
@@ -66,9 +66,9 @@ def report(
             raise UserError(str(exc)) from None
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             # Every file is there and parses, but a value is not what `vpcsim run` writes (a hand-edited file).
-            from .core import _DEBUG
+            from .core import debugging
 
-            if _DEBUG:
+            if debugging():
                 raise
             raise UserError(f"{folder}: not a results folder vpcsim can read: a value in summary.json, timeseries.csv "
                             f"or scenario.yaml is not what `vpcsim run` writes ({type(exc).__name__}: {exc}); "

@@ -30,11 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..analysis.results import Result
+from ..version import __version__
 
 __all__ = [
-    "atomic_dir", "atomic_file", "write_run", "to_json", "OutputError", "check_dir_target", "check_file_target",
+    "atomic_dir", "atomic_file", "to_json", "OutputError", "check_dir_target", "check_file_target",
     "FileKind", "HTML_REPORT", "JUNIT_REPORT", "IMPORTED_SCENARIO", "IMPORTED_TRACE", "is_vpcsim_file", "MANIFEST",
     "clean_stale_temporaries", "copy_entries", "written_outputs",
 ]
@@ -496,28 +495,3 @@ def timeseries_csv(ts: Any, path: str | Path) -> None:
         return short if float(short) == t else repr(float(t))
 
     ts.assign(t_s=ts["t_s"].map(exact)).to_csv(path, index=False, float_format="%.6g")
-
-
-def write_run(result: Result, out_dir: str | Path) -> Path:
-    """Write ``summary.json``, ``timeseries.csv``, ``scenario.yaml`` (the resolved scenario, which reproduces the
-    run), ``latency.csv`` (the latency histograms), ``invocations.csv`` when recorded, ``figures/*.png``, the
-    self-contained ``report.html`` and the manifest, whole or not at all (see :func:`atomic_dir`)."""
-    from ..errors import ArgumentError
-    from .report import write_report_files
-
-    if not isinstance(result, Result):
-        raise ArgumentError(f"write_run(): result must be a Result (from simulator.simulate), got "
-                            f"{type(result).__name__}")
-
-    with atomic_dir(out_dir) as tmp:
-        (tmp / "summary.json").write_text(to_json(result.summary), encoding="utf-8")
-        timeseries_csv(result.timeseries, tmp / "timeseries.csv")
-        resolved = result.scenario.with_changes({"seed": result.summary["seed"]})
-        (tmp / "scenario.yaml").write_text(resolved.to_yaml(), encoding="utf-8")
-        if result.invocations is not None:
-            result.invocations.to_csv(tmp / "invocations.csv", index=False, float_format="%.9g")
-        if result.latency_distribution is not None:
-            result.latency_distribution.to_csv(tmp / "latency.csv", index=False, float_format="%.9g")
-        # Inside the temporary folder: a failure while drawing leaves no half-written results folder.
-        write_report_files(result, tmp, resolved.to_yaml())
-    return Path(out_dir)

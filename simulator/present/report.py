@@ -10,7 +10,6 @@ autoescaping on: names and descriptions from a scenario file are text, never mar
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,8 +17,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from .. import __version__
-from ..analysis.expectations import prose_count
 from ..summary import (
     FAILURES,
     LAMBDA_ERRORS,
@@ -32,8 +29,10 @@ from ..summary import (
     fmt_num,
     fmt_pct,
     fmt_rate,
+    prose_count,
 )
 from ..units import format_duration
+from ..version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.compare import Comparison
@@ -41,8 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..scenario.models import Scenario
 
 __all__ = [
-    "LAMBDA_ERRORS", "FIGURES", "ResultsFolderError", "verdict", "first_problem", "event_rows", "render_report", "write_report_files",
-    "load_results", "rebuild_report", "render_comparison",
+    "LAMBDA_ERRORS", "FIGURES", "verdict", "first_problem", "event_rows", "render_report", "write_report_files",
+    "render_comparison",
 ]
 
 # The report's figures: file stem → (title, what to look for).
@@ -68,13 +67,6 @@ NOISE_NOTE = ("within noise: B differs from A by less than the run-to-run noise:
               "percentiles, less than 1% (the latency histogram's resolution); with replications, where the two 95% "
               "intervals overlap.")
 
-_RESULT_FILES = ("summary.json", "timeseries.csv", "scenario.yaml")
-
-
-class ResultsFolderError(ValueError):
-    """A results folder that cannot be read (missing, incomplete or damaged): one line naming the file."""
-
-
 # --------------------------------------------------------------------------------------------------- formatting
 
 
@@ -83,7 +75,7 @@ def fmt_expectation_value(row: Mapping[str, Any]) -> str:
     ``0.07241 (7.24%)``, ``150 ms``, ``6m41s``, ``never``; with replications, the mean and its 95% interval:
     ``0.0002157 (0.0216%), 95% interval 0 .. 0.0005639 (0.0564%)`` (a rate already carries parentheses: an
     interval in parentheses would nest them)."""
-    from ..analysis.expectations import format_value
+    from ..summary import format_value
 
     kind = row.get("kind", "number")
     text = format_value(row.get("value"), kind)
@@ -254,7 +246,7 @@ def _env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    from ..analysis.expectations import format_usd
+    from ..summary import format_usd
 
     env.filters.update(num=fmt_num, pct=fmt_pct, ms=fmt_ms, clock=fmt_clock, rate=fmt_rate, difference=fmt_difference,
                        expectation_value=fmt_expectation_value, usd=lambda v: "–" if v is None else format_usd(v))
@@ -298,7 +290,7 @@ def _key_figures(s: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def cost_line(c: Mapping[str, Any]) -> str:
     """The cost in a few words: ``$0.79 ($2,609 per 30 days; $4.07 per million requests)``."""
-    from ..analysis.expectations import format_usd
+    from ..summary import format_usd
 
     parts = []
     if c.get("monthly_usd") is not None:
@@ -445,131 +437,6 @@ def write_report_files(result: Result, folder: str | Path, scenario_yaml: str | 
     for stem, png in images.items():
         (folder / "figures" / f"{stem}.png").write_bytes(png)
     (folder / "report.html").write_text(render_report(result, images, scenario_yaml), encoding="utf-8")
-
-
-# --------------------------------------------------------------------------------------------------- results folder
-
-
-def load_results(folder: str | Path) -> Result:
-    """Read a results folder written by ``vpcsim run --out`` back into a :class:`Result`.
-
-    Raises :class:`ResultsFolderError` (one line naming the file) when the folder is missing or incomplete, and
-    :class:`~simulator.scenario.models.ScenarioError` when its ``scenario.yaml`` is not a valid scenario.
-    """
-    from ..analysis.results import SUMMARY_KEYS, Result
-    from ..inputs import InputFileError
-    from ..scenario.models import load_scenario
-
-    folder = Path(folder)
-    if not folder.exists():
-        raise ResultsFolderError(f"{folder}: no such folder (write one with: vpcsim run SCENARIO --out {folder})")
-    if not folder.is_dir():
-        raise ResultsFolderError(f"{folder}: not a folder; give the results folder that `vpcsim run --out` wrote")
-    # exists(), not is_file(): a FIFO or device in a file's place is refused by name below, not called missing.
-    missing = [name for name in _RESULT_FILES if not (folder / name).exists()]
-    if missing:
-        raise ResultsFolderError(f"{folder}: not a results folder: {', '.join(missing)} missing (write one with: "
-                                 f"vpcsim run SCENARIO --out {folder})")
-    path = folder / "summary.json"
-    try:
-        summary = json.loads(_read_text(path))
-    except json.JSONDecodeError as exc:
-        raise ResultsFolderError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    except InputFileError as exc:
-        raise ResultsFolderError(str(exc)) from None
-    if not isinstance(summary, dict):
-        raise ResultsFolderError(f"{path}: not a vpcsim summary (expected a JSON object)")
-    absent = [k for k in SUMMARY_KEYS if k not in summary and k != "cost"]  # cost: computed below if absent
-    if absent:
-        raise ResultsFolderError(f"{path}: not a vpcsim summary: missing {', '.join(absent[:5])}"
-                                 + (" ..." if len(absent) > 5 else ""))
-    scenario = load_scenario(folder / "scenario.yaml")
-    if summary.get("cost") is None:
-        # A folder written before summaries had a cost: compute it from the billed durations when they are there.
-        from ..analysis.cost import cost
-
-        try:
-            summary["cost"] = cost(scenario, summary)
-        except (KeyError, TypeError):
-            summary["cost"] = None
-    path = folder / "timeseries.csv"
-    try:
-        ts = _read_csv(path)
-    except InputFileError as exc:
-        raise ResultsFolderError(str(exc)) from None
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise ResultsFolderError(f"{path}: cannot read: {str(exc).splitlines()[0] if str(exc) else exc}") from None
-    needed = ["t_s", "arrivals", *OUTCOMES, "concurrency_max", "environments_busy", "environments_idle",
-              "enis_ready", "enis_attaching", "enis_deleting"]
-    lacking = [c for c in needed if c not in ts.columns]
-    if lacking:
-        raise ResultsFolderError(f"{path}: not a vpcsim time series: missing column {', '.join(lacking[:5])}")
-    invocations = None
-    if (folder / "invocations.csv").exists():
-        try:
-            invocations = _read_csv(folder / "invocations.csv")
-            invocations["cold"] = invocations["cold"].astype(bool)
-        except InputFileError as exc:
-            raise ResultsFolderError(str(exc)) from None
-        except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:
-            raise ResultsFolderError(f"{folder / 'invocations.csv'}: cannot read: {exc}") from None
-    distribution = None
-    if (folder / "latency.csv").exists():
-        try:
-            distribution = _read_csv(folder / "latency.csv")
-            if list(distribution.columns) != ["kind", "low_ms", "high_ms", "count"]:
-                raise ValueError(f"columns must be kind, low_ms, high_ms, count (got {', '.join(distribution.columns)})")
-        except InputFileError as exc:
-            raise ResultsFolderError(str(exc)) from None
-        except (OSError, ValueError, pd.errors.ParserError) as exc:
-            raise ResultsFolderError(f"{folder / 'latency.csv'}: cannot read: {exc}") from None
-    return Result(scenario, summary, ts, invocations, distribution)
-
-
-def _read_text(path: Path) -> str:
-    """A results file's text: a regular file of bounded size (simulator.inputs), not a FIFO put in its place."""
-    from ..inputs import MAX_RESULTS_BYTES, read_text_file
-
-    return read_text_file(path, what="a results file", limit_bytes=MAX_RESULTS_BYTES)
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    from ..inputs import MAX_RESULTS_BYTES, open_regular_file
-
-    with open_regular_file(path, what="a results file", limit_bytes=MAX_RESULTS_BYTES) as fh:
-        return pd.read_csv(fh)
-
-
-def rebuild_report(folder: str | Path, html: str | Path | None = None, *, force: bool = False) -> Path:
-    """Rebuild ``report.html`` and ``figures/*.png`` of a results folder, which is written again whole (its data
-    files carried over unchanged), so it is refused unless every entry of it is vpcsim's. With ``html``, write only
-    that file (refused when it exists and is not an HTML report vpcsim wrote, unless ``force``). Returns the HTML
-    path."""
-    from .folders import HTML_REPORT, atomic_dir, atomic_file, copy_entries
-
-    folder = Path(folder)
-    result = load_results(folder)
-    from ..inputs import InputFileError
-
-    try:
-        yaml_text = _read_text(folder / "scenario.yaml")
-    except InputFileError as exc:
-        raise ResultsFolderError(str(exc)) from None
-    images = draw_figures(result)
-    page = render_report(result, images, yaml_text)
-    if html is not None:
-        with atomic_file(html, HTML_REPORT, force=force) as fh:
-            fh.write(page)
-        return Path(html)
-    advice = (f"the report is rebuilt by writing the folder again whole, so write it elsewhere: vpcsim report "
-              f"{folder} --out FILE")
-    with atomic_dir(folder, advice=advice) as tmp:
-        copy_entries(folder, tmp, skip={"report.html", "figures"})
-        (tmp / "figures").mkdir()
-        for stem, png in images.items():
-            (tmp / "figures" / f"{stem}.png").write_bytes(png)
-        (tmp / "report.html").write_text(page, encoding="utf-8")
-    return folder / "report.html"
 
 
 # --------------------------------------------------------------------------------------------------- comparison

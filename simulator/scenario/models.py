@@ -38,7 +38,8 @@ from pydantic import (
     model_validator,
 )
 
-from ..errors import ArgumentError, VpcsimError, require_mapping
+from .. import hooks
+from ..errors import ArgumentError, VpcsimError, require_mapping, shown
 from ..inputs import MAX_SCENARIO_BYTES, InputFileError, read_text_file
 from ..units import (
     Duration,
@@ -98,7 +99,7 @@ MAX_YAML_ALIASES = 1_000_000
 generator shared one object, several per function. What stops an alias bomb is :data:`MAX_YAML_NODES`."""
 
 
-def _compose(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
+def compose_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
     """Parse YAML into plain data plus the line (1-based) of every key and list item, keyed by its path.
 
     The document is measured before anything is built from it (see :func:`_measure`): a file whose aliases expand
@@ -230,14 +231,14 @@ def _compose_with(loader_class: type, text: str, filename: str) -> tuple[Any, di
                 for key_node, value_node in n.value:
                     if not isinstance(key_node, yaml.ScalarNode):  # never built: it may be an alias to anything
                         what = "a mapping" if isinstance(key_node, yaml.MappingNode) else "a list"
-                        raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, _dotted(path),
+                        raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, dotted_path(path),
                                                      f"a key must be a plain value (got {what})")])
                     key = scalar(key_node)
                     if not isinstance(key, str | int | float | bool) or key is None:
-                        raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, _dotted(path),
+                        raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, dotted_path(path),
                                                      f"a key must be a plain value (got {_show(key)})")])
                     if key in out:
-                        raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, _dotted(path + (key,)),
+                        raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, dotted_path(path + (key,)),
                                                      "duplicate key")])
                     marks[path + (key,)] = key_node.start_mark.line + 1
                     out[key] = build(value_node, path + (key,))
@@ -270,12 +271,12 @@ def yaml_value(text: str) -> Any:
     """One value written in YAML (``--set``, ``--vary``), within the limits of a scenario file; raises
     :class:`ScenarioError` (a problem without file or line) for invalid YAML or a value beyond the limits."""
     try:
-        return _compose(text, "")[0]
+        return compose_yaml(text, "")[0]
     except ScenarioError as exc:
         raise ScenarioError([p._replace(file=None, line=None) for p in exc.problems]) from None
 
 
-def _dotted(path: tuple) -> str:
+def dotted_path(path: tuple) -> str:
     out = ""
     for part in path:
         if isinstance(part, int):
@@ -795,12 +796,12 @@ class Scenario(_Model):
         changed: dict[str, str] = {}  # dotted raw path (functions[0].memory_mb) → the change as written
         for path, value in changes.items():
             try:
-                changed[_dotted(set_path(raw, path, value))] = path
+                changed[dotted_path(set_path(raw, path, value))] = path
             except ScenarioError as exc:
                 raise ScenarioError([p._replace(file=self._source, path=f"--set {path}") for p in exc.problems]) from None
-        keep = {k: v for k, v in self._marks.items() if _dotted(k) not in changed and not any(
-            _inside(_dotted(k), c) for c in changed)}
-        existing = {_dotted(k) for k in self._marks} if self._marks else None  # the file's own keys
+        keep = {k: v for k, v in self._marks.items() if dotted_path(k) not in changed and not any(
+            is_inside(dotted_path(k), c) for c in changed)}
+        existing = {dotted_path(k) for k in self._marks} if self._marks else None  # the file's own keys
         base_dir = Path(self._source).parent if self._source else None
         try:
             return scenario_from_dict(raw, source=self._source, marks=keep, base_dir=base_dir, _owned=True)
@@ -812,8 +813,8 @@ class Scenario(_Model):
                 # The change is at fault when the problem lies in what it set, or in a section it created (a
                 # section the file does not have: `--set foo.bar=1` makes an unknown key `foo`).
                 created = existing is not None and p.path not in existing
-                cause = next((c for c in changed if _inside(p.path, c) or (
-                    _inside(c, p.path) and ("[" in p.path or "." in p.path or created))), None)
+                cause = next((c for c in changed if is_inside(p.path, c) or (
+                    is_inside(c, p.path) and ("[" in p.path or "." in p.path or created))), None)
                 problems.append(p._replace(line=None, path=f"--set {changed[cause]}") if cause is not None else p)
             raise ScenarioError(problems) from None
 
@@ -834,7 +835,7 @@ def _copy_plain(data: Any) -> Any:
     return copy.deepcopy(data)
 
 
-def _inside(path: str, prefix: str) -> bool:
+def is_inside(path: str, prefix: str) -> bool:
     """Whether dotted ``path`` is ``prefix`` or lies below it (``functions[0].duration.p99`` in ``functions[0]``)."""
     return path == prefix or path.startswith(prefix) and path[len(prefix)] in ".["
 
@@ -1117,7 +1118,7 @@ def _problems_from(exc: ValidationError, raw: Any, source: str | None, marks: di
             path += (str(err.get("ctx", {}).get("discriminator", "")).strip("'"),)
         elif err["type"] == "value_error" and not place.below and (key := _first_key(message, place.node)):
             path += (key,)
-        p = Problem(source, _line(marks, path), _dotted(path), message)
+        p = Problem(source, _line(marks, path), dotted_path(path), message)
         if (p.line, p.path, p.message) not in seen:
             seen.add((p.line, p.path, p.message))
             problems.append(p)
@@ -1244,9 +1245,7 @@ def scenario_from_dict(
     marks = marks or {}
     if isinstance(data, dict) and "infrastructure" in data:
         # The VPC and functions live in a template or a plan (docs/import.md): import it afresh and merge.
-        from ..sources.infrastructure import load_infrastructure
-
-        return load_infrastructure(data, source=source, marks=marks, base_dir=base_dir, origin=_origin)
+        return hooks.load_infrastructure(data, source=source, marks=marks, base_dir=base_dir, origin=_origin)
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         raise ScenarioError([Problem(source, 1 if marks else None, "", f"a scenario is a mapping of keys (got {got})")])
@@ -1265,13 +1264,12 @@ def scenario_from_dict(
     sc._raw = data if _owned else _copy_plain(data)
     sc._marks = dict(marks)
     found = _cross_check(sc)
-    from ..analysis.expectations import expect_problems  # here: expectations imports this module
-
-    found += expect_problems(sc, check_capacity=not found)  # capacity figures need a consistent scenario
+    # `expect` paths name the summary's metrics and the capacity figures, which live above this layer (simulator.hooks)
+    found += hooks.expect_problems(sc, check_capacity=not found)  # capacity figures need a consistent scenario
     if found:
         problems = []
         for path, msg in found:
-            problems.append(Problem(source, _line(marks, path), _dotted(path), msg))
+            problems.append(Problem(source, _line(marks, path), dotted_path(path), msg))
         raise ScenarioError(problems)
     return sc
 
@@ -1290,8 +1288,22 @@ def load_scenario(path: str | Path) -> Scenario:
         text = read_text_file(p, what="a scenario file", limit_bytes=MAX_SCENARIO_BYTES)
     except InputFileError as exc:
         raise ScenarioError([Problem(label, None, "", exc.reason)]) from None
-    data, marks = _compose(text, label)
+    data, marks = compose_yaml(text, label)
     return scenario_from_dict(data, source=label, marks=marks, base_dir=p.resolve().parent, _owned=True)
+
+
+def require_scenario(value: Any, function: str, parameter: str = "scenario") -> Any:
+    """``value`` if it is a loaded :class:`~simulator.scenario.models.Scenario`; else an :class:`ArgumentError` that says
+    how to get one."""
+    if isinstance(value, Scenario):
+        return value
+    hint = ""
+    if isinstance(value, str | bytes) or hasattr(value, "__fspath__"):
+        hint = f": load the file first, {function}(simulator.load_scenario({str(value)!r}))"
+    elif isinstance(value, Mapping):
+        hint = f": validate the data first, {function}(simulator.scenario_from_dict(data))"
+    raise ArgumentError(f"{function}(): {parameter} must be a Scenario (from simulator.load_scenario or "
+                        f"scenario_from_dict), got {shown(value)}{hint}")
 
 
 def json_schema() -> dict:

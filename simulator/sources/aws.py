@@ -435,11 +435,11 @@ def subnets_yaml(*, region: str | None = None, profile: str | None = None, funct
         ids = sorted({s for f in found for s in (f.get("VpcConfig") or {}).get("SubnetIds") or []})
     raw, enis, tables, _ = _subnets(acct, ids)
     subnets, _, _ = _imported_subnets(raw, enis, tables, acct.region)
-    from .writer import HEADER, _flow
+    from .writer import HEADER, flow_yaml
 
     lines = [f"{HEADER} aws --subnets-only` from {acct.region}: {len(subnets)} subnets, for --subnets FILE.",
              "# ips_in_use: addresses other workloads hold (AvailableIpAddressCount, less Lambda's own ENIs)."]
     for s in subnets:
         lines.append(f"# {s.origin.what}")
-        lines.append("- " + _flow(s.entry()))
+        lines.append("- " + flow_yaml(s.entry()))
     return "\n".join(lines) + "\n", len(subnets)

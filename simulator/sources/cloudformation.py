@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 
-from ..scenario.models import _dotted
+from ..scenario.models import dotted_path
 from .common import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT_S,
@@ -135,10 +135,10 @@ def _compose(text: str, label: str, tags: bool = True) -> tuple[Any, dict[tuple,
                 key = loader.construct_object(key_node, deep=True)
                 if not isinstance(key, str | int | float | bool) or key is None:
                     raise SourceError(f"a key must be a plain value (got {key!r})", label,
-                                      key_node.start_mark.line + 1, _dotted(path))
+                                      key_node.start_mark.line + 1, dotted_path(path))
                 key = str(key) if not isinstance(key, str) else key
                 if key in out:
-                    raise SourceError("duplicate key", label, key_node.start_mark.line + 1, _dotted(path + (key,)))
+                    raise SourceError("duplicate key", label, key_node.start_mark.line + 1, dotted_path(path + (key,)))
                 marks[path + (key,)] = key_node.start_mark.line + 1
                 out[key] = build(value_node, path + (key,))
             return out
@@ -258,7 +258,7 @@ class Stack:
         return None
 
     def error(self, message: str, path: tuple) -> SourceError:
-        return SourceError(message, self.tpl.label, self.line(path), _dotted(path))
+        return SourceError(message, self.tpl.label, self.line(path), dotted_path(path))
 
     def origin(self, logical_id: str) -> Origin:
         res = self.resources.get(logical_id, {})
@@ -820,10 +820,10 @@ def _function(st: Stack, lid: str) -> tuple[ImportedFunction, list[tuple[_Subnet
         raise st.error(f"FunctionName {name!r}: Lambda names are letters, digits, '-' and '_', at most 64",
                        paths.get("FunctionName", base))
     mem, mpath, has = get("MemorySize")
-    where = Origin(st.tpl.label, st.line(mpath), _dotted(mpath))
+    where = Origin(st.tpl.label, st.line(mpath), dotted_path(mpath))
     memory = check_memory(_scalar(mem, st), where) if has else DEFAULT_MEMORY_MB
     tout, tpath, has = get("Timeout")
-    where = Origin(st.tpl.label, st.line(tpath), _dotted(tpath))
+    where = Origin(st.tpl.label, st.line(tpath), dotted_path(tpath))
     timeout = check_timeout(_scalar(tout, st), where) if has else DEFAULT_TIMEOUT_S
     rc, rpath, has = get("ReservedConcurrentExecutions")
     reserved = _whole(rc, st, rpath, "ReservedConcurrentExecutions") if has else None

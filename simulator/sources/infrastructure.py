@@ -35,7 +35,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..scenario.models import Problem, Scenario, ScenarioError, _dotted, _inside, scenario_from_dict
+from ..scenario.models import Problem, Scenario, ScenarioError, dotted_path, is_inside, scenario_from_dict
 from .common import Infrastructure, Origin, SourceError, did_you_mean
 from .writer import scenario_data
 
@@ -50,7 +50,7 @@ def _problem(source: str | None, marks: dict, path: tuple, message: str) -> Scen
         if path[:k] in marks:
             line = marks[path[:k]]
             break
-    return ScenarioError([Problem(source, line, _dotted(path), message)])
+    return ScenarioError([Problem(source, line, dotted_path(path), message)])
 
 
 def _path(base_dir: Path | None, source: str | None, value: str) -> tuple[Path, str]:
@@ -206,7 +206,7 @@ def _lay_over(entries: list, items: list[dict], index: dict[str, int], where: st
 
 
 def _attribute(p: Problem, owner: dict[str, Origin | int | None], source: str | None) -> Problem:
-    best = max((k for k in owner if _inside(p.path, k)), key=len, default=None)
+    best = max((k for k in owner if is_inside(p.path, k)), key=len, default=None)
     if best is None:
         return p
     who = owner[best]

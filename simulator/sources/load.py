@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..scenario.models import _compose
+from ..scenario.models import compose_yaml
 from .common import LOAD_KEYS, Infrastructure, Origin, SourceError, did_you_mean
 
 __all__ = ["read_load", "apply_load", "Load"]
@@ -41,7 +41,7 @@ def read_load(path: str | Path, label: str | None = None) -> Load:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read: {exc}", label) from None
-    data, marks = _compose(text, label)
+    data, marks = compose_yaml(text, label)
     if not isinstance(data, dict) or not data:
         raise SourceError("a load file maps function names to their load keys, e.g. `checkout: {arrivals: {process: "
                           "poisson, rate: 50}, duration: 120ms}`", label, 1 if marks else None)

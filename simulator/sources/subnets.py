@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..scenario.models import Subnet, _compose
+from ..scenario.models import Subnet, compose_yaml
 from .common import ImportedSubnet, Origin, SourceError
 
 __all__ = ["read_subnets"]
@@ -35,7 +35,7 @@ def read_subnets(path: str | Path, label: str | None = None) -> dict[str, Import
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read: {exc}", label) from None
-    data, marks = _compose(text, label)
+    data, marks = compose_yaml(text, label)
     prefix: tuple = ()
     if isinstance(data, dict) and isinstance(data.get("vpc"), dict) and "subnets" in data["vpc"]:
         data, prefix = data["vpc"]["subnets"], ("vpc", "subnets")

@@ -22,7 +22,16 @@ from typing import Any
 
 import yaml
 
-from ..scenario.models import Problem, Scenario, ScenarioError, _compose, _dotted, _inside, scenario_from_dict, set_path
+from ..scenario.models import (
+    Problem,
+    Scenario,
+    ScenarioError,
+    compose_yaml,
+    dotted_path,
+    is_inside,
+    scenario_from_dict,
+    set_path,
+)
 from .common import Infrastructure, Origin
 
 __all__ = ["Built", "build", "write", "write_files", "load_text", "scenario_data", "HEADER"]
@@ -84,11 +93,11 @@ def attribute(problems: list[Problem], origins: dict[str, Origin], changed: dict
     path), or else ``fallback``."""
     out = []
     for p in problems:
-        cause = next((c for c in changed if _inside(p.path, c) or _inside(c, p.path)), None)
+        cause = next((c for c in changed if is_inside(p.path, c) or is_inside(c, p.path)), None)
         if cause is not None:
             out.append(p._replace(file=fallback, line=None, path=f"--set {changed[cause]}"))
             continue
-        best = max((k for k in origins if _inside(p.path, k)), key=len, default=None)
+        best = max((k for k in origins if is_inside(p.path, k)), key=len, default=None)
         out.append(origins[best].problem(p.message, p.path) if best is not None else p._replace(file=fallback))
     return out
 
@@ -101,13 +110,13 @@ def build(infra: Infrastructure, out_file: Path | None = None, sets: dict[str, A
     changed: dict[str, str] = {}
     for path, value in (sets or {}).items():
         try:
-            changed[_dotted(set_path(data, path, value))] = path
+            changed[dotted_path(set_path(data, path, value))] = path
         except ScenarioError as exc:
             raise ScenarioError([p._replace(path=f"--set {path}") for p in exc.problems]) from None
     label = str(out_file) if out_file is not None else "<import>"
     no_load = [f["name"] for f in data["functions"] if not f.get("arrivals")]
     text = render(data, infra, origins, no_load)
-    parsed, _ = _compose(text, label)
+    parsed, _ = compose_yaml(text, label)
     # Files written beside the scenario (a trace) do not exist yet: validate against temporary copies.
     with tempfile.TemporaryDirectory(prefix="vpcsim-import-") as tmp:
         check = copy.deepcopy(parsed)
@@ -179,7 +188,7 @@ def render(data: dict[str, Any], infra: Infrastructure, origins: dict[str, Origi
     return "\n".join(lines) + "\n"
 
 
-def _flow(value: Any) -> str:
+def flow_yaml(value: Any) -> str:
     """One value in YAML's flow style (``{a: 1}``, ``[x, y]``, ``"<= 0.1"``)."""
     return yaml.safe_dump([value], default_flow_style=True, sort_keys=False, width=10_000, allow_unicode=True).strip()[1:-1]
 
@@ -194,9 +203,9 @@ def _leaf(value: Any) -> bool:
 
 def _lines(key: Any, value: Any, indent: int) -> list[str]:
     """``key: value`` in block style, with leaf collections (only plain values inside) in flow style."""
-    head = " " * indent + _flow(key) + ":"
+    head = " " * indent + flow_yaml(key) + ":"
     if _leaf(value):
-        return [head + " " + _flow(value)]
+        return [head + " " + flow_yaml(value)]
     if isinstance(value, dict):
         return [head] + [line for k, v in value.items() for line in _lines(k, v, indent + 2)]
     return [head] + [line for item in value for line in _item(item, indent + 2)]
@@ -204,7 +213,7 @@ def _lines(key: Any, value: Any, indent: int) -> list[str]:
 
 def _item(item: Any, indent: int) -> list[str]:
     if _leaf(item) or not isinstance(item, dict):
-        return [" " * indent + "- " + _flow(item)]
+        return [" " * indent + "- " + flow_yaml(item)]
     lines = [line for k, v in item.items() for line in _lines(k, v, indent + 2)]
     lines[0] = " " * indent + "- " + lines[0][indent + 2:]
     return lines
