@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .errors import VpcsimError
+
 __all__ = [
     "InputFileError", "MAX_SCENARIO_BYTES", "MAX_TRACE_BYTES", "MAX_RESULTS_BYTES", "EXCERPT_CHARS",
     "check_regular_file", "open_regular_file", "read_text_file", "excerpt", "column_names", "column_label",
@@ -41,7 +43,7 @@ EXCERPT_CHARS = 16
 _PSEUDO_ROOTS = ("/proc", "/sys")
 
 
-class InputFileError(ValueError):
+class InputFileError(VpcsimError, ValueError):
     """A file that vpcsim refuses to read, or cannot: ``str()`` is one line, the path then the ``reason``."""
 
     def __init__(self, path: str | Path, reason: str):

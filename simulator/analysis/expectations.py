@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import VpcsimError
 from ..scenario.models import Scenario
 from ..summary import (
     BOOL,
@@ -81,7 +82,7 @@ def _capacity_shape(value: Any, key: str = "") -> Any:
     return NUMBER
 
 
-class ExpectationError(ValueError):
+class ExpectationError(VpcsimError, ValueError):
     """A path or condition of ``expect`` that cannot be checked; the message says why (one line)."""
 
 

@@ -17,15 +17,17 @@ import socket
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..analysis.expectations import ExpectationError, find_scenario_files, key_figures
-from ..scenario.models import Scenario, ScenarioError, load_scenario
 from ..summary import format_value, percent
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..scenario.models import Scenario
+
 from .core import (
     Command,
     JsonOpt,
@@ -145,9 +147,11 @@ def check(
 ) -> None:
     """Run every scenario that has `expect` and check its sizing assumptions: exit 0 when all hold, 1 when one
     fails, 2 when a file is invalid."""
+    from ..analysis.expectations import ExpectationError, find_scenario_files, key_figures
     from ..analysis.sweep import run_replications
     from ..present.folders import JUNIT_REPORT
     from ..present.report import fmt_expectation_value
+    from ..scenario.models import ScenarioError, load_scenario
 
     with user_errors():
         # Before the runs: a CI job must not lose them to a typo in the path, nor a file to a wrong name.

@@ -12,7 +12,7 @@ import signal
 import sys
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,9 +22,12 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperCommand
 
-from ..scenario.models import Problem, Scenario, ScenarioError, load_scenario
+from ..errors import VpcsimError
 from ..units import format_duration
 from ..version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover - the scenario layer is imported by the commands that load one
+    from ..scenario.models import Problem, Scenario
 
 
 class Command(TyperCommand):
@@ -189,8 +192,8 @@ def print_table(table: Table, *narrower: Table | list[Table]) -> None:
         out.print(t)
 
 
-class UserError(Exception):
-    """A problem with what the user gave us (not with vpcsim): one line, exit code 2."""
+class UserError(VpcsimError):
+    """A problem with what the user gave on the command line: one line, exit code 2."""
 
 
 def problem_lines(problems: list[Problem], repeat: int = 2) -> list[str]:
@@ -224,10 +227,10 @@ def user_errors():
     """Turn the library's errors about user input into one line each on stderr and exit code 2."""
     try:
         yield
-    except (ScenarioError, UserError) as exc:
+    except VpcsimError as exc:  # every error about user input (simulator.errors)
         if _DEBUG or _SIGNAL is not None:  # after a signal the error may be its doing: main() reports the interrupt
             raise
-        if isinstance(exc, ScenarioError):
+        if getattr(exc, "problems", None):  # a ScenarioError: one line per problem, with file and line
             print_problems(exc.problems)
         else:
             err.print(f"vpcsim: error: {exc}", markup=False)
@@ -322,7 +325,7 @@ def gate(sc: Scenario, *, yes: bool, replications: int = 1, points: int = 1, wor
 def parse_sets(items: list[str] | None, option: str = "--set") -> dict[str, Any]:
     """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``; values are read as YAML scalars/lists, within the limits of
     a scenario file (no alias bomb, no nesting beyond 64 levels: ``simulator.scenario.models.yaml_value``)."""
-    from ..scenario.models import yaml_value
+    from ..scenario.models import ScenarioError, yaml_value
 
     changes: dict[str, Any] = {}
     for item in items or []:
@@ -350,6 +353,8 @@ def _quoted(text: str) -> str:
 
 
 def load_with_changes(path: Path, sets: list[str] | None, seed: int | None = None) -> Scenario:
+    from ..scenario.models import ScenarioError, load_scenario
+
     sc = load_scenario(path)
     changes = parse_sets(sets)
     if seed is not None:
@@ -445,6 +450,7 @@ def validate(
 ) -> None:
     """Check scenario files: the schema, cross-references and the lint rules of the capacity calculator."""
     from ..analysis.capacity import capacity
+    from ..scenario.models import ScenarioError, load_scenario
 
     bad = 0
     warned = 0
@@ -875,15 +881,13 @@ def _dispatch(argv: list[str] | None) -> int:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         return 130
-    except ScenarioError as exc:  # only when a command forgot user_errors(); still no traceback
+    except VpcsimError as exc:  # only when a command forgot user_errors(); still no traceback
         if _DEBUG or _SIGNAL is not None:
             raise
-        print_problems(exc.problems)
-        return 2
-    except UserError as exc:
-        if _DEBUG or _SIGNAL is not None:
-            raise
-        err.print(f"vpcsim: error: {exc}", markup=False)
+        if getattr(exc, "problems", None):
+            print_problems(exc.problems)
+        else:
+            err.print(f"vpcsim: error: {exc}", markup=False)
         return 2
     return rv if isinstance(rv, int) else 0
 
@@ -891,4 +895,4 @@ def _dispatch(argv: list[str] | None) -> int:
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
-__all__ = ["app", "main", "Problem"]
+__all__ = ["app", "main"]

@@ -16,7 +16,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..scenario.models import load_scenario
 from .core import (
     Command,
     JsonOpt,
@@ -105,6 +104,7 @@ def compare(
     from ..analysis.compare import write_comparison
     from ..present.folders import to_json
     from ..present.report import NOISE_NOTE, fmt_difference, verdict
+    from ..scenario.models import load_scenario
 
     with user_errors():
         if len(scenarios) > 2:

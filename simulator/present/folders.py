@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import VpcsimError
 from ..version import __version__
 
 __all__ = [
@@ -45,7 +46,7 @@ _HEAD_BYTES = 4096
 _FOLDER_ADVICE = "it would be replaced whole, so give a new or empty folder"
 
 
-class OutputError(ValueError):
+class OutputError(VpcsimError, ValueError):
     """An output path that must not be replaced or cannot be written (one line, naming the path)."""
 
 
