@@ -32,6 +32,7 @@ from simulator.sources.common import SourceError  # noqa: E402
 from simulator.sources.writer import build  # noqa: E402
 
 from .aws_account import build_account, put_metrics  # noqa: E402
+from .import_pricing import assert_priced_as  # noqa: E402
 
 IAC = Path(__file__).resolve().parents[2] / "shared" / "iac" / "cloudformation"
 
@@ -105,6 +106,11 @@ def test_account_imports_with_its_subnets_addresses_and_routes(account):
     assert "provisioned concurrency not read (lambda:ListProvisionedConcurrencyConfigs: not available (404))" in text
     assert f"# aws us-east-1 ec2 subnet {ids['a']} ({ids['vpc']})" in built.text
     assert "# aws us-east-1 lambda function orders-api, arm64" in built.text
+    # ListFunctions states every function's Architectures (x86_64 when created without): written, and priced.
+    assert {n: f["architecture"] for n, f in fns.items()} == {"orders-api": "arm64", "orders-worker": "x86_64",
+                                                              "billing-export": "x86_64"}
+    assert_priced_as(built.scenario, "orders-api", "arm64")
+    assert_priced_as(built.scenario, "billing-export", "x86_64")
     cap = vs.capacity(built.scenario)["functions"]
     # By hand: 1024 MB -> 3 per ENI; (251 + 54) free addresses; reserved 100 binds; ENI quota (5000 - 6) * 3.
     assert cap["orders-api"]["ceilings"] == {"concurrency": 100, "subnet_ips": 305 * 3, "eni_quota": 4994 * 3,
@@ -374,6 +380,7 @@ def test_cli_end_to_end_against_a_moto_server(moto_server, tmp_path):
     assert api.duration.percentiles[0] == pytest.approx(0.080) and api.duration.percentiles[100] == pytest.approx(0.4)
     assert api.duration.mean == pytest.approx(0.128, rel=1e-4)
     assert sc.function("orders-worker").arrivals == ()  # no calls in the window
+    assert (api.architecture, sc.function("orders-worker").architecture) == ("arm64", "x86_64")
     assert sc.subnet(ids["b"]).ips_in_use == 5
     # By hand: the peak minute, 1,200 calls = 20/s, times the mean 0.128 s -> ceil(2.56) = 3 executions.
     assert vs.capacity(sc)["functions"]["orders-api"]["projected_peak"] == 3

@@ -17,6 +17,7 @@ from simulator.sources.common import SourceError
 from simulator.sources.writer import HEADER, build
 
 from .conftest import SHARED
+from .import_pricing import assert_priced_as
 
 IAC = SHARED / "iac" / "cloudformation"
 MEMORYDB = IAC / "sam-memorydb-vpc.yaml"
@@ -267,6 +268,84 @@ def test_printed_without_out_and_set_errors(capsys):
     assert main(["import", "cloudformation", str(ORDERS), "--set", "functions.orders-apx.memory_mb=256"]) == 2
     assert "--set functions.orders-apx.memory_mb: no function named 'orders-apx'; did you mean 'orders-api'?" in \
         _one_error(capsys)
+
+
+# --------------------------------------------------------------------------------------------------- architecture
+
+
+def test_architecture_is_written_when_the_template_states_it_and_prices_the_function(tmp_path):
+    # SAM Globals.Function.Architectures [arm64]: both functions, written and said in the comment.
+    rc, out = _import(tmp_path, str(ORDERS))
+    assert rc == 0
+    fns = {f["name"]: f for f in yaml.safe_load(out.read_text())["functions"]}
+    assert fns["orders-api"]["architecture"] == fns["OrdersWorker"]["architecture"] == "arm64"
+    assert list(fns["OrdersWorker"])[:3] == ["name", "memory_mb", "architecture"]
+    sc = vs.load_scenario(out)
+    assert_priced_as(sc, "OrdersWorker", "arm64")
+    # A plain template's explicit [x86_64] is written too; CDK's arm64 function beside one that states nothing.
+    rc, plain = _import(tmp_path, str(PAYMENTS), name="plain.yaml")
+    assert rc == 0
+    stated = {f["name"]: f.get("architecture") for f in yaml.safe_load(plain.read_text())["functions"]}
+    assert set(stated.values()) == {"x86_64", None} and stated["payments-authorize"] == "x86_64"
+    rc, cdk = _import(tmp_path, str(CDK), name="cdk.yaml")
+    assert rc == 0
+    stated = {f["name"]: f.get("architecture") for f in yaml.safe_load(cdk.read_text())["functions"]}
+    assert stated == {"Handler886CB40B": None, "service-notifier": "arm64"}
+    assert vs.load_scenario(cdk).function("Handler886CB40B").architecture == "x86_64"  # Lambda's default
+    # The real SAM template states none: no key, the default x86_64.
+    rc, real = _import(tmp_path, str(MEMORYDB), name="real.yaml")
+    assert rc == 0 and "architecture" not in yaml.safe_load(real.read_text())["functions"][0]
+
+
+SAM_ARCH = """\
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Arch:
+    Type: String
+    Default: x86_64
+Globals:
+  Function:
+    Architectures: [x86_64]
+Resources:
+  Api:
+    Type: AWS::Serverless::Function
+    Properties:
+      Architectures: [arm64]
+  Jobs:
+    Type: AWS::Serverless::Function
+  Plain:
+    Type: AWS::Lambda::Function
+    Properties:
+      Architectures: [!Ref Arch]
+"""
+
+
+def test_sam_function_architectures_replace_the_globals_and_intrinsics_resolve(tmp_path, capsys):
+    tpl = tmp_path / "template.yaml"
+    tpl.write_text(SAM_ARCH)
+    # SAM replaces Globals.Function.Architectures with the function's own (a function runs on one architecture);
+    # the Globals apply to SAM functions only.
+    rc, out = _import(tmp_path, str(tpl), "--parameter", "Arch=arm64")
+    assert rc == 0, capsys.readouterr().err
+    arch = {f["name"]: f.get("architecture") for f in yaml.safe_load(out.read_text())["functions"]}
+    assert arch == {"Api": "arm64", "Jobs": "x86_64", "Plain": "arm64"}
+    sc = vs.load_scenario(out)
+    assert_priced_as(sc, "Api", "arm64")
+    assert_priced_as(sc, "Jobs", "x86_64")
+
+
+@pytest.mark.parametrize("value, line, message", [
+    ("[arm64, x86_64]", 13, "Lambda takes one architecture (got arm64, x86_64)"),
+    ("[graviton]", 13, "Lambda's architectures are x86_64 and arm64 (got 'graviton')"),
+])
+def test_an_architecture_lambda_refuses_is_one_line_at_its_place(tmp_path, capsys, value, line, message):
+    tpl = tmp_path / "template.yaml"
+    tpl.write_text(SAM_ARCH.replace("Architectures: [arm64]", f"Architectures: {value}"))
+    rc, out = _import(tmp_path, str(tpl))
+    assert rc == 2 and not out.exists()
+    msg = _one_error(capsys)
+    assert msg.startswith(f"vpcsim: error: {tpl}:{line}: Resources.Api.Properties.Architectures"), msg
+    assert message in msg, msg
 
 
 # --------------------------------------------------------------------------------------------------- errors

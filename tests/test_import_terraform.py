@@ -16,6 +16,8 @@ from simulator.cli.core import main
 from simulator.sources.common import SourceError
 from simulator.sources.terraform import import_terraform
 
+from .import_pricing import assert_priced_as
+
 TF = Path(__file__).parent / "data" / "iac" / "terraform"
 FLAT = TF / "plan-flat.json"
 MODULES = TF / "plan-modules.json"
@@ -118,6 +120,36 @@ def test_a_state_with_every_id_known(tmp_path):
     assert [f.subnets for f in infra.functions] == [["vpc-private-0", "vpc-private-1"]] * 2
 
 
+def _api_values(plan: dict) -> dict:
+    return next(r for r in plan["planned_values"]["root_module"]["resources"]
+                if r["address"] == "aws_lambda_function.api")["values"]
+
+
+def test_architectures_are_written_and_price_the_function(tmp_path):
+    rc, out = _import(tmp_path, FLAT)
+    assert rc == 0
+    arch = {f["name"]: f.get("architecture") for f in yaml.safe_load(out.read_text())["functions"]}
+    assert arch == {"orders-api": "arm64", "orders-reports": "x86_64", "orders-webhook": "x86_64"}
+    assert_priced_as(vs.load_scenario(out), "orders-api", "arm64")
+    assert_priced_as(vs.load_scenario(out), "orders-reports", "x86_64")
+    # Through a module (module.settle.aws_lambda_function.this[0]).
+    rc, out = _import(tmp_path, MODULES)
+    assert rc == 0
+    assert vs.load_scenario(out).function("payments-settle").architecture == "arm64"
+    # architectures = [] (unset, or unknown until apply): not stated, so no key and Lambda's default x86_64.
+    plan = _modified(tmp_path, lambda p: _api_values(p).update(architectures=[]))
+    api = next(f for f in import_terraform(plan).functions if f.name == "orders-api")
+    assert api.architecture is None and "architecture" not in api.entry()
+
+
+def test_infrastructure_scenario_prices_the_plans_architecture(tmp_path):
+    scenario = tmp_path / "ci.yaml"
+    scenario.write_text(f"version: 1\nname: orders-ci\nduration: 2m\ninfrastructure: {{terraform: {FLAT}}}\n")
+    sc = vs.load_scenario(scenario)
+    assert sc.function("orders-api").architecture == "arm64"
+    assert_priced_as(sc, "orders-api", "arm64")
+
+
 def _modified(tmp_path: Path, change) -> Path:
     plan = json.loads(FLAT.read_text())
     change(plan)
@@ -148,6 +180,10 @@ def _subnet_values(plan: dict, address: str) -> dict:
     (lambda p: next(r for r in p["planned_values"]["root_module"]["resources"]
                     if r["address"] == "aws_lambda_function.api")["values"].update(memory_size=20000),
      "aws_lambda_function.api.memory_size: Lambda accepts 128 to 10240 MB in whole MB (got 20000)"),
+    (lambda p: _api_values(p).update(architectures=["arm64", "x86_64"]),
+     "aws_lambda_function.api.architectures: Lambda takes one architecture (got arm64, x86_64)"),
+    (lambda p: _api_values(p).update(architectures=["aarch64"]),
+     "aws_lambda_function.api.architectures: Lambda's architectures are x86_64 and arm64 (got 'aarch64')"),
     (lambda p: p["planned_values"]["root_module"].update(resources=[
         r for r in p["planned_values"]["root_module"]["resources"] if r["type"] != "aws_lambda_function"]),
      "no aws_lambda_function in the plan's planned_values"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -71,11 +72,19 @@ def azure2019(
     spread: Annotated[str | None, typer.Option("--spread", metavar="HOW", help="Calls inside a minute: poisson (default) or "
                                                                 "even.")] = None,
     timestep: Annotated[str, typer.Option("--timestep", metavar="DURATION", help="Resolution of the time series.")] = "10s",
-    force: Annotated[bool, typer.Option("--force", help="Replace the --out file even if it is not a scenario vpcsim "
-                                                        "imported.")] = False,
+    start: Annotated[str | None, typer.Option(
+        "--from", metavar="TIME", help="Import from this time of the trace's day (minute column N starts at N "
+                                       "minutes: the samples' 480..959 are 8h..16h), e.g. 9h; whole minutes. "
+                                       "Default: the trace's start.", show_default=False)] = None,
+    end: Annotated[str | None, typer.Option(
+        "--to", metavar="TIME", help="Import up to this time, excluded (--from 9h --to 10h: columns 540..599). "
+                                     "Default: the trace's end. With --from/--to the window's calls are written "
+                                     "beside --out FILE and replayed from time 0.", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the --out file (and a window's trace beside it) "
+                                                        "even if vpcsim did not write it.")] = False,
 ) -> None:
     """A scenario with one function per trace function: arrivals replayed from the trace, durations from its
-    percentiles, memory from memory.csv, and a VPC from the options."""
+    percentiles, memory from memory.csv, and a VPC from the options; --from/--to import a window of the trace."""
     with user_errors():
         check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
         if name is not None and not name.strip():
@@ -92,32 +101,49 @@ def azure2019(
             raise UserError(f"--timestep: {exc}") from None
         if step <= 0:
             raise UserError(f"--timestep must be > 0 (got {timestep})")
+        window: dict[str, float | None] = {}
+        for option, value, key in (("--from", start, "start_s"), ("--to", end, "end_s")):
+            try:
+                window[key] = parse_duration(value) if value is not None else None
+            except ValueError as exc:
+                raise UserError(f"{option}: {exc}") from None
         try:
             imp = import_azure2019(
                 directory, out_file=out_file, top=top, functions=_hashes(functions), day=day or 1, platform=platform,
                 subnets=subnets, cidr_prefix=cidr_prefix, vpc_cidr=vpc_cidr, azs=azs, region=region, name=name,
-                scale=scale, spread=spread, timestep_s=step,
+                scale=scale, spread=spread, timestep_s=step, **window,
             )
         except ImportProblem as exc:
             raise UserError(str(exc)) from None
         # Validate what we are about to write, as `vpcsim run` will read it. The output's folder may not exist
-        # yet, so its relative trace paths are resolved here by hand.
+        # yet, so its relative trace paths are resolved here by hand, and a window's trace, to be written beside
+        # the scenario, is checked in a temporary copy.
         base = out_file.resolve().parent if out_file is not None else Path.cwd()
         check = copy.deepcopy(imp.data)
-        for fn in check["functions"]:
-            for arrival in fn["arrivals"]:
-                arrival["file"] = os.path.normpath(os.path.join(base, arrival["file"]))
-        try:
-            scenario_from_dict(check, source=str(out_file or "<import>"), base_dir=base)
-        except ScenarioError as exc:  # the importer's own bug, or a trace the loader rejects: say which
-            raise UserError(f"the imported scenario does not validate: {exc.problems[0]}") from None
+        with tempfile.TemporaryDirectory(prefix="vpcsim-import-") as tmp:
+            for file_name, text in imp.extra_files.items():
+                (Path(tmp) / file_name).write_text(text, encoding="utf-8")
+            for fn in check["functions"]:
+                for arrival in fn["arrivals"]:
+                    folder = tmp if arrival["file"] in imp.extra_files else base
+                    arrival["file"] = os.path.normpath(os.path.join(folder, arrival["file"]))
+            try:
+                scenario_from_dict(check, source=str(out_file or "<import>"), base_dir=base)
+            except ScenarioError as exc:  # the importer's own bug, or a trace the loader rejects: say which
+                raise UserError(f"the imported scenario does not validate: {exc.problems[0]}") from None
         if out_file is None:
             typer.echo(imp.text, nl=False)
             for note in imp.notes:
                 err.print(f"note: {note}", markup=False)
             return
-        with writing(out_file), atomic_file(out_file, IMPORTED_SCENARIO, force=force) as fh:
-            fh.write(imp.text)
+        if imp.extra_files:
+            from ..sources.writer import write
+
+            with writing(out_file):  # the scenario and the window's trace beside it, whole or not at all
+                write(out_file, imp.text, imp.extra_files, force=force)
+        else:
+            with writing(out_file), atomic_file(out_file, IMPORTED_SCENARIO, force=force) as fh:
+                fh.write(imp.text)
 
     rows = imp.functions
     assert rows is not None

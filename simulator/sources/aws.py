@@ -5,7 +5,7 @@ it is sent. Credentials and region come from the standard chain (``--profile``, 
 instance roles); ``AWS_ENDPOINT_URL`` points boto3 at another endpoint (a moto server in the tests). Throttled calls
 are retried by botocore's standard retry mode. What is read:
 
-- Lambda ``ListFunctions`` (memory, timeout, ``VpcConfig``, architecture), ``GetFunctionConcurrency`` (reserved),
+- Lambda ``ListFunctions`` (memory, timeout, ``VpcConfig``, ``Architectures``: written as ``architecture:``), ``GetFunctionConcurrency`` (reserved),
   ``ListProvisionedConcurrencyConfigs`` (provisioned: the requested figure), ``GetAccountSettings`` (the account's
   concurrency limit);
 - EC2 ``DescribeSubnets`` (CIDR, AZ, ``AvailableIpAddressCount``), ``DescribeNetworkInterfaces`` (Lambda's ENIs:
@@ -41,6 +41,7 @@ from .common import (
     Infrastructure,
     Origin,
     SourceError,
+    check_architecture,
     did_you_mean,
     require,
 )
@@ -395,13 +396,13 @@ def import_aws(*, region: str | None = None, profile: str | None = None, functio
     for f in found:
         name = f["FunctionName"]
         vpc = f.get("VpcConfig") or {}
-        archs = f.get("Architectures") or []
+        where = Origin(f"aws {acct.region}", None, f"lambda function {name}")
         infra.functions.append(ImportedFunction(
             name=name, memory_mb=int(f.get("MemorySize", 128)), timeout_s=float(f.get("Timeout", 3)),
-            origin=Origin(f"aws {acct.region}", None, f"lambda function {name}"),
+            origin=where,
             subnets=list(vpc.get("SubnetIds") or []), security_groups=list(vpc.get("SecurityGroupIds") or []),
             reserved=reserved.get(name), provisioned=provisioned.get(name, 0),
-            architecture=archs[0] if archs else None))
+            architecture=check_architecture(f.get("Architectures"), where)))
     notes.append(f"{len(enis)} ENIs in {acct.region}: {lambda_enis} are Lambda's, {other_enis} other resources' "
                  f"(region.enis_in_use); each subnet's ips_in_use leaves out Lambda's own")
     notes.append("platform: legacy, the scenario's default (a what-if of the per-environment ENI model); "

@@ -21,6 +21,15 @@ from options, so the result is a legacy-VPC what-if ready to run. The rules, als
   function without a memory row gets 128 MB, and the importer says so.
 - **name**: ``TRIGGER-HASH`` with the first 8 characters of ``HashFunction`` (more when two would clash).
 - **duration of the run**: the trace's minutes (480 minutes = 8 h for the samples), timestep 10 s by default.
+- **a window** (``start_s``/``end_s``, the CLI's ``--from``/``--to``): in the trace's own time, where the minute
+  column ``N`` is the minute that starts ``N`` minutes into the trace's day (the samples' ``480`` .. ``959`` are
+  08:00 .. 16:00; the full data set's ``1`` .. ``1440``). The window ``[start, end)`` takes the columns with
+  ``start <= N min < end``: ``--from 9h --to 10h`` is columns ``540`` .. ``599``. Both are whole minutes inside the
+  trace (``start`` from its first column, ``end`` up to the end of its last); either may be left out (the trace's
+  start, its end). Those minutes are written beside the scenario as a ``per_minute`` trace
+  (``SCENARIO.invocations.csv``: ``function,minute,count`` with the trace's own minute numbers and the scenario's
+  function names), so that time 0 of the scenario is the window's start; the scenario's duration is the window's
+  length, ``top`` ranks by the calls inside it, and every figure (invocations, peak) is the window's.
 """
 
 from __future__ import annotations
@@ -60,12 +69,14 @@ class ImportProblem(ValueError):
 @dataclass
 class Imported:
     """What an import produced: the scenario ``data`` (plain dicts, as YAML would load), its ``text`` (YAML with
-    comments) and ``notes`` for the user (functions skipped, memory or timeout clipped...)."""
+    comments), ``notes`` for the user (functions skipped, memory or timeout clipped...) and the files to write
+    beside the scenario (a window's trace: file name -> text)."""
 
     data: dict[str, Any]
     text: str
     notes: list[str] = field(default_factory=list)
     functions: pd.DataFrame | None = None  # one row per imported function: name, hash, trigger, figures
+    extra_files: dict[str, str] = field(default_factory=dict)
 
 
 def lambda_memory_mb(used_mb: float, platform: str = "legacy") -> int:
@@ -236,12 +247,16 @@ def import_azure2019(
     scale: float = 1.0,
     spread: str | None = None,
     timestep_s: float = 10.0,
+    start_s: float | None = None,
+    end_s: float | None = None,
 ) -> Imported:
     """Scenario data replaying ``directory`` (an Azure Functions Trace 2019 folder); see the module docstring.
 
     ``top``: the N functions with the most invocations (after ``functions`` when both are given; ties by hash).
     ``functions``: hashes (``HashFunction``, ``HashApp/HashFunction`` or a prefix of at least 6 characters).
     ``out_file``: where the scenario will be written; the trace path is written relative to it when possible.
+    ``start_s``, ``end_s``: the window ``[start_s, end_s)`` of the trace's own time to import (seconds; either may
+    be None); its trace goes beside ``out_file`` (``Imported.extra_files``), which is then required.
     Raises :class:`ImportProblem` with a one-line message.
     """
     if platform not in ("legacy", "hyperplane"):
@@ -262,6 +277,15 @@ def import_azure2019(
     meta = table.meta
     assert meta is not None
     notes: list[str] = []
+    window = start_s is not None or end_s is not None
+    lo, hi = _window(table.first_minute, table.n_minutes, start_s, end_s)  # column indices [lo, hi)
+    trace_name = None
+    if window:
+        if out_file is None:
+            raise ImportProblem("--from/--to write the window's invocations beside the scenario: give --out FILE")
+        trace_name = f"{Path(out_file).stem}.invocations.csv"
+    totals = {k: int(table.series[k][lo:hi].sum(dtype=np.int64)) for k in meta.index}
+    meta = meta.assign(total=[totals[k] for k in meta.index])
 
     if functions:
         keys: list[str] = []
@@ -293,7 +317,9 @@ def import_azure2019(
         chosen = chosen.head(top)
 
     trace_path = files.invocations.resolve()
-    if out_file is not None:
+    if trace_name is not None:
+        file_ref = trace_name  # beside the scenario
+    elif out_file is not None:
         base = Path(out_file).resolve().parent
         try:
             file_ref = os.path.relpath(trace_path, base)
@@ -322,7 +348,9 @@ def import_azure2019(
         if top_s > MAX_TIMEOUT_S:
             too_long += 1
         timeout = int(min(max(math.ceil(top_s - 1e-9), DEFAULT_TIMEOUT_S), MAX_TIMEOUT_S))
-        arrival: dict[str, Any] = {"process": "trace", "format": "azure2019", "file": file_ref, "function": h}
+        arrival: dict[str, Any] = ({"process": "trace", "format": "per_minute", "file": file_ref, "function": name_}
+                                   if window else
+                                   {"process": "trace", "format": "azure2019", "file": file_ref, "function": h})
         if scale != 1.0:
             arrival["scale"] = scale
         if spread is not None:
@@ -336,13 +364,13 @@ def import_azure2019(
                          "percentiles": {p: _ms(float(v)) for p, v in zip(PERCENTILES, pct_ms, strict=True)}},
             "arrivals": [arrival],
         })
-        counts = table.series[key]
+        counts = table.series[key][lo:hi]
         rows.append({
             "name": name_, "hash": h, "app": row["HashApp"], "trigger": row["Trigger"],
             "invocations": int(row["total"]), "peak_per_min": int(counts.max()) if len(counts) else 0,
             "used_mb_p99": used, "memory_mb": mem, "duration_p50_ms": float(pct_ms[3]),
             "duration_p99_ms": float(pct_ms[5]), "timeout_s": timeout,
-            "mean_concurrency": float(row["total"]) / max(table.span_s, MINUTE_S) * _mean_ms(pct_ms) / 1000.0,
+            "mean_concurrency": float(row["total"]) / ((hi - lo) * MINUTE_S) * _mean_ms(pct_ms) / 1000.0,
         })
     if no_memory:
         notes.append(f"{no_memory} function(s) without a row in {files.memory.name} got {MIN_MEMORY_MB} MB")
@@ -350,16 +378,26 @@ def import_azure2019(
         notes.append(f"{too_long} function(s) ran longer than Lambda's {MAX_TIMEOUT_S} s limit on Azure: their "
                      f"longest calls time out")
 
-    n_min = table.n_minutes
-    first = table.first_minute
+    if window:
+        silent = sum(1 for r in rows if r["invocations"] == 0)
+        if silent:
+            notes.append(f"{silent} function(s) have no calls in the window")
+    n_min = hi - lo
+    first = table.first_minute + lo
     minutes = f"minutes {first}..{first + n_min - 1}"
+    taken = ""  # which window was taken, for the description and the header
+    if window:
+        taken = (f"the window --from {format_duration(first * MINUTE_S)} --to "
+                 f"{format_duration((first + n_min) * MINUTE_S)} of its minutes {table.first_minute}.."
+                 f"{table.first_minute + table.n_minutes - 1}, re-based: time 0 is minute {first}")
     total = int(chosen["total"].sum())
     selection = (f"the {len(chosen)} busiest of {available} functions" if top is not None and top < available
                  else f"{len(chosen)} function{'s' * (len(chosen) != 1)}")
     size = ("64 MB steps up to 3008 MB" if platform == "legacy" else "1 MB steps up to 10240 MB")
     description = (
         f"Replay of {CITATION}, {files.invocations.parent.name}/{files.invocations.name}: {selection}, "
-        f"{total:,} invocations in {minutes} ({format_duration(n_min * MINUTE_S)}). Durations: empirical from "
+        f"{total:,} invocations in {minutes} ({format_duration(n_min * MINUTE_S)}{'; ' + taken if taken else ''}). "
+        f"Durations: empirical from "
         f"percentile_Average_0..100. Memory: {MEMORY_COLUMN if memory_by == 'HashFunction' else 'the app`s memory'} "
         f"rounded up to a Lambda size (at least 128 MB, {size}). Timeout: the longest duration rounded up "
         f"(3 s to 900 s)."
@@ -375,8 +413,52 @@ def import_azure2019(
         "functions": fns,
     }
     table_rows = pd.DataFrame(rows)
-    text = _render(data, table_rows, directory, minutes, str(out_file) if out_file is not None else None)
-    return Imported(data=data, text=text, notes=notes, functions=table_rows)
+    where = minutes + (f": {taken}; its calls per minute are in {trace_name} beside this file" if taken else "")
+    text = _render(data, table_rows, directory, where, str(out_file) if out_file is not None else None)
+    extra: dict[str, str] = {}
+    if trace_name is not None:
+        extra[trace_name] = _window_csv([(r["name"], table.series[k][lo:hi]) for r, k in
+                                         zip(rows, chosen.index, strict=True)], first)
+    return Imported(data=data, text=text, notes=notes, functions=table_rows, extra_files=extra)
+
+
+def _window(first_minute: int, n_minutes: int, start_s: float | None, end_s: float | None) -> tuple[int, int]:
+    """The column indices ``[lo, hi)`` of the window ``[start_s, end_s)`` of the trace's own time (the column of
+    minute ``first_minute + i`` starts at ``(first_minute + i) * 60`` s); one-line errors naming the option."""
+    begin, end = first_minute * MINUTE_S, (first_minute + n_minutes) * MINUTE_S
+    span = (f"the trace covers {format_duration(begin)}..{format_duration(end)} of its day, minutes "
+            f"{first_minute}..{first_minute + n_minutes - 1}")
+    for option, value in (("--from", start_s), ("--to", end_s)):
+        if value is None:
+            continue
+        if not math.isfinite(value) or value < 0:
+            raise ImportProblem(f"{option} must be a time of the trace's day >= 0 (got {format_duration(value)})")
+        if abs(value / MINUTE_S - round(value / MINUTE_S)) > 1e-9:
+            raise ImportProblem(f"{option} {format_duration(value)}: the trace counts calls per minute: give whole "
+                                f"minutes (e.g. 9h, 9h30m)")
+    lo_s = begin if start_s is None else start_s
+    hi_s = end if end_s is None else end_s
+    if start_s is not None and end_s is not None and start_s >= end_s:
+        raise ImportProblem(f"--from {format_duration(start_s)} must be before --to {format_duration(end_s)}")
+    if not begin <= lo_s < end:
+        raise ImportProblem(f"--from {format_duration(lo_s)}: outside the trace: --from is "
+                            f"{format_duration(begin)}..{format_duration(end - MINUTE_S)} ({span})")
+    if not begin < hi_s <= end:
+        raise ImportProblem(f"--to {format_duration(hi_s)}: outside the trace: --to is "
+                            f"{format_duration(begin + MINUTE_S)}..{format_duration(end)} ({span})")
+    return round(lo_s / MINUTE_S) - first_minute, round(hi_s / MINUTE_S) - first_minute
+
+
+def _window_csv(series: list[tuple[str, np.ndarray]], first_minute: int) -> str:
+    """A ``per_minute`` trace of the window: ``function,minute,count`` with the trace's own minute numbers. A
+    function's minutes without calls are left out, but for the window's first and last, written for every function
+    (so that minute 0 of the replay is the window's start and the trace spans the whole window)."""
+    lines = ["function,minute,count"]
+    for name, counts in series:
+        last = len(counts) - 1
+        keep = sorted({0, last} | {int(i) for i in np.flatnonzero(counts)})
+        lines += [f"{name},{first_minute + i},{int(counts[i])}" for i in keep]
+    return "\n".join(lines) + "\n"
 
 
 def _mean_ms(pct_ms: np.ndarray) -> float:

@@ -4,9 +4,10 @@ Reads one template (YAML or JSON), a SAM project folder (``template.yaml``) or a
 ``*.template.json``, with ``Fn::ImportValue`` resolved across the stacks' exported ``Outputs``). What is read:
 
 - ``AWS::Lambda::Function`` and ``AWS::Serverless::Function`` (SAM's ``Globals.Function`` merged in as SAM does:
-  maps merged, lists appended, other values replaced): ``FunctionName`` (a literal one names the function, else its
-  logical ID), ``MemorySize`` (default 128), ``Timeout`` (default 3 s), ``ReservedConcurrentExecutions``,
-  ``VpcConfig.SubnetIds``/``SecurityGroupIds``, ``Architectures``; provisioned concurrency from
+  maps merged, lists appended except ``Architectures``, which the function's own replaces, other values replaced):
+  ``FunctionName`` (a literal one names the function, else its logical ID), ``MemorySize`` (default 128),
+  ``Timeout`` (default 3 s), ``ReservedConcurrentExecutions``, ``VpcConfig.SubnetIds``/``SecurityGroupIds``,
+  ``Architectures`` (written as ``architecture:`` when stated); provisioned concurrency from
   ``AWS::Lambda::Version``/``Alias`` ``ProvisionedConcurrencyConfig`` and SAM's ``AutoPublishAlias`` +
   ``ProvisionedConcurrencyConfig``.
 - ``AWS::EC2::Subnet`` (``CidrBlock``, ``AvailabilityZone`` or ``AvailabilityZoneId``), the ``0.0.0.0/0`` route of
@@ -47,6 +48,7 @@ from .common import (
     Infrastructure,
     Origin,
     SourceError,
+    check_architecture,
     check_memory,
     check_timeout,
     did_you_mean,
@@ -573,6 +575,11 @@ def _is_intrinsic(value: Any) -> bool:
         isinstance(value, dict) and len(value) == 1 and str(next(iter(value))).startswith("Fn::"))
 
 
+# Lists a resource's own value replaces rather than appends to: a function runs on one architecture (SAM's
+# Globals merge strategy REPLACE for Function.Architectures, aws/serverless-application-model#3939).
+_SAM_REPLACED = frozenset({"Architectures"})
+
+
 def _sam_merge(glob: Any, own: Any) -> Any:
     """SAM's rule for Globals: maps are merged, lists appended, anything else (an intrinsic too) replaced."""
     if isinstance(glob, dict) and isinstance(own, dict) and not _is_intrinsic(glob) and not _is_intrinsic(own):
@@ -601,6 +608,8 @@ def _function_props(stack: Stack, logical_id: str) -> _FunctionProps:
     glob, gpath = _sam_globals(stack)
     merged = dict(own)
     for k, v in glob.items():
+        if k in own and k in _SAM_REPLACED:
+            continue  # the resource's own value replaces the global one
         if k in own:
             merged[k] = _sam_merge(v, own[k])
         else:
@@ -830,8 +839,9 @@ def _function(st: Stack, lid: str) -> tuple[ImportedFunction, list[tuple[_Subnet
     arch, apath, has = get("Architectures")
     architecture = None
     if has:
-        archs = arch if isinstance(arch, list) else [arch]
-        architecture = st.text(archs[0], apath) if archs else None
+        archs = st._list(arch, apath)
+        where = Origin(st.tpl.label, st.line(apath), _dotted(apath))
+        architecture = check_architecture([st.text(a, apath) for a in archs], where)
     fn = ImportedFunction(name=name, memory_mb=memory, timeout_s=timeout, origin=origin, reserved=reserved,
                           architecture=architecture)
 

@@ -18,8 +18,8 @@ from ..scenario.models import Problem, ScenarioError
 
 __all__ = [
     "SourceError", "MissingExtra", "Origin", "ImportedFunction", "ImportedSubnet", "Infrastructure", "did_you_mean",
-    "check_memory", "check_timeout", "subnet_cidr", "require", "MIN_MEMORY_MB", "MAX_MEMORY_MB", "DEFAULT_MEMORY_MB",
-    "DEFAULT_TIMEOUT_S", "MAX_TIMEOUT_S", "LOAD_KEYS",
+    "check_memory", "check_timeout", "check_architecture", "subnet_cidr", "require", "MIN_MEMORY_MB", "MAX_MEMORY_MB", "DEFAULT_MEMORY_MB",
+    "DEFAULT_TIMEOUT_S", "MAX_TIMEOUT_S", "LOAD_KEYS", "ARCHITECTURES",
 ]
 
 # DOMAIN §10 / §1: CloudFormation's and Terraform's defaults, and Lambda's limits today.
@@ -27,6 +27,7 @@ DEFAULT_MEMORY_MB = 128
 DEFAULT_TIMEOUT_S = 3
 MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240
 MAX_TIMEOUT_S = 900
+ARCHITECTURES = ("x86_64", "arm64")  # Lambda's `Architectures`: one of these; x86_64 when not said
 
 # The per-function keys a load gives (``--load FILE``): what the infrastructure does not say.
 LOAD_KEYS = ("arrivals", "duration", "init", "keep_alive", "invocation", "client_retry", "max_event_age",
@@ -106,7 +107,9 @@ class ImportedFunction:
     security_groups: list[str] = field(default_factory=list)
     reserved: int | None = None
     provisioned: int = 0
-    architecture: str | None = None  # x86_64 | arm64: said in the comment (the model does not price or use it)
+    # x86_64 | arm64 when the source states it (written as the function's `architecture:`, which prices its
+    # GB-seconds, and said in its comment); None: not stated, the scenario's default x86_64 applies.
+    architecture: str | None = None
     load: dict[str, Any] = field(default_factory=dict)  # arrivals, duration... (a --load file, CloudWatch)
     load_origin: dict[str, Origin] = field(default_factory=dict)  # where each load key came from
 
@@ -114,6 +117,8 @@ class ImportedFunction:
         from ..units import format_duration
 
         out: dict[str, Any] = {"name": self.name, "memory_mb": self.memory_mb}
+        if self.architecture is not None:
+            out["architecture"] = self.architecture
         if self.subnets:
             out["subnets"] = list(self.subnets)
         if self.security_groups:
@@ -188,6 +193,22 @@ def check_timeout(value: Any, where: Origin) -> float:
         raise SourceError(f"Lambda accepts 1 to {MAX_TIMEOUT_S} seconds (got {value!r})", where.file,
                           where.line, where.what)
     return s
+
+
+def check_architecture(value: Any, where: Origin) -> str | None:
+    """The one architecture a function's ``Architectures`` list states (Lambda takes exactly one: ``x86_64`` or
+    ``arm64``), or None when the list is empty or absent (Lambda's default, x86_64, applies)."""
+    items = value if isinstance(value, list | tuple) else [] if value is None else [value]
+    if not items:
+        return None
+    if len(items) > 1:
+        raise SourceError(f"Lambda takes one architecture (got {', '.join(map(str, items))})", where.file,
+                          where.line, where.what)
+    arch = items[0]
+    if not isinstance(arch, str) or arch not in ARCHITECTURES:
+        raise SourceError(f"Lambda's architectures are x86_64 and arm64 (got {arch!r})", where.file, where.line,
+                          where.what)
+    return arch
 
 
 def subnet_cidr(value: Any, where: Origin, key: str, notes: list[str]) -> str:

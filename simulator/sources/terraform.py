@@ -10,7 +10,8 @@ references are followed through module calls, module variables and module output
 resource together with ``count.index`` pairs instance i with instance i (or with the only instance).
 
 Read: ``aws_lambda_function`` (``function_name``, ``memory_size`` 128, ``timeout`` 3,
-``reserved_concurrent_executions`` -1 = none, ``vpc_config``, ``architectures``),
+``reserved_concurrent_executions`` -1 = none, ``vpc_config``, ``architectures`` written as ``architecture:`` when
+the plan states one),
 ``aws_lambda_provisioned_concurrency_config``, ``aws_subnet`` (``cidr_block``, ``availability_zone``; an existing
 subnet read by ``data "aws_subnet"`` brings its id, CIDR, AZ and the addresses in use), the ``0.0.0.0/0`` route of
 each subnet's table (``aws_route`` resources or a table's inline ``route`` blocks: ``nat_gateway_id`` or
@@ -36,6 +37,7 @@ from .common import (
     Infrastructure,
     Origin,
     SourceError,
+    check_architecture,
     check_memory,
     check_timeout,
     did_you_mean,
@@ -367,10 +369,11 @@ def _function(plan: _Plan, r: _Resource, origin: Origin) -> ImportedFunction:
     if reserved is not None and not isinstance(reserved, int):
         raise SourceError(f"not a whole number (got {reserved!r})", plan.label, None,
                           f"{r.address}.reserved_concurrent_executions")
-    archs = v.get("architectures") or []
+    # [] (or absent, unknown until apply): not stated, the provider's default x86_64 applies.
+    architecture = check_architecture(v.get("architectures"), Origin(plan.label, None, f"{r.address}.architectures"))
     return ImportedFunction(name=name, memory_mb=memory, timeout_s=timeout, origin=origin,
                             reserved=None if reserved is None or reserved < 0 else reserved,  # -1: no reservation
-                            architecture=str(archs[0]) if archs else None)
+                            architecture=architecture)
 
 
 def _vpc_targets(plan: _Plan, r: _Resource, key: str) -> list[_Resource | str]:
