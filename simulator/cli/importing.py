@@ -20,8 +20,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..present.folders import IMPORTED_SCENARIO, atomic_file
-from ..scenario.models import ScenarioError, scenario_from_dict
-from ..sources.azure import ImportProblem, import_azure2019
 from ..units import parse_duration
 from .core import Command, UserError, app, check_out_file, err, out, print_table, user_errors, writing
 
@@ -85,6 +83,9 @@ def azure2019(
 ) -> None:
     """A scenario with one function per trace function: arrivals replayed from the trace, durations from its
     percentiles, memory from memory.csv, and a VPC from the options; --from/--to import a window of the trace."""
+    from ..scenario.models import ScenarioError, scenario_from_dict
+    from ..sources.azure import ImportProblem, import_azure2019
+
     with user_errors():
         check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
         if name is not None and not name.strip():

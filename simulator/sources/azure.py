@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..errors import VpcsimError
 from ..inputs import MAX_TRACE_BYTES, InputFileError, column_names, excerpt, open_regular_file
 from ..scenario.traces import MINUTE_S, TraceError, read_table
 from ..units import format_duration
@@ -62,7 +63,7 @@ CITATION = ("Azure Functions Trace 2019 (Shahrad et al., Serverless in the Wild,
             "Microsoft)")
 
 
-class ImportProblem(ValueError):
+class ImportProblem(VpcsimError, ValueError):
     """Input the importer cannot use (a folder, a file, an option): one line for the user."""
 
 

@@ -840,7 +840,7 @@ def _function(st: Stack, lid: str) -> tuple[ImportedFunction, list[tuple[_Subnet
     architecture = None
     if has:
         archs = st._list(arch, apath)
-        where = Origin(st.tpl.label, st.line(apath), _dotted(apath))
+        where = Origin(st.tpl.label, st.line(apath), dotted_path(apath))
         architecture = check_architecture([st.text(a, apath) for a in archs], where)
     fn = ImportedFunction(name=name, memory_mb=memory, timeout_s=timeout, origin=origin, reserved=reserved,
                           architecture=architecture)
