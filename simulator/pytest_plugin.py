@@ -13,9 +13,12 @@ scenarios; ``pytest --vpcsim capacity/ -m vpcsim`` runs only the scenarios.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:  # pragma: no cover - the plugin loads in every pytest run: nothing more until --vpcsim is given
+    from .summary import Summary
 
 __all__ = ["ScenarioFile", "ScenarioItem", "ExpectationsFailed"]
 
@@ -98,7 +101,7 @@ class ScenarioFile(pytest.File):
 class ExpectationsFailed(AssertionError):
     """Raised by a scenario item whose expectations do not all hold; carries the rows and the summary."""
 
-    def __init__(self, rows: list[dict[str, Any]], summary: dict[str, Any]):
+    def __init__(self, rows: list[dict[str, Any]], summary: Summary):
         self.rows = rows
         self.summary = summary
         failed = sum(not r["passed"] for r in rows)

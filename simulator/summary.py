@@ -23,10 +23,15 @@ from .units import format_duration
 __all__ = [
     "OUTCOMES", "THROTTLES", "FAILURES", "LAMBDA_ERRORS", "TOP_LEVEL", "QUANTILES",
     "COUNT", "NUMBER", "RATE", "MS", "SECONDS", "FIRST_TIME", "USD", "TEXT", "BOOL", "KINDS",
-    "Metric", "declaration", "shape", "key_metrics", "not_averaged", "leaves", "get", "set_path", "is_first_time",
+    "Summary", "Metric", "declaration", "shape", "key_metrics", "not_averaged", "leaves", "get", "set_path", "is_first_time",
     "format_value", "format_usd", "percent", "prose_count", "fmt_num", "fmt_pct", "fmt_ms", "fmt_clock", "fmt_count",
     "fmt_rate", "fmt_difference", "fmt_table",
 ]
+
+Summary = dict[str, Any]
+"""A run's summary (``summary.json``, ``Result.summary``): the tree :func:`declaration` describes, as plain data.
+A dict rather than a TypedDict: its sections under ``functions``, ``subnets`` and ``first_outcome_s`` are keyed by
+the scenario's names and causes, and :func:`declaration` (not the type) is the contract of its keys."""
 
 # --------------------------------------------------------------------------------------------------- vocabulary
 
@@ -260,7 +265,7 @@ def get(summary: Mapping[str, Any], path: str, default: Any = None) -> Any:
     return node
 
 
-def set_path(summary: dict[str, Any], path: str, value: Any) -> None:
+def set_path(summary: Summary, path: str, value: Any) -> None:
     """Set the value at a dotted ``path`` of a summary, making the sections on the way."""
     parts = path.split(".")
     node = summary

@@ -20,8 +20,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 __all__ = [
     "parse_duration", "parse_rate", "parse_bytes", "format_duration", "format_rate", "format_bytes", "Duration",
-    "PositiveDuration", "Rate", "DistDuration", "PositiveDistDuration", "duration_type", "duration_json_schema",
-    "rate_json_schema", "bytes_json_schema", "MAX_HORIZON_S", "MAX_DISTRIBUTION_S", "MAX_RATE_PER_S",
+    "PositiveDuration", "Rate", "DistDuration", "PositiveDistDuration", "duration_type", "duration_metadata",
+    "duration_json_schema", "rate_json_schema", "bytes_json_schema", "MAX_HORIZON_S", "MAX_DISTRIBUTION_S", "MAX_RATE_PER_S",
 ]
 
 MAX_HORIZON_S = 366 * 86400.0
@@ -246,12 +246,20 @@ def _at_most_rate(v: float) -> float:
     return v
 
 
+def duration_metadata(*, positive: bool = False, minimum: float = 0.0,
+                      maximum: float = MAX_HORIZON_S) -> tuple[Any, ...]:
+    """The pydantic metadata of a duration in seconds (a number or a written form), > 0 (``positive``) or >= 0, at
+    least ``minimum`` and at most ``maximum``. A field type is ``Annotated[float, *duration_metadata(...)]``,
+    written at module level: pydantic validates with the metadata, type checkers read a float."""
+    return (BeforeValidator(parse_duration), Field(gt=0) if positive else Field(ge=0),
+            _duration_range(minimum, maximum),
+            WithJsonSchema(duration_json_schema(positive=positive, minimum=minimum, maximum=maximum)))
+
+
 def duration_type(*, positive: bool = False, minimum: float = 0.0, maximum: float = MAX_HORIZON_S) -> Any:
-    """A pydantic field type: a duration in seconds (a number or a written form), > 0 (``positive``) or >= 0, at
-    least ``minimum`` and at most ``maximum``."""
-    return Annotated[float, BeforeValidator(parse_duration), Field(gt=0) if positive else Field(ge=0),
-                     _duration_range(minimum, maximum),
-                     WithJsonSchema(duration_json_schema(positive=positive, minimum=minimum, maximum=maximum))]
+    """A pydantic field type built at run time: a duration in seconds, as :func:`duration_metadata` describes.
+    Type checkers cannot read a call as a type: in annotations, prefer ``Annotated[float, *duration_metadata()]``."""
+    return Annotated[float, *duration_metadata(positive=positive, minimum=minimum, maximum=maximum)]
 
 
 def bytes_json_schema(maximum: float) -> dict[str, Any]:
@@ -264,13 +272,13 @@ def bytes_json_schema(maximum: float) -> dict[str, Any]:
 # Pydantic field types for the scenario models: the written forms are parsed before validation, so the models hold
 # plain floats (seconds, per second) and dump back as numbers that load to equal values. The JSON Schema shows the
 # written forms (what a file may hold), not the parsed float.
-Duration = duration_type()
+Duration = Annotated[float, *duration_metadata()]
 """A duration in seconds, 0 .. 366 days, written as a number or a string like "250ms"."""
-PositiveDuration = duration_type(positive=True)
+PositiveDuration = Annotated[float, *duration_metadata(positive=True)]
 """A duration in seconds, > 0 and at most 366 days."""
-DistDuration = duration_type(maximum=MAX_DISTRIBUTION_S)
+DistDuration = Annotated[float, *duration_metadata(maximum=MAX_DISTRIBUTION_S)]
 """A parameter of a distribution of durations: 0 .. 1 day."""
-PositiveDistDuration = duration_type(positive=True, maximum=MAX_DISTRIBUTION_S)
+PositiveDistDuration = Annotated[float, *duration_metadata(positive=True, maximum=MAX_DISTRIBUTION_S)]
 """A parameter of a distribution of durations: > 0 and at most 1 day."""
 Rate = Annotated[float, BeforeValidator(parse_rate), Field(ge=0), AfterValidator(_at_most_rate),
                  WithJsonSchema(rate_json_schema())]

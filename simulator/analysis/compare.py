@@ -21,7 +21,18 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..scenario.models import Scenario
-from ..summary import COUNT, OUTCOMES, RATE, TEXT, declaration, fmt_difference, fmt_table, get, key_metrics
+from ..summary import (
+    COUNT,
+    OUTCOMES,
+    RATE,
+    TEXT,
+    Summary,
+    declaration,
+    fmt_difference,
+    fmt_table,
+    get,
+    key_metrics,
+)
 from .results import Result, simulate
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,13 +50,13 @@ _SHARES = {"succeeded": COUNT, "failed": COUNT, "throttled": COUNT, "cold_starts
 _LATENCY_RESOLUTION = 0.01
 
 
-def _interval(summary: Mapping[str, Any], path: str) -> tuple[float, float] | None:
+def _interval(summary: Summary, path: str) -> tuple[float, float] | None:
     m = ((summary.get("replications") or {}).get("metrics") or {}).get(path) or {}
     low, high = m.get("ci_low"), m.get("ci_high")
     return (low, high) if low is not None and high is not None else None
 
 
-def _within_noise(path: str, a: float, b: float, sa: Mapping[str, Any], sb: Mapping[str, Any]) -> bool:
+def _within_noise(path: str, a: float, b: float, sa: Summary, sb: Summary) -> bool:
     """Whether the difference ``b - a`` of the metric at ``path`` is within the noise (see :func:`metric_rows`)."""
     ia, ib = _interval(sa, path), _interval(sb, path)
     if ia and ib:  # replications: the 95% intervals of the two means overlap
@@ -64,7 +75,7 @@ def _within_noise(path: str, a: float, b: float, sa: Mapping[str, Any], sb: Mapp
 
 
 def _row(path: str, label: str, kind: str, better: str | None, a: Any, b: Any,
-         sa: Mapping[str, Any] | None = None, sb: Mapping[str, Any] | None = None) -> dict[str, Any]:
+         sa: Summary | None = None, sb: Summary | None = None) -> dict[str, Any]:
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
     diff = b - a if numeric else None
     rel = diff / abs(a) if numeric and a else None
@@ -83,7 +94,7 @@ def _row(path: str, label: str, kind: str, better: str | None, a: Any, b: Any,
             "verdict": verdict}
 
 
-def metric_rows(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, Any]]:
+def metric_rows(a: Summary, b: Summary) -> list[dict[str, Any]]:
     """Key figures of two summaries side by side: ``metric`` (the summary path), ``label``, ``a``, ``b``,
     ``difference`` (b - a), ``relative`` ((b - a) / |a|), ``verdict``: ``better`` or ``worse``, ``within noise`` (a
     difference within the noise), ``changed`` (a text) or None (equal, or no direction).
@@ -163,13 +174,15 @@ class Comparison:
 
     def plot(self) -> Figure:
         """One figure: the overlaid timeline above the overlaid network and latency."""
-        from matplotlib.figure import Figure
+        from matplotlib.figure import Figure, SubFigure
 
         from ..present import plots
 
         runs = self.results()
         fig = Figure(figsize=(18, 12), layout="constrained")
-        top, bottom = fig.subfigures(2, 1, height_ratios=[1.5, 1])
+        rows = fig.subfigures(2, 1, height_ratios=[1.5, 1])
+        assert not isinstance(rows, SubFigure)  # 2 x 1: an array (matplotlib's stubs allow a single SubFigure)
+        top, bottom = rows
         plots.compare_timeline(runs, fig=top)
         left, right = bottom.subfigures(1, 2)
         plots.compare_network(runs, fig=left)

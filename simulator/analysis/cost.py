@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..scenario.models import Function, Scenario
+from ..summary import Summary
 from .prices import FREE_TIER_GB_S, FREE_TIER_REQUESTS, Prices, prices_for
 
 __all__ = ["cost", "executions_started", "MONTH_S", "BYTES_PER_GB"]
@@ -62,7 +63,7 @@ def nat_azs(scenario: Scenario) -> list[str]:
     return list(azs)
 
 
-def cost(scenario: Scenario, summary: Mapping[str, Any], prices: Prices | None = None) -> dict[str, Any]:
+def cost(scenario: Scenario, summary: Summary, prices: Prices | None = None) -> dict[str, Any]:
     """The ``cost`` section of a run's summary (SPEC §4 plus issue 10): USD for the measured window."""
     p = prices if prices is not None else prices_for(scenario)
     window_s = max(0.0, float(summary["simulated_s"]) - scenario.warmup)

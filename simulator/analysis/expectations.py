@@ -38,6 +38,7 @@ from ..summary import (
     SECONDS,
     TEXT,
     USD,
+    Summary,
     format_usd,
     format_value,
     get,
@@ -170,7 +171,7 @@ class Condition:
             return same if self.op == "==" else not same
         if not isinstance(value, int | float) or isinstance(value, bool):
             return False
-        th = float(self.threshold)  # type: ignore[arg-type]
+        th = float(self.threshold)
         return {"<": value < th, "<=": value <= th, ">": value > th, ">=": value >= th}[self.op]
 
 
@@ -340,7 +341,7 @@ def expect_problems(scenario: Scenario, *, check_capacity: bool = True) -> list[
 # --------------------------------------------------------------------------------------------------- evaluation
 
 
-def lookup(summary: dict[str, Any], path: str) -> Any:
+def lookup(summary: Summary, path: str) -> Any:
     """The value at a dotted path of a summary (:func:`simulator.summary.get`); a first occurrence that did not
     happen is None."""
     return get(summary, path)
@@ -350,7 +351,7 @@ _CHECKED_AS = {"value": "", "mean": "mean ", "ci_high": "upper end of the 95% in
                "ci_low": "lower end of the 95% interval "}
 
 
-def evaluate(scenario: Scenario, summary: dict[str, Any], *, strict: bool = False) -> list[dict[str, Any]]:
+def evaluate(scenario: Scenario, summary: Summary, *, strict: bool = False) -> list[dict[str, Any]]:
     """Check the scenario's expectations against a summary (a single run's, or the means of replications).
 
     One row per condition: ``path, condition, value`` (the run's value, or the mean of the replications),
@@ -418,7 +419,7 @@ def explain(row: dict[str, Any]) -> str:
     return f"{head}: {row['condition']} holds" if row["passed"] else f"{head}, expected {row['condition']}"
 
 
-def key_figures(summary: dict[str, Any]) -> str:
+def key_figures(summary: Summary) -> str:
     """The run's key figures in a few lines, for failure messages (CLI, JUnit, pytest). With replications the counts
     are means, rounded as people say them (``failed 39,177``, not ``39,177.3``)."""
     inv = summary.get("invocations") or 0

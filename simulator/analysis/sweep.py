@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..errors import ArgumentError, VpcsimError, require_int, require_mapping
 from ..scenario.models import Scenario, ScenarioError, require_scenario
-from ..summary import get, is_first_time, key_metrics, leaves, not_averaged, set_path
+from ..summary import Summary, get, is_first_time, key_metrics, leaves, not_averaged, set_path
 from .expectations import evaluate
 from .results import SUMMARY_KEYS, Result, simulate
 
@@ -91,9 +91,9 @@ def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> dict[str
 # --------------------------------------------------------------------------------------------------- aggregation
 
 
-def _key_row(summary: dict[str, Any]) -> dict[str, Any]:
+def _key_row(summary: Summary) -> dict[str, Any]:
     """One row of a sweep's table (or of a replicated run's): the key figures, by their columns."""
-    row = {m.column: get(summary, path) for path, m in key_metrics(summary, columns=True)}
+    row = {m.column: get(summary, path) for path, m in key_metrics(summary, columns=True) if m.column}  # all have one
     free = [s["min_free_ips"] for s in summary["subnets"].values()]
     row["min_free_ips"] = min(free) if free else None
     for sid, s in summary["subnets"].items():
@@ -104,8 +104,8 @@ def _key_row(summary: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def aggregate(scenario: Scenario, summaries: Sequence[dict[str, Any]], *, wall_s: float | None = None,
-              strict: bool = False) -> dict[str, Any]:
+def aggregate(scenario: Scenario, summaries: Sequence[Summary], *, wall_s: float | None = None,
+              strict: bool = False) -> Summary:
     """One summary from the summaries of replications 0..N-1 (in that order).
 
     Every numeric metric is replaced by its mean; ``capacity`` and the scenario's identity are copied; ``wall_s``

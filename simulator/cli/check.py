@@ -107,7 +107,7 @@ def junit_xml(suites: list[dict[str, Any]]) -> bytes:
                      "time": "0"}
             if r.get("line") is not None:
                 attrs["line"] = str(r["line"])
-            case = ET.SubElement(el, "testcase", **attrs)
+            case = ET.SubElement(el, "testcase", attrs)
             if not r["passed"]:
                 f = ET.SubElement(case, "failure", message=f"{suite['name']}: {r['message']}",
                                   type="ExpectationFailed")
@@ -253,7 +253,9 @@ def check(
 
 def _split_values(text: str) -> list[str]:
     """``"512,1024"`` → ``["512", "1024"]``; commas inside brackets or quotes stay (``[a,b],[c]``)."""
-    items, depth, quote, cur = [], 0, "", []
+    items: list[str] = []
+    cur: list[str] = []
+    depth, quote = 0, ""
     for ch in text:
         if quote:
             quote = "" if ch == quote else quote

@@ -28,6 +28,7 @@ from ..version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover - the scenario layer is imported by the commands that load one
     from ..scenario.models import Problem, Scenario
+    from ..summary import Summary
 
 
 class Command(TyperCommand):
@@ -230,8 +231,9 @@ def user_errors():
     except VpcsimError as exc:  # every error about user input (simulator.errors)
         if _DEBUG or _SIGNAL is not None:  # after a signal the error may be its doing: main() reports the interrupt
             raise
-        if getattr(exc, "problems", None):  # a ScenarioError: one line per problem, with file and line
-            print_problems(exc.problems)
+        problems = getattr(exc, "problems", None)
+        if problems:  # a ScenarioError: one line per problem, with file and line
+            print_problems(problems)
         else:
             err.print(f"vpcsim: error: {exc}", markup=False)
         raise typer.Exit(2) from None
@@ -414,7 +416,7 @@ def run_errors():
     return handler()
 
 
-def print_replications(summary: dict[str, Any]) -> None:
+def print_replications(summary: Summary) -> None:
     """The key metrics of a replicated run: mean and 95% interval."""
     reps = summary.get("replications")
     if not reps:
@@ -583,7 +585,7 @@ def _when(t: float | None) -> str:
     return fmt_clock(t)
 
 
-def print_summary(s: dict[str, Any], timeseries: Any = None, scenario: Scenario | None = None) -> None:
+def print_summary(s: Summary, timeseries: Any = None, scenario: Scenario | None = None) -> None:
     """The run's summary as a few tables an architect can paste into a design review (with the scenario's events
     when ``scenario`` is given)."""
     from ..present.report import event_rows, fmt_count, prose_count, verdict
@@ -843,7 +845,7 @@ def main(argv: list[str] | None = None) -> int:
     _SIGNAL = None
     output = sys.modules.get("simulator.present.folders")
     written_before = len(output.written_outputs()) if output is not None else 0
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     try:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with suppress(ValueError):  # not the main thread (an embedding program): its own handlers stay
@@ -884,8 +886,9 @@ def _dispatch(argv: list[str] | None) -> int:
     except VpcsimError as exc:  # only when a command forgot user_errors(); still no traceback
         if _DEBUG or _SIGNAL is not None:
             raise
-        if getattr(exc, "problems", None):
-            print_problems(exc.problems)
+        problems = getattr(exc, "problems", None)
+        if problems:
+            print_problems(problems)
         else:
             err.print(f"vpcsim: error: {exc}", markup=False)
         return 2

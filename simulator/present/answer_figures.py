@@ -33,15 +33,15 @@ def headroom_figure(h: Headroom) -> Figure:
     path = h.conditions[0].split(" ")[0]
     finite_y: list[float] = []
     for held, verified in ((True, True), (True, False), (False, None)):
-        pts = [p for p in h.points if p.held == held and (verified is None or p.verified == verified)
-               and p.metric is not None and math.isfinite(p.metric)]
+        pts = [(p, p.metric) for p in h.points if p.held == held and (verified is None or p.verified == verified)
+               and p.metric is not None and math.isfinite(p.metric)]  # each point with its metric, not None
         if not pts:
             continue
-        x = [p.multiplier for p in pts]
-        y = [p.metric * scale for p in pts]
+        x = [p.multiplier for p, _ in pts]
+        y = [m * scale for _, m in pts]
         finite_y += y
-        low = [max(0.0, (p.metric - (p.metric_low if p.metric_low is not None else p.metric)) * scale) for p in pts]
-        high = [max(0.0, ((p.metric_high if p.metric_high is not None else p.metric) - p.metric) * scale) for p in pts]
+        low = [max(0.0, (m - (p.metric_low if p.metric_low is not None else m)) * scale) for p, m in pts]
+        high = [max(0.0, ((p.metric_high if p.metric_high is not None else m) - m) * scale) for p, m in pts]
         label = ("conditions hold (all replications)" if verified else
                  "held in replication 0 (guides the search)" if held else "conditions fail")
         ax.errorbar(x, y, yerr=[low, high], ls="none", capsize=3, color=_GREEN if held else _VERMILLION,

@@ -368,7 +368,7 @@ def _interrupts_held() -> Iterator[None]:
         yield
         return
     held: list[int] = []
-    saved: dict[int, Any] = {}
+    saved: dict[signal.Signals, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(ValueError, OSError):
             saved[sig] = signal.signal(sig, lambda signum, frame: held.append(signum))
@@ -397,7 +397,7 @@ def _move_into_place(new: Path, target: Path, aside: Path) -> None:
 
 
 @contextmanager
-def atomic_dir(target: str | Path, advice: str = _FOLDER_ADVICE) -> Iterator[Path]:
+def atomic_dir(target: str | os.PathLike[str], advice: str = _FOLDER_ADVICE) -> Iterator[Path]:
     """Yield an empty folder to write a results folder into; on success it gets its manifest and becomes
     ``target``, on failure or interrupt it disappears. A target that is not a new path, an empty folder or a
     folder vpcsim wrote raises :class:`OutputError` first (``advice`` ends its message), and again just before the
@@ -425,7 +425,7 @@ def atomic_dir(target: str | Path, advice: str = _FOLDER_ADVICE) -> Iterator[Pat
 
 
 @contextmanager
-def atomic_file(target: str | Path, kind: FileKind, mode: str = "w", *, force: bool = False) -> Iterator[Any]:
+def atomic_file(target: str | os.PathLike[str], kind: FileKind, mode: str = "w", *, force: bool = False) -> Iterator[Any]:
     """Open a new file to write ``kind`` into; it replaces ``target`` only when closed without error. An existing
     target that is not a regular file, or (unless ``force``) not a ``kind`` vpcsim wrote, raises
     :class:`OutputError` first. What was written must carry ``kind``'s mark, so that the next write recognises it."""
@@ -436,7 +436,7 @@ def atomic_file(target: str | Path, kind: FileKind, mode: str = "w", *, force: b
     temp = _make_temporary(target)
     try:
         new = temp / "new"
-        with open(new, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+        with open(new, mode, encoding=None if "b" in mode else "utf-8") as fh:
             yield fh
         if kind.marker not in _head(new):  # a writer that lost its mark: its files could never be replaced again
             raise RuntimeError(f"vpcsim bug: {target} lacks the mark of {kind.what} ({kind.marker!r})")

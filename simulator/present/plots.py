@@ -13,7 +13,7 @@ import io
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import pandas as pd
@@ -21,9 +21,10 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from ..scenario.models import AzOutage, IpsReleased, IpsTaken, Scenario
-from ..summary import OUTCOMES
+from ..summary import OUTCOMES, Summary
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
     from ..analysis.results import Result
@@ -116,7 +117,7 @@ class _Plain(Formatter):
 
     decimals = 0
 
-    def set_locs(self, locs: Sequence[float]) -> None:
+    def set_locs(self, locs: list[float]) -> None:  # matplotlib's signature (it hands over an array)
         super().set_locs(locs)
         values = [float(v) for v in locs]
         if self.axis is not None:  # a log axis also hands over ticks beyond the view: they must not add decimals
@@ -150,14 +151,15 @@ class _PerStepLocator(MaxNLocator):
         super().__init__(nbins="auto", steps=[1, 2, 2.5, 5, 10])  # matplotlib's AutoLocator
         self.width_s = width_s
 
-    def tick_values(self, vmin: float, vmax: float) -> np.ndarray:
+    # matplotlib's stubs say Sequence[float]; its locators return arrays, as this one does (np.asarray: no copy).
+    def tick_values(self, vmin: float, vmax: float) -> np.ndarray:  # type: ignore[override]
         w = self.width_s
         short = abs(1000 / w - round(1000 / w)) < 1e-9  # 1/w has at most three decimals: 0.2, 0.1, 0.025
         if not short or max(abs(vmin), abs(vmax)) * w > 10:
-            return super().tick_values(vmin, vmax)
+            return np.asarray(super().tick_values(vmin, vmax))
         self.set_params(integer=True)
         try:
-            return super().tick_values(vmin * w, vmax * w) / w
+            return np.asarray(super().tick_values(vmin * w, vmax * w)) / w
         finally:
             self.set_params(integer=False)
 
@@ -257,6 +259,10 @@ def _without_brackets(label: str) -> str:
 # --------------------------------------------------------------------------------------------------- timeline
 
 
+@overload
+def timeline(result: Result, *, fig: None = None) -> Figure: ...
+@overload
+def timeline(result: Result, *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
 def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Arrivals; concurrency and environments against the ceilings; failures stacked by cause; events shaded."""
     sc, s = result.scenario, result.summary
@@ -368,6 +374,10 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
 # --------------------------------------------------------------------------------------------------- network
 
 
+@overload
+def network(result: Result, *, fig: None = None) -> Figure: ...
+@overload
+def network(result: Result, *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
 def network(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """ENIs (ready, attaching, deleting) over time, then free addresses per subnet, one panel per AZ, with each
     subnet's exhaustion marked."""
@@ -471,6 +481,10 @@ def _clock(t: float) -> str:
 _QUANTILES = (("p50", "-", OKABE_ITO["blue"]), ("p95", "--", OKABE_ITO["orange"]), ("p99", ":", OKABE_ITO["vermillion"]))
 
 
+@overload
+def latency(result: Result, *, fig: None = None) -> Figure: ...
+@overload
+def latency(result: Result, *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
 def latency(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """End-to-end latency of successful invocations and cold-start time (ENI wait + init), with p50/p95/p99.
 
@@ -508,7 +522,7 @@ _PANELS = (("latency_ms", "end-to-end latency", "successful invocations"),
            ("cold_start_ms", "cold start (ENI wait + init)", "cold starts"))
 
 
-def _draw_histogram(ax: Axes, counts: np.ndarray, edges: np.ndarray, summary: Mapping[str, Any], key: str,
+def _draw_histogram(ax: Axes, counts: np.ndarray, edges: np.ndarray, summary: Summary, key: str,
                     what: str, count_text: str) -> None:
     """One latency panel: a histogram on a logarithmic millisecond axis with the summary's p50/p95/p99."""
     if counts.sum() == 0:
@@ -539,6 +553,7 @@ def _draw_histogram(ax: Axes, counts: np.ndarray, edges: np.ndarray, summary: Ma
 
 def _latency_histograms(result: Result, axes: Sequence[Axes]) -> None:
     inv = result.invocations
+    assert inv is not None  # latency() draws these only from kept invocations
     sc, s = result.scenario, result.summary
     ok = inv[(inv["outcome"] == "success") & (inv["arrival_s"] >= sc.warmup)]
     # A retried invocation's rows each start at their own attempt; latency here is per successful attempt.
@@ -606,9 +621,9 @@ def _latency_ladder(result: Result, axes: Sequence[Axes]) -> None:
         ax.set_ylim(-1.4, len(rows) - 0.4)  # room below the rows for the legend
         # The engine keeps a fixed-size histogram, not the values: the summary's percentiles are what there is.
         n = s["succeeded"] if key == "latency_ms" else s["cold_starts"]
-        busiest = f" ({len(rows) - 1} busiest functions)" if len(fns) > len(rows) - 1 > 0 else ""
+        which = f" ({len(rows) - 1} busiest functions)" if len(fns) > len(rows) - 1 > 0 else ""
         ax.set_title(f"{what}: percentiles of {n:,} " + ("successful invocations" if key == "latency_ms"
-                                                          else "cold starts") + busiest, loc="left", fontsize=10)
+                                                          else "cold starts") + which, loc="left", fontsize=10)
         if hi > 0:
             ax.set_xscale("log")
             lo = lo if lo > 0 else hi / 1000  # a percentile of 0 ms (a no-op function) has no place on a log axis
@@ -629,6 +644,10 @@ _CEILINGS = (("concurrency", "concurrency (account / reserved)"), ("subnet_ips",
              ("eni_quota", "ENI quota"), ("n_minus_1", "N-1: largest AZ lost"))
 
 
+@overload
+def capacity_chart(data: Result | Mapping[str, Any], *, fig: None = None) -> Figure: ...
+@overload
+def capacity_chart(data: Result | Mapping[str, Any], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
 def capacity_chart(data: Result | Mapping[str, Any], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Each function's ceilings as bars (the binding one highlighted), the projected peak as a line, the N-1
     ceiling shown; with a Result, the simulated peak too. ``data`` is a Result or ``capacity(scenario)``."""
@@ -713,7 +732,7 @@ _BINDING_COLOUR = {"concurrency": OKABE_ITO["orange"], "subnet_ips": OKABE_ITO["
                    "eni_quota": OKABE_ITO["purple"]}
 
 
-def _capacity_compact(ax: Axes, fns: Mapping[str, Any], summary: Mapping[str, Any] | None) -> None:
+def _capacity_compact(ax: Axes, fns: Mapping[str, Any], summary: Summary | None) -> None:
     """Many functions: one row each, the binding ceiling as a bar coloured by the limit, the projected and simulated
     peaks and the N-1 ceiling as marks; the functions with the least headroom first (log scale: sizes differ)."""
     def headroom(item: tuple[str, Any]) -> float:
@@ -743,8 +762,8 @@ def _capacity_compact(ax: Axes, fns: Mapping[str, Any], summary: Mapping[str, An
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=colour, label=f"binding: {key}") for key, colour in _BINDING_COLOUR.items()
-               if any(f["binding"] == key for _, f in ordered)]
+    handles: list[Artist] = [Patch(color=colour, label=f"binding: {key}") for key, colour in _BINDING_COLOUR.items()
+                             if any(f["binding"] == key for _, f in ordered)]
     handles += [Line2D([], [], marker="|", ms=11, mew=2.2, color="black", ls="none", label="projected peak (p99.9)"),
                 Line2D([], [], marker="<", ms=6, color="#505050", ls="none", label="N-1 ceiling")]
     if summary is not None:
@@ -771,7 +790,9 @@ def dashboard(result: Result) -> Figure:
     left = (7.5, 4.2 if has_hist else 2.6 + 0.6 * n_lat)
     right = (2.4 + 1.9 * n_az, _capacity_height(n_fn))
     fig = Figure(figsize=(20, max(sum(left), sum(right))), layout="constrained")
-    col_l, col_r = fig.subfigures(1, 2, width_ratios=[1.15, 1])
+    columns = fig.subfigures(1, 2, width_ratios=[1.15, 1])
+    assert not isinstance(columns, SubFigure)  # 1 x 2: an array (matplotlib's stubs allow a single SubFigure)
+    col_l, col_r = columns
     tl, lat = col_l.subfigures(2, 1, height_ratios=list(left))
     net, cap = col_r.subfigures(2, 1, height_ratios=list(right))
     timeline(result, fig=tl)
@@ -809,15 +830,18 @@ def _legend_headroom(fig: Figure | SubFigure, axes: Sequence[Axes], margin: floa
     axes = [ax for ax in axes if ax.get_legend() is not None and np.isfinite(ax.dataLim.y1) and ax.dataLim.y1 > 0]
     if not axes:
         return
-    root = getattr(fig, "figure", fig)  # a SubFigure's root Figure
-    if not hasattr(root.canvas, "get_renderer"):  # a bare Figure(): measure with the canvas savefig would use
+    root = fig if isinstance(fig, Figure) else fig.figure  # a SubFigure's root Figure
+    canvas = root.canvas
+    if not hasattr(canvas, "get_renderer"):  # a bare Figure(): measure with the canvas savefig would use
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-        FigureCanvasAgg(root)
+        canvas = FigureCanvasAgg(root)  # becomes root.canvas
     root.draw_without_rendering()  # runs the constrained layout: the axes have their final size
-    renderer = root.canvas.get_renderer()
+    renderer = canvas.get_renderer()
     for ax in axes:
-        below = ax.get_legend().get_window_extent(renderer).transformed(ax.transAxes.inverted()).y0 - margin
+        legend = ax.get_legend()
+        assert legend is not None  # kept above: the axes with a legend
+        below = legend.get_window_extent(renderer).transformed(ax.transAxes.inverted()).y0 - margin
         if below > 0.3:  # the legend's bottom edge, as a fraction of the axis height
             ax.set_ylim(top=max(ax.get_ylim()[1], ax.dataLim.y1 / below))
 
@@ -826,6 +850,10 @@ _RUN_STYLE = ((OKABE_ITO["blue"], "-"), (OKABE_ITO["vermillion"], "--"), (OKABE_
               (OKABE_ITO["purple"], ":"))
 
 
+@overload
+def compare_timeline(results: Mapping[str, Result], *, fig: None = None) -> Figure: ...
+@overload
+def compare_timeline(results: Mapping[str, Result], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
 def compare_timeline(results: Mapping[str, Result], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Runs overlaid: arrivals, concurrent executions, environments and failed-or-throttled invocations per second."""
     fig = _new(fig, (11, 7))
@@ -865,6 +893,10 @@ def compare_timeline(results: Mapping[str, Result], *, fig: Figure | SubFigure |
     return fig
 
 
+@overload
+def compare_network(results: Mapping[str, Result], *, fig: None = None) -> Figure: ...
+@overload
+def compare_network(results: Mapping[str, Result], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
 def compare_network(results: Mapping[str, Result], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Runs overlaid: Lambda ENIs (ready + attaching) and free addresses summed over each run's subnets."""
     fig = _new(fig, (11, 5))
@@ -895,6 +927,10 @@ def compare_network(results: Mapping[str, Result], *, fig: Figure | SubFigure | 
     return fig
 
 
+@overload
+def compare_latency(results: Mapping[str, Result], *, fig: None = None) -> Figure: ...
+@overload
+def compare_latency(results: Mapping[str, Result], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
 def compare_latency(results: Mapping[str, Result], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Runs side by side: p50/p95/p99 of end-to-end latency and of cold starts (grouped bars, each labelled)."""
     fig = _new(fig, (11, 4))

@@ -22,6 +22,7 @@ from ..summary import (
     LAMBDA_ERRORS,
     OUTCOMES,
     THROTTLES,
+    Summary,
     fmt_clock,
     fmt_count,
     fmt_difference,
@@ -100,7 +101,7 @@ def _load_at(timeseries: pd.DataFrame | None, t: float, step_s: float) -> dict[s
     }
 
 
-def first_problem(summary: Mapping[str, Any]) -> tuple[str, float] | None:
+def first_problem(summary: Summary) -> tuple[str, float] | None:
     """The first failure or throttle of any cause: ``(cause, time)``, the earliest of ``first_outcome_s``; None when
     every invocation succeeded. (``first_failure_s`` is the first failure that is not a throttle.)"""
     times = [(t, cause) for cause, t in (summary.get("first_outcome_s") or {}).items()
@@ -115,7 +116,7 @@ def _expectation_list(rows: list[Mapping[str, Any]]) -> str:
     return "; ".join(f"{e['path']} {e['condition']}, got {fmt_expectation_value(e)}" for e in rows)
 
 
-def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
+def verdict(summary: Summary, timeseries: pd.DataFrame | None = None,
             timestep_s: float | None = None) -> dict[str, Any]:
     """The run's verdict, one definition for the command line and the reports.
 
@@ -160,8 +161,9 @@ def verdict(summary: Mapping[str, Any], timeseries: pd.DataFrame | None = None,
     failed_exps = [e for e in exps if not e["passed"]]
     bad = summary["failed"] + summary["throttled"]
     earliest = first_problem(summary)
-    first = ({"cause": earliest[0], "first_s": earliest[1], "load": _load_at(timeseries, earliest[1], step)}
-             if earliest else None)
+    first: dict[str, Any] | None = (
+        {"cause": earliest[0], "first_s": earliest[1], "load": _load_at(timeseries, earliest[1], step)}
+        if earliest else None)
 
     # What happened to the invocations, in one sentence (also the whole verdict when there is no expect).
     if not inv:
@@ -269,7 +271,7 @@ def draw_figures(result: Result) -> dict[str, bytes]:
     return images
 
 
-def _key_figures(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _key_figures(s: Summary) -> list[tuple[str, str]]:
     earliest = first_problem(s)
     return [
         ("invocations (after warm-up)", fmt_num(s["invocations"])),
@@ -300,7 +302,7 @@ def cost_line(c: Mapping[str, Any]) -> str:
     return format_usd(c["total_usd"]) + (f" ({'; '.join(parts)})" if parts else "")
 
 
-def cost_rows(s: Mapping[str, Any]) -> dict[str, Any] | None:
+def cost_rows(s: Summary) -> dict[str, Any] | None:
     """The report's cost section: the parts, the functions, the free tier apart."""
     c = s.get("cost")
     if not c:
@@ -347,7 +349,7 @@ def _subnet_rows(result: Result) -> list[dict[str, Any]]:
     return rows
 
 
-def _ceiling_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _ceiling_rows(summary: Summary) -> list[dict[str, Any]]:
     rows = []
     for name, f in summary["capacity"]["functions"].items():
         c = f["ceilings"]
@@ -363,7 +365,7 @@ def _ceiling_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _function_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _function_rows(summary: Summary) -> list[dict[str, Any]]:
     return [{"name": name, **f} for name, f in summary["functions"].items()]
 
 

@@ -37,6 +37,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from .. import hooks
 from ..errors import ArgumentError, VpcsimError, require_mapping, shown
@@ -45,7 +46,7 @@ from ..units import (
     Duration,
     PositiveDuration,
     bytes_json_schema,
-    duration_type,
+    duration_metadata,
     format_bytes,
     format_duration,
     parse_bytes,
@@ -306,15 +307,20 @@ def _integral(v: Any) -> Any:
     return int(v) if isinstance(v, numbers.Integral) else v
 
 
-def Count(lo: int, hi: int) -> Any:  # noqa: N802 - a type, named like one
-    """A whole number from ``lo`` to ``hi``: an int, not a bool, not text, not a float."""
-    # The constraints before the validator: pydantic then writes them into the JSON Schema as minimum/maximum.
-    return Annotated[int, Field(strict=True, ge=lo, le=hi), BeforeValidator(_integral)]
+def _count(lo: int, hi: int) -> Any:
+    """The constraints of a whole number from ``lo`` to ``hi``: an int, not a bool, not text, not a float. Used as
+    ``Annotated[int, _count(lo, hi), _INTEGRAL]``: the constraints before the validator, so that pydantic writes
+    them into the JSON Schema as minimum/maximum."""
+    return Field(strict=True, ge=lo, le=hi)
 
 
-def Number(*, le: float, ge: float | None = None, gt: float | None = None) -> Any:  # noqa: N802
-    """A finite number within bounds: an int or a float, not a bool, not text."""
-    return Annotated[float, Field(strict=True, allow_inf_nan=False, ge=ge, gt=gt, le=le)]
+_INTEGRAL = BeforeValidator(_integral)
+
+
+def _number(*, le: float, ge: float | None = None, gt: float | None = None) -> Any:
+    """The constraints of a finite number within bounds: an int or a float, not a bool, not text. Used as
+    ``Annotated[float, _number(...)]``."""
+    return Field(strict=True, allow_inf_nan=False, ge=ge, gt=gt, le=le)
 
 
 # Ranges of the counts and sizes (docs/scenario.md lists every field's). They are far beyond any AWS account, and
@@ -331,6 +337,22 @@ MAX_ID = 64
 MAX_LABEL = 256  # the scenario's name, a security group, an expect path
 MAX_TEXT = 10_000  # the description
 
+# The field types of counts and amounts: module-level Annotated aliases, which pydantic validates with their
+# constraints and type checkers read as plain int and float.
+_Concurrency = Annotated[int, _count(0, MAX_CONCURRENCY), _INTEGRAL]
+_PositiveConcurrency = Annotated[int, _count(1, MAX_CONCURRENCY), _INTEGRAL]
+_EniCount = Annotated[int, _count(0, MAX_ENIS), _INTEGRAL]
+_EniQuota = Annotated[int, _count(1, MAX_ENIS), _INTEGRAL]
+_AddressCount = Annotated[int, _count(0, MAX_ADDRESSES), _INTEGRAL]
+_PositiveAddressCount = Annotated[int, _count(1, MAX_ADDRESSES), _INTEGRAL]
+_ApiBucket = Annotated[int, _count(1, MAX_API_RATE), _INTEGRAL]
+_Attempts = Annotated[int, _count(1, 20), _INTEGRAL]
+_Seed = Annotated[int, _count(0, MAX_SEED), _INTEGRAL]
+_Replications = Annotated[int, _count(1, 10000), _INTEGRAL]
+_PerMinute = Annotated[float, _number(ge=0, le=MAX_PER_MINUTE)]
+_ApiRefill = Annotated[float, _number(gt=0, le=MAX_API_RATE)]
+_EniMemoryGb = Annotated[float, _number(ge=0.125, le=1024)]
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -344,16 +366,16 @@ class BurstScaling(_Model):
     us-west-2 and eu-west-1, then +500 concurrent executions per minute)."""
 
     model: Literal["burst"] = "burst"
-    burst: Count(0, MAX_CONCURRENCY) = 3000
-    per_minute: Number(ge=0, le=MAX_PER_MINUTE) = 500
+    burst: _Concurrency = 3000
+    per_minute: _PerMinute = 500
 
 
 class PerFunctionScaling(_Model):
     """One bucket per function (DOMAIN §4, Nov 2023: each function scales by 1,000 environments every 10 s)."""
 
     model: Literal["per-function"] = "per-function"
-    burst: Count(0, MAX_CONCURRENCY) = 1000
-    per_minute: Number(ge=0, le=MAX_PER_MINUTE) = 6000
+    burst: _Concurrency = 1000
+    per_minute: _PerMinute = 6000
 
 
 class UnlimitedScaling(_Model):
@@ -366,25 +388,25 @@ Scaling = Annotated[BurstScaling | PerFunctionScaling | UnlimitedScaling, Field(
 class Ec2Api(_Model):
     """The CreateNetworkInterface token bucket (DOMAIN §6: bucket 100, refill 5 per second)."""
 
-    bucket: Count(1, MAX_API_RATE) = 100
-    refill_per_s: Number(gt=0, le=MAX_API_RATE) = 5.0
+    bucket: _ApiBucket = 100
+    refill_per_s: _ApiRefill = 5.0
     on_throttle: Literal["fail", "wait"] = "fail"
 
 
 class Region(_Model):
-    concurrency_limit: Count(1, MAX_CONCURRENCY) = 1000  # DOMAIN §4: 1,000 per region by default
-    unreserved_min: Count(0, MAX_CONCURRENCY) = 100  # DOMAIN §4: 100 always stays unreserved
+    concurrency_limit: _PositiveConcurrency = 1000  # DOMAIN §4: 1,000 per region by default
+    unreserved_min: _Concurrency = 100  # DOMAIN §4: 100 always stays unreserved
     scaling: Scaling = Field(default_factory=BurstScaling)
-    eni_quota: Count(1, MAX_ENIS) = 350  # DOMAIN §1: 350 until late 2019, 5,000 afterwards
-    enis_in_use: Count(0, MAX_ENIS) = 0
+    eni_quota: _EniQuota = 350  # DOMAIN §1: 350 until late 2019, 5,000 afterwards
+    enis_in_use: _EniCount = 0
     ec2_api: Ec2Api = Field(default_factory=Ec2Api)
 
 
 class HyperplaneCfg(_Model):
     """DOMAIN §2: 65,000 connections per Hyperplane ENI, 250 ENIs per VPC, 60-90 s to create one."""
 
-    connections_per_eni: Count(1, MAX_CONCURRENCY) = 65000
-    eni_quota_per_vpc: Count(1, MAX_ENIS) = 250
+    connections_per_eni: _PositiveConcurrency = 65000
+    eni_quota_per_vpc: _EniQuota = 250
     create: Duration = 90.0
 
 
@@ -392,7 +414,7 @@ class Subnet(_Model):
     id: str = Field(pattern=_NAME, max_length=MAX_ID)
     az: str = Field(min_length=1, max_length=MAX_ID)
     cidr: ipaddress.IPv4Network
-    ips_in_use: Count(0, MAX_ADDRESSES) = 0
+    ips_in_use: _AddressCount = 0
     route: Literal["nat", "igw", "none"] | None = None
 
     @field_validator("cidr", mode="before")
@@ -419,7 +441,7 @@ class Subnet(_Model):
 
 class Vpc(_Model):
     # DOMAIN §1: one ENI per 3 GB of environments (the doc's rule). At least one 128 MB environment per ENI.
-    eni_memory_gb: Number(ge=0.125, le=1024) = 3.0
+    eni_memory_gb: _EniMemoryGb = 3.0
     # DOMAIN §1: no AWS figure; practitioners saw 3-15 s ("up to 10 s"; Sydney benchmark 12 s): median 6 s, p99 15 s.
     eni_attach: DistributionSpec = Field(default_factory=lambda: Lognormal(median=6.0, p99=15.0))
     eni_idle_release: Duration = 600.0  # DOMAIN §1: deletion is delayed; no number given. A choice, 10 min.
@@ -434,7 +456,7 @@ class Vpc(_Model):
 class ClientRetry(_Model):
     """SDK retries of a synchronous caller (DOMAIN §4: the SDK's standard mode makes 3 attempts in all)."""
 
-    attempts: Count(1, 20) = 3
+    attempts: _Attempts = 3
     base: Duration = 0.1
     cap: Duration = 20.0
 
@@ -511,16 +533,16 @@ EgressBytes = Annotated[
 # --- prices (AWS facts §9): the scenario may override any of the package's table
 
 # Today about $0.0000167 per GB-s and $0.20 per million requests; 1 and 1,000 USD are finite, generous bounds.
-_PRICE_PER_GB_S = Number(ge=0, le=1)
-_PRICE = Number(ge=0, le=1000)
+_PricePerGbS = Annotated[float, _number(ge=0, le=1)]
+_Price = Annotated[float, _number(ge=0, le=1000)]
 
 
 class ArchitecturePricing(_Model):
     """Prices of one architecture, per GB-second (AWS facts §9); unset keys keep the package's table."""
 
-    duration_gb_s_usd: _PRICE_PER_GB_S | None = None
-    provisioned_gb_s_usd: _PRICE_PER_GB_S | None = None
-    provisioned_duration_gb_s_usd: _PRICE_PER_GB_S | None = None
+    duration_gb_s_usd: _PricePerGbS | None = None
+    provisioned_gb_s_usd: _PricePerGbS | None = None
+    provisioned_duration_gb_s_usd: _PricePerGbS | None = None
 
 
 class Pricing(_Model):
@@ -528,11 +550,15 @@ class Pricing(_Model):
     price. Unset keys keep the table's figure; ``source`` says where the overrides come from."""
 
     source: str | None = Field(default=None, min_length=1, max_length=200)
-    requests_per_million_usd: _PRICE | None = None
+    requests_per_million_usd: _Price | None = None
     x86_64: ArchitecturePricing | None = None
     arm64: ArchitecturePricing | None = None
-    nat_gateway_hour_usd: _PRICE | None = None
-    nat_gb_usd: _PRICE | None = None
+    nat_gateway_hour_usd: _Price | None = None
+    nat_gb_usd: _Price | None = None
+
+
+_Timeout = Annotated[float, *duration_metadata(positive=True, minimum=1.0, maximum=900.0)]
+_MaxEventAge = Annotated[float, *duration_metadata(minimum=60.0, maximum=21600.0)]
 
 
 class Function(_Model):
@@ -543,9 +569,9 @@ class Function(_Model):
     subnets: tuple[Annotated[str, Field(max_length=MAX_ID)], ...] = ()
     security_groups: tuple[Annotated[str, Field(min_length=1, max_length=MAX_LABEL)], ...] = ()
     needs_internet: bool = Field(default=False, strict=True)
-    reserved_concurrency: Count(0, MAX_CONCURRENCY) | None = None
-    provisioned_concurrency: Count(0, MAX_CONCURRENCY) = 0
-    timeout: duration_type(positive=True, minimum=1.0, maximum=900.0) = 3.0  # type: ignore[valid-type]
+    reserved_concurrency: _Concurrency | None = None
+    provisioned_concurrency: _Concurrency = 0
+    timeout: _Timeout = 3.0
     # Lambda's default timeout is 3 s; 1..900 s allowed (DOMAIN §1, §7)
     # Required when the function has arrivals (a cross-check): a function imported from a template without a load
     # has neither, and nothing arrives for it.
@@ -557,7 +583,7 @@ class Function(_Model):
     invocation: Literal["sync", "async"] = "sync"
     client_retry: ClientRetry | None = None
     # DOMAIN §4: MaximumEventAgeInSeconds 60..21600, default 6 h
-    max_event_age: duration_type(minimum=60.0, maximum=21600.0) = 21600.0  # type: ignore[valid-type]
+    max_event_age: _MaxEventAge = 21600.0
     # AWS facts §9/§10: `Architectures` of the function; arm64 (Graviton) is billed 20% less per GB-s.
     architecture: Literal["x86_64", "arm64"] = "x86_64"
     egress_bytes: EgressBytes = None
@@ -589,14 +615,14 @@ class IpsTaken(_Model):
     at: Duration
     kind: Literal["ips_taken"] = "ips_taken"
     subnet: str = Field(max_length=MAX_ID)
-    count: Count(1, MAX_ADDRESSES)
+    count: _PositiveAddressCount
 
 
 class IpsReleased(_Model):
     at: Duration
     kind: Literal["ips_released"] = "ips_released"
     subnet: str = Field(max_length=MAX_ID)
-    count: Count(1, MAX_ADDRESSES)
+    count: _PositiveAddressCount
 
 
 Event = Annotated[AzOutage | IpsTaken | IpsReleased, Field(discriminator="kind")]
@@ -608,8 +634,9 @@ class FrozenList(list):
     def _refuse(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("a scenario is immutable: make a changed copy with Scenario.with_changes()")
 
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = append = extend = insert = pop = remove = clear = sort = \
-        reverse = _refuse  # type: ignore[assignment]
+    # Every mutating method refuses. The in-place operators return None rather than the list: on purpose.
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse  # type: ignore[assignment]
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
 
     def __copy__(self) -> FrozenList:
         return self
@@ -690,11 +717,11 @@ class Scenario(_Model):
     name: str = Field(min_length=1, max_length=MAX_LABEL)
     description: str = Field(default="", max_length=MAX_TEXT)
     platform: Literal["legacy", "hyperplane"] = "legacy"
-    seed: Count(0, MAX_SEED) = 0
+    seed: _Seed = 0
     duration: PositiveDuration
     warmup: Duration = 0.0
     timestep: PositiveDuration = 1.0
-    replications: Count(1, 10000) = 1
+    replications: _Replications = 1
     region: Region = Field(default_factory=Region)
     vpc: Vpc = Field(default_factory=Vpc)
     functions: tuple[Function, ...]
@@ -745,7 +772,7 @@ class Scenario(_Model):
 
     def __eq__(self, other: object) -> bool:
         # Equal scenarios have equal content; where they came from (file, marks) does not matter.
-        return type(other) is type(self) and self.__dict__ == other.__dict__  # type: ignore[union-attr]
+        return type(other) is type(self) and self.__dict__ == other.__dict__
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -1016,7 +1043,7 @@ def _got(value: Any) -> str:
     return f" (got {_show(value)})"
 
 
-def _message(err: dict, raw: Any, place: _Place) -> str:
+def _message(err: ErrorDetails, raw: Any, place: _Place) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     # Quote what the user wrote ("-5s"), not what the loader made of it (-5.0), when the error is inside it.
