@@ -248,7 +248,7 @@ def _subnets(acct: _Account, ids: list[str] | None) -> tuple[list[dict], list[di
     """Subnets (all, or these ids), every ENI of the region, the route tables and VPCs of those subnets."""
     if ids is not None and not ids:
         return [], [], [], []
-    kwargs = {} if ids is None else {"Filters": [{"Name": "subnet-id", "Values": ids}]}
+    kwargs: dict[str, Any] = {} if ids is None else {"Filters": [{"Name": "subnet-id", "Values": ids}]}
     subnets = _paginate(acct, "ec2", "DescribeSubnets", "describe_subnets", "Subnets", **kwargs)
     enis = _paginate(acct, "ec2", "DescribeNetworkInterfaces", "describe_network_interfaces", "NetworkInterfaces")
     vpcs = sorted({s["VpcId"] for s in subnets})

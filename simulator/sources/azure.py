@@ -303,7 +303,7 @@ def import_azure2019(
     missing = [k for k in chosen.index if chosen.at[k, "HashFunction"] not in durations]
     if missing:
         if functions:
-            h = chosen.at[missing[0], "HashFunction"]
+            h = str(chosen.at[missing[0], "HashFunction"])
             raise ImportProblem(f"--functions: {h[:12]} has no row in {files.durations}: its duration is unknown")
         notes.append(f"{len(missing)} function(s) without a row in {files.durations.name} were skipped "
                      f"(their duration is unknown)")
@@ -336,8 +336,9 @@ def import_azure2019(
     rows: list[dict[str, Any]] = []
     no_memory = 0
     too_long = 0
-    for name_, (key, row) in zip(names, chosen.iterrows(), strict=True):
-        h = row["HashFunction"]
+    for name_, (index, row) in zip(names, chosen.iterrows(), strict=True):
+        key = str(index)
+        h = str(row["HashFunction"])
         pct_ms, max_ms = durations[h]
         pct_ms = np.maximum.accumulate(np.maximum(pct_ms, 0.0))
         mem_key = h if memory_by == "HashFunction" else row["HashApp"]

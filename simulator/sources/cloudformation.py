@@ -77,6 +77,12 @@ class Template:
     stack: str  # the stack's name (CDK: the file name; else the file's stem)
 
 
+
+def _mapping(node: Any, key: str) -> dict[str, Any]:
+    """``node[key]`` when it is a mapping, else an empty one (a template's optional sections and properties)."""
+    value = node.get(key) if isinstance(node, dict) else None
+    return value if isinstance(value, dict) else {}
+
 def _loader_class(tags: bool = True) -> type:
     """PyYAML's loader (libyaml when present) with cfn-flip's constructor for the short-form tags: ``!Ref X`` becomes
     ``{"Ref": "X"}``, ``!GetAtt A.B`` ``{"Fn::GetAtt": ["A", "B"]}``, ``!Sub s`` ``{"Fn::Sub": "s"}``. JSON has no
@@ -91,7 +97,7 @@ def _loader_class(tags: bool = True) -> type:
         return base
     loader_mod = require("cfn_tools.yaml_loader", "reading CloudFormation YAML (short-form tags such as !Ref)",
                          "cloudformation", "cfn-flip")
-    cls = type("CfnLoader", (base,), {})
+    cls: Any = type("CfnLoader", (base,), {})  # a yaml Loader class, made at run time
     cls.add_multi_constructor("!", loader_mod.multi_constructor)
     return cls
 
@@ -243,9 +249,9 @@ class Stack:
     def __post_init__(self) -> None:
         d = self.tpl.data
         self.resources: dict[str, dict] = {k: v for k, v in d["Resources"].items() if isinstance(v, dict)}
-        self.parameters: dict[str, dict] = d.get("Parameters") if isinstance(d.get("Parameters"), dict) else {}
-        self.conditions: dict[str, Any] = d.get("Conditions") if isinstance(d.get("Conditions"), dict) else {}
-        self.mappings: dict[str, Any] = d.get("Mappings") if isinstance(d.get("Mappings"), dict) else {}
+        self.parameters: dict[str, dict] = _mapping(d, "Parameters")
+        self.conditions: dict[str, Any] = _mapping(d, "Conditions")
+        self.mappings: dict[str, Any] = _mapping(d, "Mappings")
 
     __hash__ = object.__hash__
 
@@ -514,7 +520,7 @@ class Importer:
     def pseudo(self, name: str, stack: Stack) -> Any:
         partition = "aws-cn" if self.region.startswith("cn-") else (
             "aws-us-gov" if self.region.startswith("us-gov-") else "aws")
-        values = {
+        values: dict[str, Any] = {
             "AWS::Region": self.region, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": stack.name,
             "AWS::Partition": partition, "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else
             "amazonaws.com", "AWS::NoValue": NO_VALUE, "AWS::NotificationARNs": [],
@@ -600,7 +606,7 @@ class _FunctionProps:
 
 def _function_props(stack: Stack, logical_id: str) -> _FunctionProps:
     res = stack.resources[logical_id]
-    own = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+    own = _mapping(res, "Properties")
     base = ("Resources", logical_id, "Properties")
     paths = {k: base + (k,) for k in own}
     if res.get("Type") != "AWS::Serverless::Function":
@@ -932,7 +938,7 @@ def _external(sid: str, fn: ImportedFunction, path: tuple, file_subnets: dict[st
 def _subnet(st: Stack, lid: str, sid: str, routes: dict[tuple[int, str], str | None],
             file_subnets: dict[str, ImportedSubnet] | None, notes: list[str]) -> ImportedSubnet:
     res = st.resources[lid]
-    props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+    props = _mapping(res, "Properties")
     base = ("Resources", lid, "Properties")
     origin = st.origin(lid)
     given = (file_subnets or {}).get(sid) or (file_subnets or {}).get(lid)
@@ -974,7 +980,7 @@ def _routes(imp: Importer) -> dict[tuple[int, str], str | None]:
         for lid, res in st.resources.items():
             if res.get("Type") != "AWS::EC2::Route" or not st.exists(lid):
                 continue
-            props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+            props = _mapping(res, "Properties")
             base = ("Resources", lid, "Properties")
             dest = st.resolve(props.get("DestinationCidrBlock"), base + ("DestinationCidrBlock",))
             if dest != "0.0.0.0/0":
@@ -996,7 +1002,7 @@ def _routes(imp: Importer) -> dict[tuple[int, str], str | None]:
         for lid, res in st.resources.items():
             if res.get("Type") != "AWS::EC2::SubnetRouteTableAssociation" or not st.exists(lid):
                 continue
-            props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+            props = _mapping(res, "Properties")
             base = ("Resources", lid, "Properties")
             subnet = st.resolve(props.get("SubnetId"), base + ("SubnetId",))
             table = st.resolve(props.get("RouteTableId"), base + ("RouteTableId",))
@@ -1011,7 +1017,7 @@ def _tenancy(imp: Importer, notes: list[str]) -> bool:
     for st in imp.stacks:
         for lid, res in st.resources.items():
             if res.get("Type") == "AWS::EC2::VPC" and st.exists(lid):
-                props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+                props = _mapping(res, "Properties")
                 if "InstanceTenancy" in props:
                     path = ("Resources", lid, "Properties", "InstanceTenancy")
                     if st.text(st.resolve(props["InstanceTenancy"], path), path) == "dedicated":
@@ -1029,7 +1035,7 @@ def _provisioned(imp: Importer, by_logical: dict[tuple[int, str], ImportedFuncti
         for lid, res in st.resources.items():
             if res.get("Type") not in ("AWS::Lambda::Version", "AWS::Lambda::Alias") or not st.exists(lid):
                 continue
-            props = res.get("Properties") if isinstance(res.get("Properties"), dict) else {}
+            props = _mapping(res, "Properties")
             if "ProvisionedConcurrencyConfig" not in props:
                 continue
             base = ("Resources", lid, "Properties")

@@ -15,7 +15,6 @@ leaves to EC2, addresses in use). Every entry is checked as a scenario subnet; a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -53,7 +52,7 @@ def read_subnets(path: str | Path, label: str | None = None) -> dict[str, Import
         try:
             sub = Subnet.model_validate(entry)
         except ValidationError as exc:
-            err: dict[str, Any] = exc.errors()[0]
+            err = exc.errors()[0]
             loc = ".".join(str(x) for x in err["loc"])
             msg = str(err["msg"]).removeprefix("Value error, ")
             key_line = marks.get(prefix + (i, err["loc"][0])) if err["loc"] else None

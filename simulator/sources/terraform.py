@@ -51,6 +51,12 @@ FORMAT_MAJOR = 1  # Terraform's JSON Output Format: "reject any input which repo
 _INDEX = re.compile(r"\[[^\]]*\]")
 
 
+def _values(resource: dict[str, Any]) -> dict[str, Any]:
+    """A planned resource's ``values`` (an empty mapping when the plan has none)."""
+    values = resource.get("values")
+    return values if isinstance(values, dict) else {}
+
+
 @dataclass
 class _Resource:
     address: str
@@ -113,7 +119,7 @@ class _Plan:
                 continue
             self.resources[addr] = _Resource(addr, address, str(r.get("mode", "managed")), str(r.get("type", "")),
                                              str(r.get("name", "")), r.get("index"),
-                                             r.get("values") if isinstance(r.get("values"), dict) else {})
+                                             _values(r))
         for child in module.get("child_modules") or []:
             if isinstance(child, dict):
                 self._walk(child, str(child.get("address", "")), only_new)
