@@ -179,7 +179,8 @@ def test_no_private_names_taken_from_another_module(name):
 def test_the_loader_hooks_are_installed_by_the_package_root():
     # Python imports the package root before any submodule, so a scenario loaded through simulator.scenario has its
     # `expect` checked by the analysis layer (simulator.hooks): a wrong path is refused at load, not skipped.
-    from simulator.scenario.models import ScenarioError, scenario_from_dict
+    from simulator.scenario.models import scenario_from_dict
+    from simulator.scenario.problems import ScenarioError
 
     data = {"version": 1, "name": "x", "duration": "10s", "functions": [{"name": "f", "arrivals": {
         "process": "constant", "rate": "1/s"}, "memory_mb": 128, "duration": "10ms"}], "expect": {"no_such_metric": "< 1"}}

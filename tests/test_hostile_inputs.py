@@ -30,8 +30,9 @@ import simulator as vs
 from simulator import inputs
 from simulator.cli.core import main
 from simulator.scenario import models as scenario
-from simulator.scenario import traces
-from simulator.scenario.models import ScenarioError, json_schema, load_scenario, scenario_from_dict
+from simulator.scenario import traces, yaml_marks
+from simulator.scenario.models import json_schema, load_scenario, scenario_from_dict
+from simulator.scenario.problems import ScenarioError
 
 from .conftest import ROOT
 
@@ -338,26 +339,26 @@ def test_alias_bombs_are_refused_quickly_in_one_line(tmp_path):
 def test_the_composer_refuses_a_bomb_without_building_it():
     t0 = time.monotonic()
     with pytest.raises(ScenarioError, match=r"f:7: expands to more than 2,000,000 values"):
-        scenario.compose_yaml(BOMB, "f")
+        yaml_marks.compose_yaml(BOMB, "f")
     assert time.monotonic() - t0 < 2  # measured on the composed graph: milliseconds
 
 
 def test_documents_within_the_limits_still_load(monkeypatch):
-    data, marks = scenario.compose_yaml("a: " + "[" * 63 + "]" * 63 + "\n", "f")  # 64 levels with the root mapping
+    data, marks = yaml_marks.compose_yaml("a: " + "[" * 63 + "]" * 63 + "\n", "f")  # 64 levels with the root mapping
     assert marks[("a",)] == 1
     with pytest.raises(ScenarioError, match="nests deeper than 64 levels"):
-        scenario.compose_yaml("a: " + "[" * 64 + "]" * 64 + "\n", "f")
-    monkeypatch.setattr(scenario, "MAX_YAML_NODES", 20)
-    assert scenario.compose_yaml("a: &x [1, 2, 3]\nb: [*x, *x]\n", "f")[0] == {"a": [1, 2, 3], "b": [[1, 2, 3]] * 2}
+        yaml_marks.compose_yaml("a: " + "[" * 64 + "]" * 64 + "\n", "f")
+    monkeypatch.setattr(yaml_marks, "MAX_YAML_NODES", 20)
+    assert yaml_marks.compose_yaml("a: &x [1, 2, 3]\nb: [*x, *x]\n", "f")[0] == {"a": [1, 2, 3], "b": [[1, 2, 3]] * 2}
     with pytest.raises(ScenarioError, match=r"f:2: expands to more than 20 values through its aliases \(limit 20\)"):
-        scenario.compose_yaml("a: &x [1, 2, 3]\nb: [*x, *x, *x, *x, *x]\n", "f")
+        yaml_marks.compose_yaml("a: &x [1, 2, 3]\nb: [*x, *x, *x, *x, *x]\n", "f")
 
 
 def test_aliases_beyond_their_limit_are_refused(monkeypatch):
-    monkeypatch.setattr(scenario, "MAX_YAML_ALIASES", 100)
-    assert len(scenario.compose_yaml("a: &a 1\nb: [" + ",".join(["*a"] * 100) + "]\n", "f")[0]["b"]) == 100
+    monkeypatch.setattr(yaml_marks, "MAX_YAML_ALIASES", 100)
+    assert len(yaml_marks.compose_yaml("a: &a 1\nb: [" + ",".join(["*a"] * 100) + "]\n", "f")[0]["b"]) == 100
     with pytest.raises(ScenarioError, match=r"^f:2: more than 100 aliases \(limit 100\)$"):
-        scenario.compose_yaml("a: &a 1\nb: [" + ",".join(["*a"] * 101) + "]\n", "f")
+        yaml_marks.compose_yaml("a: &a 1\nb: [" + ",".join(["*a"] * 101) + "]\n", "f")
 
 
 def test_a_generated_scenario_full_of_aliases_loads(tmp_path):

@@ -14,7 +14,7 @@ import yaml
 
 import simulator as vs
 from simulator.cli.core import main
-from simulator.scenario.models import ScenarioError
+from simulator.scenario.problems import ScenarioError
 
 DATA = Path(__file__).parent / "data" / "iac"
 CI = DATA / "orders-ci.yaml"

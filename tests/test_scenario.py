@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import simulator as vs
-from simulator.scenario.models import PRESETS, Problem, ScenarioError, json_schema, load_scenario, scenario_from_dict
+from simulator.scenario.models import PRESETS, json_schema, load_scenario, scenario_from_dict
+from simulator.scenario.problems import Problem, ScenarioError
 
 from .conftest import ROOT, SCENARIOS, with_traces
 

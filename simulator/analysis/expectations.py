@@ -470,7 +470,8 @@ def has_expectations(path: Path) -> tuple[bool, str]:
     parse is checked (and then reported invalid) when a line starts with ``expect:`` — a broken scenario must not
     pass silently, while another tool's templated YAML in the same folder is none of our business."""
     from ..inputs import MAX_SCENARIO_BYTES, InputFileError, read_text_file
-    from ..scenario.models import ScenarioError, compose_yaml
+    from ..scenario.problems import ScenarioError
+    from ..scenario.yaml_marks import compose_yaml
 
     try:  # as the loader reads it: a regular file within the limits (not a FIFO, which would block the search)
         text = read_text_file(path, what="a scenario file", limit_bytes=MAX_SCENARIO_BYTES)

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import VpcsimError
-from ..scenario.models import Scenario, ScenarioError, scenario_from_dict
+from ..scenario.models import Scenario, scenario_from_dict
+from ..scenario.problems import ScenarioError
 from .expectations import (
     FIRST_TIME,
     Condition,

@@ -23,7 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..scenario.models import Scenario, ScenarioError, scenario_from_dict
+from ..scenario.models import Scenario, scenario_from_dict
+from ..scenario.problems import ScenarioError
 from .expectations import Condition
 from .headroom import HeadroomError, _holds, bounds_the_load, condition_text, default_conditions
 

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..errors import ArgumentError, VpcsimError, require_int, require_mapping
-from ..scenario.models import Scenario, ScenarioError, require_scenario
+from ..scenario.models import Scenario, require_scenario
+from ..scenario.problems import ScenarioError
 from ..summary import Summary, get, is_first_time, key_metrics, leaves, not_averaged, set_path
 from .expectations import evaluate
 from .results import SUMMARY_KEYS, Result, simulate

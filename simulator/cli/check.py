@@ -151,7 +151,8 @@ def check(
     from ..analysis.sweep import run_replications
     from ..present.folders import JUNIT_REPORT
     from ..present.report import fmt_expectation_value
-    from ..scenario.models import ScenarioError, load_scenario
+    from ..scenario.models import load_scenario
+    from ..scenario.problems import ScenarioError
 
     with user_errors():
         # Before the runs: a CI job must not lose them to a typo in the path, nor a file to a wrong name.

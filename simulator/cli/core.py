@@ -27,7 +27,8 @@ from ..units import format_duration
 from ..version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover - the scenario layer is imported by the commands that load one
-    from ..scenario.models import Problem, Scenario
+    from ..scenario.models import Scenario
+    from ..scenario.problems import Problem
     from ..summary import Summary
 
 
@@ -327,7 +328,8 @@ def gate(sc: Scenario, *, yes: bool, replications: int = 1, points: int = 1, wor
 def parse_sets(items: list[str] | None, option: str = "--set") -> dict[str, Any]:
     """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``; values are read as YAML scalars/lists, within the limits of
     a scenario file (no alias bomb, no nesting beyond 64 levels: ``simulator.scenario.models.yaml_value``)."""
-    from ..scenario.models import ScenarioError, yaml_value
+    from ..scenario.problems import ScenarioError
+    from ..scenario.yaml_marks import yaml_value
 
     changes: dict[str, Any] = {}
     for item in items or []:
@@ -355,7 +357,8 @@ def _quoted(text: str) -> str:
 
 
 def load_with_changes(path: Path, sets: list[str] | None, seed: int | None = None) -> Scenario:
-    from ..scenario.models import ScenarioError, load_scenario
+    from ..scenario.models import load_scenario
+    from ..scenario.problems import ScenarioError
 
     sc = load_scenario(path)
     changes = parse_sets(sets)
@@ -452,7 +455,8 @@ def validate(
 ) -> None:
     """Check scenario files: the schema, cross-references and the lint rules of the capacity calculator."""
     from ..analysis.capacity import capacity
-    from ..scenario.models import ScenarioError, load_scenario
+    from ..scenario.models import load_scenario
+    from ..scenario.problems import ScenarioError
 
     bad = 0
     warned = 0

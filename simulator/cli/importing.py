@@ -83,7 +83,8 @@ def azure2019(
 ) -> None:
     """A scenario with one function per trace function: arrivals replayed from the trace, durations from its
     percentiles, memory from memory.csv, and a VPC from the options; --from/--to import a window of the trace."""
-    from ..scenario.models import ScenarioError, scenario_from_dict
+    from ..scenario.models import scenario_from_dict
+    from ..scenario.problems import ScenarioError
     from ..sources.azure import ImportProblem, import_azure2019
 
     with user_errors():

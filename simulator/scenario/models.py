@@ -1,4 +1,4 @@
-"""The scenario file of SPEC §2: strict pydantic models, platform presets, cross-checks and YAML with line numbers.
+"""The scenario file of SPEC §2: strict pydantic models, platform presets, cross-checks and loading.
 
 A scenario is validated once, when it is loaded, and is frozen afterwards: the engine, the capacity calculator and
 the report trust it. Every problem is reported as ``FILE:LINE: path.to.field: what is wrong (got VALUE)``; the line
@@ -8,6 +8,9 @@ error location mapped back onto the file's own keys. Unknown keys are errors, ne
 Platform presets (``legacy``, ``hyperplane``) fill the defaults that differ between the two; explicit values win.
 ``Scenario.with_changes({path: value})`` re-validates the user's own input with the changes applied, so that a
 change of platform also changes the defaults that follow from it.
+
+Beside it: :mod:`.problems` (the one-line problems), :mod:`.yaml_marks` (YAML with lines, bounded),
+:mod:`.paths` (the ``--set`` paths) and :mod:`.messages` (pydantic's errors in the file's words).
 """
 
 from __future__ import annotations
@@ -16,9 +19,6 @@ import copy
 import difflib
 import ipaddress
 import numbers
-import sys
-import types
-import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,10 +37,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails
 
 from .. import hooks
-from ..errors import ArgumentError, VpcsimError, require_mapping, shown
+from ..errors import ArgumentError, require_mapping, shown
 from ..inputs import MAX_SCENARIO_BYTES, InputFileError, read_text_file
 from ..units import (
     Duration,
@@ -53,238 +52,15 @@ from ..units import (
 )
 from .arrivals import ArrivalSpec
 from .distributions import Constant, DistributionSpec, FrozenDict, Lognormal
+from .messages import line_of, problems_from
+from .paths import copy_plain, is_inside, set_path
+from .problems import Problem, ScenarioError, show_value
+from .yaml_marks import compose_yaml, dotted_path
 
 __all__ = [
     "Scenario", "Function", "Subnet", "Region", "Vpc", "ScenarioError", "Problem",
     "load_scenario", "scenario_from_dict", "PRESETS", "json_schema",
 ]
-
-
-# --------------------------------------------------------------------------------------------------- errors
-
-
-class Problem(typing.NamedTuple):
-    """One thing wrong with a scenario: where (file, line, dotted path) and what."""
-
-    file: str | None
-    line: int | None
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file or "<scenario>"
-        if self.line is not None:
-            where = f"{where}:{self.line}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-class ScenarioError(VpcsimError, ValueError):
-    """A scenario that cannot be used; ``problems`` lists every finding, one line each."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-# --------------------------------------------------------------------------------------------------- YAML
-
-
-MAX_YAML_NODES = 2_000_000
-"""The most values (keys, scalars, lists, mappings) a YAML document may hold once its aliases are expanded: a
-scenario of 8 MiB holds about 600,000. A few hundred bytes of nested aliases would otherwise expand to billions
-(a "billion laughs" file)."""
-MAX_YAML_DEPTH = 64
-"""The deepest nesting of lists and mappings, aliases expanded: a scenario needs 8 (a schedule point)."""
-MAX_YAML_ALIASES = 1_000_000
-"""The most uses of anchors (``*name``) in one document. Generous: ``yaml.safe_dump`` writes an alias wherever a
-generator shared one object, several per function. What stops an alias bomb is :data:`MAX_YAML_NODES`."""
-
-
-def compose_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
-    """Parse YAML into plain data plus the line (1-based) of every key and list item, keyed by its path.
-
-    The document is measured before anything is built from it (see :func:`_measure`): a file whose aliases expand
-    beyond :data:`MAX_YAML_NODES`, that nests deeper than :data:`MAX_YAML_DEPTH` or refers to itself is refused in
-    one line, in about the time it takes to parse it.
-
-    libyaml (C) parses when PyYAML has it: the same nodes and marks, several times faster on large imported
-    scenarios. A file it rejects is parsed again by the pure-Python parser, whose messages say more."""
-    fast = getattr(yaml, "CSafeLoader", None)
-    if fast is not None:
-        try:
-            return _compose_with(fast, text, filename)
-        except ScenarioError as exc:
-            message = exc.problems[0].message
-            if not message.startswith("invalid YAML") or "maximum nesting depth" in message:
-                raise  # beyond the limits, or nested past libyaml's own limit: no better message to find
-            try:
-                return _compose_with(yaml.SafeLoader, text, filename)
-            except RecursionError:  # the pure-Python composer recurses; libyaml's own message stands
-                raise exc from None
-    try:
-        return _compose_with(yaml.SafeLoader, text, filename)
-    except RecursionError:
-        raise ScenarioError([Problem(filename, None, "", f"the YAML nests deeper than this reader can follow "
-                                                         f"(limit {MAX_YAML_DEPTH} levels)")]) from None
-
-
-def _measure(root: yaml.Node, filename: str) -> None:
-    """Refuse a composed document that would expand too far: aliases are shared nodes in the composed graph, so it
-    is small even when the data built from it would not be. One walk over the graph, without recursion, finds the
-    size and the depth of every node with its aliases expanded, and any alias to a node that contains it."""
-
-    def refuse(n: yaml.Node, message: str) -> None:
-        raise ScenarioError([Problem(filename, n.start_mark.line + 1, "", message)])
-
-    def kids(n: yaml.Node) -> list:
-        return [x for pair in n.value for x in pair] if isinstance(n, yaml.MappingNode) else n.value
-
-    size: dict[int, int] = {}  # id(collection) -> values it expands to (itself included)
-    depth: dict[int, int] = {}  # id(collection) -> levels of nesting it expands to
-    scalars: set[int] = set()  # scalars met (an alias may name a scalar too)
-    open_: set[int] = set()  # the collections on the current path
-    aliases = 0
-    if not isinstance(root, yaml.CollectionNode):
-        return
-    # A frame: [node, children, next child, values so far, deepest child so far]
-    stack: list[list] = [[root, kids(root), 0, 1, 0]]
-    open_.add(id(root))
-    while stack:
-        frame = stack[-1]
-        children = frame[1]
-        i = frame[2]
-        if i < len(children):
-            frame[2] = i + 1
-            child = children[i]
-            key = id(child)
-            # An alias has no place of its own in the composed graph: its problems are reported at the line of the
-            # list or mapping that holds it.
-            if not isinstance(child, yaml.CollectionNode):  # a scalar: the bulk of a document, kept cheap
-                if key in scalars:
-                    aliases += 1
-                    if aliases > MAX_YAML_ALIASES:
-                        refuse(frame[0], f"more than {MAX_YAML_ALIASES:,} aliases (limit {MAX_YAML_ALIASES})")
-                else:
-                    scalars.add(key)
-                frame[3] += 1
-                frame[4] = frame[4] or 1
-                continue
-            if key in open_:
-                refuse(frame[0], "a recursive alias: this value contains an alias to itself")
-            if key in size:  # a collection met before: an alias to it
-                aliases += 1
-                if aliases > MAX_YAML_ALIASES:
-                    refuse(frame[0], f"more than {MAX_YAML_ALIASES:,} aliases (limit {MAX_YAML_ALIASES})")
-                if len(stack) + depth[key] > MAX_YAML_DEPTH:
-                    refuse(frame[0], f"nests deeper than {MAX_YAML_DEPTH} levels, aliases expanded "
-                                     f"(limit {MAX_YAML_DEPTH})")
-                frame[3] += size[key]
-                frame[4] = max(frame[4], depth[key])
-                continue
-            if len(stack) + 1 > MAX_YAML_DEPTH:
-                refuse(child, f"nests deeper than {MAX_YAML_DEPTH} levels (limit {MAX_YAML_DEPTH})")
-            stack.append([child, kids(child), 0, 1, 0])
-            open_.add(key)
-            continue
-        stack.pop()
-        node, total, deepest = frame[0], frame[3], frame[4]
-        open_.discard(id(node))
-        if total > MAX_YAML_NODES:
-            refuse(node, f"expands to more than {MAX_YAML_NODES:,} values through its aliases "
-                         f"(limit {MAX_YAML_NODES})" if aliases else
-                         f"holds more than {MAX_YAML_NODES:,} values (limit {MAX_YAML_NODES})")
-        size[id(node)] = total
-        depth[id(node)] = deepest + 1
-        if stack:
-            stack[-1][3] += total
-            stack[-1][4] = max(stack[-1][4], deepest + 1)
-
-
-_SCALAR_TAGS = tuple(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp"))
-
-
-def _compose_with(loader_class: type, text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
-    loader = loader_class(text)
-    marks: dict[tuple, int] = {}
-    try:
-        node = loader.get_single_node()
-        if node is not None:
-            _measure(node, filename)
-
-        # The plain scalar types, constructed directly: construct_object's bookkeeping costs more than the value.
-        direct = {tag: loader.yaml_constructors[tag] for tag in _SCALAR_TAGS if tag in loader.yaml_constructors}
-
-        def scalar(n: yaml.Node) -> Any:
-            try:
-                make = direct.get(n.tag)
-                return make(loader, n) if make is not None else loader.construct_object(n, deep=True)
-            except ValueError as exc:  # a number of 5,000 digits, a date on the 45th of a month
-                why = (f"a number of more than {sys.get_int_max_str_digits():,} digits" if "digits" in str(exc)
-                       else str(exc)[:80])
-                raise ScenarioError([Problem(filename, n.start_mark.line + 1, "",
-                                             f"invalid YAML: a value YAML cannot read ({why})")]) from None
-
-        def build(n: yaml.Node, path: tuple) -> Any:
-            marks.setdefault(path, n.start_mark.line + 1)
-            if isinstance(n, yaml.MappingNode):
-                loader.flatten_mapping(n)  # merge keys (<<: *anchor)
-                out: dict[Any, Any] = {}
-                for key_node, value_node in n.value:
-                    if not isinstance(key_node, yaml.ScalarNode):  # never built: it may be an alias to anything
-                        what = "a mapping" if isinstance(key_node, yaml.MappingNode) else "a list"
-                        raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, dotted_path(path),
-                                                     f"a key must be a plain value (got {what})")])
-                    key = scalar(key_node)
-                    if not isinstance(key, str | int | float | bool) or key is None:
-                        raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, dotted_path(path),
-                                                     f"a key must be a plain value (got {_show(key)})")])
-                    if key in out:
-                        raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, dotted_path(path + (key,)),
-                                                     "duplicate key")])
-                    marks[path + (key,)] = key_node.start_mark.line + 1
-                    out[key] = build(value_node, path + (key,))
-                return out
-            if isinstance(n, yaml.SequenceNode):
-                items = []
-                for i, item in enumerate(n.value):
-                    marks[path + (i,)] = item.start_mark.line + 1
-                    items.append(build(item, path + (i,)))
-                return items
-            return scalar(n)
-
-        data = build(node, ()) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        reason = exc.problem or exc.context or "invalid YAML"
-        # An unclosed bracket or quote is noticed lines later: name the line where that construct began too.
-        if exc.context and exc.context_mark is not None and line is not None and exc.context_mark.line + 1 != line:
-            reason = f"{exc.context} on line {exc.context_mark.line + 1}, {reason}"
-        raise ScenarioError([Problem(filename, line, "", f"invalid YAML: {reason}")]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(filename, None, "", f"invalid YAML: {exc}")]) from None
-    finally:
-        loader.dispose()
-    return data, marks
-
-
-def yaml_value(text: str) -> Any:
-    """One value written in YAML (``--set``, ``--vary``), within the limits of a scenario file; raises
-    :class:`ScenarioError` (a problem without file or line) for invalid YAML or a value beyond the limits."""
-    try:
-        return compose_yaml(text, "")[0]
-    except ScenarioError as exc:
-        raise ScenarioError([p._replace(file=None, line=None) for p in exc.problems]) from None
-
-
-def dotted_path(path: tuple) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 # --------------------------------------------------------------------------------------------------- models
@@ -293,7 +69,7 @@ def dotted_path(path: tuple) -> str:
 def _between(lo: float, hi: float):
     def check(v: float | None) -> float | None:
         if v is not None and not lo <= v <= hi:
-            raise ValueError(f"must be between {lo:g} and {hi:g} (got {_show(v) if abs(v) >= 10**21 else f'{v:g}'})")
+            raise ValueError(f"must be between {lo:g} and {hi:g} (got {show_value(v) if abs(v) >= 10**21 else f'{v:g}'})")
         return v
 
     return AfterValidator(check)
@@ -659,7 +435,7 @@ def _expect_value(v: Any) -> Any:
         return FrozenList(v)
     what = "a mapping" if isinstance(v, dict) else f"a {type(v).__name__}" if not isinstance(v, list | tuple) else (
         "a list holding more than conditions")
-    raise ValueError(f"must be a condition such as \"<= 0.001\", or a list of them (got {what}: {_show(v)})")
+    raise ValueError(f"must be a condition such as \"<= 0.001\", or a list of them (got {what}: {show_value(v)})")
 
 
 _CONDITION_SCHEMA = {"anyOf": [{"type": "string"}, {"type": "number"}]}
@@ -763,7 +539,7 @@ class Scenario(_Model):
     @classmethod
     def model_validate(cls, obj: Any, *, strict: bool | None = None, from_attributes: bool | None = None,
                        context: Any | None = None, **kwargs: Any) -> Scenario:
-        if (context or {}).get(_LOADING):
+        if (context or {}).get(LOADING):
             return super().model_validate(obj, strict=strict, from_attributes=from_attributes, context=context,
                                           **kwargs)
         if isinstance(obj, cls):
@@ -819,7 +595,7 @@ class Scenario(_Model):
         """A new scenario with ``{dotted.path: value}`` applied to this one's input (the paths of ``--set``:
         functions and subnets by name, e.g. ``functions.checkout.memory_mb``, ``vpc.subnets.private-a.cidr``)."""
         require_mapping(changes, "with_changes", "changes", '{"functions.api.memory_mb": 2048}')
-        raw = _copy_plain(self._raw or self.to_dict())
+        raw = copy_plain(self._raw or self.to_dict())
         changed: dict[str, str] = {}  # dotted raw path (functions[0].memory_mb) → the change as written
         for path, value in changes.items():
             try:
@@ -844,312 +620,6 @@ class Scenario(_Model):
                     is_inside(c, p.path) and ("[" in p.path or "." in p.path or created))), None)
                 problems.append(p._replace(line=None, path=f"--set {changed[cause]}") if cause is not None else p)
             raise ScenarioError(problems) from None
-
-
-# --------------------------------------------------------------------------------------------------- paths
-
-
-def _copy_plain(data: Any) -> Any:
-    """A deep copy of data as YAML gives it (dicts, lists, scalars), several times faster than ``copy.deepcopy``;
-    anything else (a caller's own objects) is copied by ``copy.deepcopy``."""
-    kind = type(data)
-    if kind is dict:
-        return {k: _copy_plain(v) for k, v in data.items()}
-    if kind is list:
-        return [_copy_plain(v) for v in data]
-    if kind in (str, int, float, bool) or data is None:
-        return data
-    return copy.deepcopy(data)
-
-
-def is_inside(path: str, prefix: str) -> bool:
-    """Whether dotted ``path`` is ``prefix`` or lies below it (``functions[0].duration.p99`` in ``functions[0]``)."""
-    return path == prefix or path.startswith(prefix) and path[len(prefix)] in ".["
-
-
-def _parts(path: str) -> list[str]:
-    if not path or any(not p for p in path.split(".")):
-        raise ScenarioError([Problem(None, None, path, "not a valid path (use dots: functions.NAME.memory_mb)")])
-    return path.split(".")
-
-
-def set_path(data: dict, path: str, value: Any) -> tuple:
-    """Set ``value`` at a dotted ``path`` in raw scenario data; lists are addressed by name/id or by index.
-    Returns the path as a tuple of raw keys. ``expect.<metric path>`` takes the rest of the path as one key."""
-    parts = _parts(path)
-    node: Any = data
-    keys: list = []
-    i = 0
-    while i < len(parts) - 1:
-        part = parts[i]
-        if isinstance(node, dict):
-            if part == "expect" and node is data:
-                node = node.setdefault("expect", {})
-                rest = ".".join(parts[i + 1:])
-                node[rest] = value
-                return tuple(keys + ["expect", rest])
-            if part not in node or node[part] is None:
-                if parts[i + 1].lstrip("-").isdigit() or part in _ITEM_NAMES:
-                    # A list cannot be created by naming one of its items: there is nothing to change.
-                    what = _ITEM_NAMES.get(part, "item")
-                    raise ScenarioError([Problem(None, None, path, f"the scenario has no {part} (no {what} "
-                                                                   f"{parts[i + 1]!r} to change)")])
-                node[part] = {}
-            node, keys = node[part], keys + [part]
-        elif isinstance(node, list):
-            idx = _list_index(node, part, path, keys[-1] if keys else "")
-            node, keys = node[idx], keys + [idx]
-        else:
-            raise ScenarioError([Problem(None, None, path, f"{'.'.join(parts[:i])} is not a section")])
-        i += 1
-    last = parts[-1]
-    if isinstance(node, dict):
-        node[last] = value
-        return tuple(keys + [last])
-    if isinstance(node, list):
-        idx = _list_index(node, last, path, keys[-1] if keys else "")
-        node[idx] = value
-        return tuple(keys + [idx])
-    raise ScenarioError([Problem(None, None, path, f"{'.'.join(parts[:-1])} is not a section")])
-
-
-_ITEM_NAMES = {"functions": "function", "subnets": "subnet", "events": "event", "arrivals": "arrival process"}
-
-
-def _list_index(items: list, part: str, path: str, within: Any = "") -> int:
-    """The index of the item named ``part`` (a function's ``name``, a subnet's ``id``) or numbered ``part``."""
-    for idx, item in enumerate(items):
-        if isinstance(item, dict) and part in (item.get("name"), item.get("id")):
-            return idx
-    if part.lstrip("-").isdigit() and -len(items) <= int(part) < len(items):
-        return int(part) % len(items)
-    names = [str(it.get("name", it.get("id"))) for it in items
-             if isinstance(it, dict) and it.get("name", it.get("id")) is not None]
-    what = _ITEM_NAMES.get(within, "item") if isinstance(within, str) else "item"
-    hint = difflib.get_close_matches(part, names, n=1)
-    extra = f"; did you mean {hint[0]!r}?" if hint else f" ({within}: {', '.join(names)})" if names else (
-        f" (there are {len(items)}, numbered from 0)")
-    raise ScenarioError([Problem(None, None, path, f"no {what} named {part!r}{extra}")])
-
-
-# --------------------------------------------------------------------------------------------------- validation
-
-
-def _unwrap(tp: Any) -> list[Any]:
-    """The concrete types behind an annotation (through Annotated, unions, Optional)."""
-    origin = typing.get_origin(tp)
-    if origin is Annotated:
-        return _unwrap(typing.get_args(tp)[0])
-    if origin in (typing.Union, types.UnionType):
-        out: list[Any] = []
-        for arg in typing.get_args(tp):
-            out += _unwrap(arg)
-        return out
-    return [tp]
-
-
-def _is_model(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, BaseModel)
-
-
-def _tag(model: type[BaseModel]) -> tuple[str, str] | None:
-    """(field, value) of the Literal tag of a union member (``dist: lognormal``, ``model: burst``), if any."""
-    for name, f in model.model_fields.items():
-        if typing.get_origin(f.annotation) is Literal and isinstance(f.default, str):
-            return f.alias or name, f.default
-    return None
-
-
-def _aliases(model: type[BaseModel]) -> list[str]:
-    return [f.alias or name for name, f in model.model_fields.items()]
-
-
-class _Place(typing.NamedTuple):
-    """Where a pydantic error location lands in the file."""
-
-    path: tuple  # the keys and indexes that exist in the data (plus a final absent key: "missing", "unknown")
-    models: list  # the model classes that describe the data at that place (for "allowed keys" hints)
-    node: Any  # the data at that place
-    below: bool  # the location went on below a plain value (e.g. a bare "120ms" that became a constant)
-
-
-def _locate(loc: tuple, raw: Any) -> _Place:
-    """Follow pydantic's error location through the types and the file's data together.
-
-    The location holds things that are no place in the file: the tag of a discriminated union (``lognormal`` in
-    ``duration.lognormal.p99``), the inside of a value the loader coerced (``constant.value`` below ``"120ms"``),
-    an item index below a single mapping written without its list (``arrivals``). Walking the types beside the
-    data tells them apart, even where a tag and a key share a name (``scaling: {model: burst, burst: 5}``).
-    """
-    current: list[Any] = [Scenario]
-    node = raw
-    path: list = []
-    below = False
-    for i, el in enumerate(loc):
-        models = [t for t in current if _is_model(t)]
-        if isinstance(el, str) and len(models) > 1:
-            tagged = [m for m in models if (_tag(m) or ("", ""))[1] == el]
-            if tagged and (not isinstance(node, dict) or node.get(_tag(tagged[0])[0]) == el):  # type: ignore[index]
-                current = tagged  # a union tag: narrows the type, stays at the same place in the data
-                continue
-        nxt: list[Any] = []
-        for tp in current:
-            if _is_model(tp):
-                for name, f in tp.model_fields.items():
-                    if el in (name, f.alias):
-                        nxt += _unwrap(f.annotation)
-                continue
-            origin, args = typing.get_origin(tp), typing.get_args(tp)
-            if origin in (tuple, list) and isinstance(el, int) and args:
-                if len(args) == 2 and args[1] is Ellipsis or origin is list:
-                    nxt += _unwrap(args[0])
-                elif el < len(args):
-                    nxt += _unwrap(args[el])
-            elif origin is dict and args:
-                nxt += _unwrap(args[0] if el == "[key]" else args[1])
-        current = nxt
-        if below:
-            continue
-        if isinstance(node, dict) and el in node:
-            path.append(el)
-            node = node[el]
-        elif isinstance(node, list) and isinstance(el, int) and 0 <= el < len(node):
-            path.append(el)
-            node = node[el]
-        elif isinstance(node, dict) and isinstance(el, int):
-            pass  # one item written without its list (`arrivals: {process: ...}`): the mapping is the item
-        elif isinstance(node, dict) and isinstance(el, str) and i == len(loc) - 1:
-            path.append(el)  # a key that is absent from the data: "required, but missing"
-            node = None
-        else:
-            below = True  # pydantic's internals below a plain value: the place is that value
-    return _Place(tuple(path), [t for t in current if _is_model(t)], node, below)
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**21:
-        return f"a whole number of {len(str(abs(value)))} digits"  # repr of 10**5000 would fail, and says nothing
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _got(value: Any) -> str:
-    if value is None:
-        return " (got nothing: the key has no value)"
-    if isinstance(value, dict):
-        return " (got a mapping)" if value else " (got an empty mapping)"
-    if isinstance(value, list | tuple):
-        return " (got a list)" if value else " (got an empty list)"
-    return f" (got {_show(value)})"
-
-
-def _message(err: ErrorDetails, raw: Any, place: _Place) -> str:
-    kind = err["type"]
-    ctx = err.get("ctx") or {}
-    # Quote what the user wrote ("-5s"), not what the loader made of it (-5.0), when the error is inside it.
-    value = place.node if place.below and not isinstance(place.node, dict | list) else err.get("input")
-    got = _got(value)
-    if kind == "extra_forbidden":
-        allowed: list[str] = []
-        for m in _locate(tuple(err["loc"][:-1]), raw).models:
-            allowed += [a for a in _aliases(m) if a not in allowed]
-        key = err["loc"][-1]
-        if isinstance(key, bool):  # YAML 1.1 reads on/off/yes/no as booleans, even as keys
-            return f"unknown key {key!r} (YAML reads on/off/yes/no as true/false: quote a key you meant as text)"
-        key = str(key)
-        hint = difflib.get_close_matches(key, allowed, n=1)
-        if hint:
-            return f"unknown key {key!r}; did you mean {hint[0]!r}?"
-        return f"unknown key {key!r} (allowed: {', '.join(allowed)})" if allowed else f"unknown key {key!r}"
-    if kind == "missing":
-        return "required, but missing"
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
-        bound = next(iter(ctx.values()))
-        return f"must be {op} {bound}{got}"
-    if kind in ("value_error", "assertion_error"):
-        msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        if "(got" in msg or "got " in msg or "not a " in msg or isinstance(value, dict | list | tuple) and value:
-            return msg  # the message quotes the value already, or the value is a whole section
-        return msg + got
-    if kind == "literal_error":
-        return f"must be {ctx.get('expected')}{got}"
-    if kind == "union_tag_invalid":
-        return f"must be one of {ctx.get('expected_tags')}{_got(ctx.get('tag'))}"
-    if kind == "union_tag_not_found":
-        tags = [t[1] for m in place.models if (t := _tag(m))]
-        return "required, but missing" + (f" (one of {', '.join(tags)})" if tags else "")
-    if kind == "finite_number":
-        return f"must be a finite number{got}"
-    what = "a whole number" if kind == "int_type" else "a number"
-    if kind in ("int_type", "float_type") and isinstance(value, str) and _numeric_text(value):
-        return f"must be {what}, not text: write it without quotes{got}"
-    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):
-        return f"must be a finite number{got}"  # an int too large for a float
-    if kind in ("int_type", "float_type") and isinstance(value, bool):
-        return f"must be {what}, not true/false{got}"
-    if kind.startswith("int_") or kind.startswith("float_") or kind.startswith("bool_"):
-        what = {"int": "a whole number", "float": "a number", "bool": "true or false"}[kind.split("_")[0]]
-        return f"must be {what}{got}"
-    if kind in ("string_type", "string_pattern_mismatch"):
-        if kind == "string_pattern_mismatch":
-            return f"must be letters, digits, '-' or '_' (starting with a letter or digit){got}"
-        return f"must be text{got}"
-    if kind == "string_too_short":
-        return f"must not be empty{got}"
-    if kind == "string_too_long":
-        return f"must be at most {ctx.get('max_length')} characters (got {len(value):,})" if isinstance(
-            value, str) else f"must be at most {ctx.get('max_length')} characters"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"must be a mapping of keys to values{got}"
-    if kind in ("tuple_type", "list_type"):
-        return f"must be a list{got}"
-    msg = str(err["msg"]).replace("Input should be", "should be")
-    return msg + got
-
-
-def _numeric_text(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _first_key(message: str, node: Any) -> str | None:
-    """A model-level message that starts with one of the mapping's keys ("high must be >= low", "schedule times
-    must increase") is about that key: the error then points at its line, not at the mapping's first line."""
-    if not isinstance(node, dict) or not message:
-        return None
-    word = message.split()[0].strip("`'\":,")
-    return word if word in node else None
-
-
-def _line(marks: dict, path: tuple) -> int | None:
-    """The line of the deepest part of ``path`` that the file has. The document's own line (1) only stands for
-    top-level keys: a section the file does not have is no place in it."""
-    for k in range(len(path), 0, -1):
-        if path[:k] in marks:
-            return marks[path[:k]]
-    return marks.get(()) if len(path) <= 1 else None
-
-
-def _problems_from(exc: ValidationError, raw: Any, source: str | None, marks: dict) -> list[Problem]:
-    problems = []
-    seen = set()
-    for err in exc.errors():
-        place = _locate(tuple(err["loc"]), raw)
-        path = place.path
-        message = _message(err, raw, place)
-        if err["type"] in ("union_tag_invalid", "union_tag_not_found") and isinstance(place.node, dict):
-            path += (str(err.get("ctx", {}).get("discriminator", "")).strip("'"),)
-        elif err["type"] == "value_error" and not place.below and (key := _first_key(message, place.node)):
-            path += (key,)
-        p = Problem(source, _line(marks, path), dotted_path(path), message)
-        if (p.line, p.path, p.message) not in seen:
-            seen.add((p.line, p.path, p.message))
-            problems.append(p)
-    return problems
 
 
 def _overlaps(blocks: list[ipaddress.IPv4Network]) -> dict[int, int]:
@@ -1256,7 +726,7 @@ def _cross_check(sc: Scenario) -> list[tuple[tuple, str]]:
     return out
 
 
-_LOADING = "vpcsim-loading"  # in the validation context: the loader runs the cross-checks itself, with line numbers
+LOADING = "vpcsim-loading"  # in the validation context: the loader runs the cross-checks itself, with line numbers
 
 
 def scenario_from_dict(
@@ -1282,13 +752,13 @@ def scenario_from_dict(
             hint = " (YAML reads on/off/yes/no as true/false: quote a key you meant as text)" if isinstance(
                 key, bool) else ""
             raise ScenarioError([Problem(source, marks.get((key,)), str(key), f"unknown key {key!r}{hint}")])
-    context = {"base_dir": str(base_dir) if base_dir is not None else None, _LOADING: True}
+    context = {"base_dir": str(base_dir) if base_dir is not None else None, LOADING: True}
     try:
         sc = Scenario.model_validate(data, context=context)
     except ValidationError as exc:
-        raise ScenarioError(_problems_from(exc, data, source, marks)) from None
+        raise ScenarioError(problems_from(exc, data, source, marks, Scenario)) from None
     sc._source = _origin or source
-    sc._raw = data if _owned else _copy_plain(data)
+    sc._raw = data if _owned else copy_plain(data)
     sc._marks = dict(marks)
     found = _cross_check(sc)
     # `expect` paths name the summary's metrics and the capacity figures, which live above this layer (simulator.hooks)
@@ -1296,7 +766,7 @@ def scenario_from_dict(
     if found:
         problems = []
         for path, msg in found:
-            problems.append(Problem(source, _line(marks, path), dotted_path(path), msg))
+            problems.append(Problem(source, line_of(marks, path), dotted_path(path), msg))
         raise ScenarioError(problems)
     return sc
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from ..scenario.models import dotted_path
+from ..scenario.yaml_marks import dotted_path
 from .common import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT_S,

@@ -14,7 +14,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..scenario.models import Problem, ScenarioError
+from ..scenario.problems import Problem, ScenarioError
 
 __all__ = [
     "SourceError", "MissingExtra", "Origin", "ImportedFunction", "ImportedSubnet", "Infrastructure", "did_you_mean",

@@ -35,7 +35,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..scenario.models import Problem, Scenario, ScenarioError, dotted_path, is_inside, scenario_from_dict
+from ..scenario.models import Scenario, scenario_from_dict
+from ..scenario.paths import is_inside
+from ..scenario.problems import Problem, ScenarioError
+from ..scenario.yaml_marks import dotted_path
 from .common import Infrastructure, Origin, SourceError, did_you_mean
 from .writer import scenario_data
 

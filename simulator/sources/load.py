@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..scenario.models import compose_yaml
+from ..scenario.yaml_marks import compose_yaml
 from .common import LOAD_KEYS, Infrastructure, Origin, SourceError, did_you_mean
 
 __all__ = ["read_load", "apply_load", "Load"]

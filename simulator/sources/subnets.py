@@ -18,7 +18,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..scenario.models import Subnet, compose_yaml
+from ..scenario.models import Subnet
+from ..scenario.yaml_marks import compose_yaml
 from .common import ImportedSubnet, Origin, SourceError
 
 __all__ = ["read_subnets"]

@@ -22,16 +22,10 @@ from typing import Any
 
 import yaml
 
-from ..scenario.models import (
-    Problem,
-    Scenario,
-    ScenarioError,
-    compose_yaml,
-    dotted_path,
-    is_inside,
-    scenario_from_dict,
-    set_path,
-)
+from ..scenario.models import Scenario, scenario_from_dict
+from ..scenario.paths import is_inside, set_path
+from ..scenario.problems import Problem, ScenarioError
+from ..scenario.yaml_marks import compose_yaml, dotted_path
 from .common import Infrastructure, Origin
 
 __all__ = ["Built", "build", "write", "write_files", "load_text", "scenario_data", "HEADER"]
