@@ -128,6 +128,55 @@ def test_an_answer_that_fails_its_other_replications_moves_the_bracket_down():
     assert not above.held and above.verified
 
 
+def test_the_search_stays_within_its_budget_of_runs():
+    # The hand-solved address ceiling (x6.6) with 3 replications: the failure onset read from the peak executions
+    # at the points that held (10 per x1 against a ceiling of 66), a pair around it, the bracket within 2%, the
+    # answer's other 2 replications. Measured: 10 runs (the search of bracket-then-thirds before it took 14); a
+    # change that makes the search slower fails here rather than silently.
+    h = headroom(tiny(**ADDRESS_BOUND), replications=3)
+    _within(h, 66 / 10)
+    assert h.runs == sum(p.runs for p in h.points) <= 11, [(p.multiplier, p.runs) for p in h.points]
+    assert h.invocations == pytest.approx(sum(p.invocations * p.runs for p in h.points))
+    assert h.to_dict()["runs"] == h.runs and h.to_dict()["invocations"] == h.invocations
+    # A design that fails already: the closed form (below x1) is the first point but one, x2 is never run.
+    sc = tiny(**{**CONCURRENCY_BOUND, "functions": [{**FN, "subnets": [], "reserved_concurrency": 5}]})
+    h = headroom(sc, parse_until(sc, ["error_rate == 0"]), replications=1)
+    assert max(p.multiplier for p in h.points) == 1.0 and h.runs <= 11
+
+
+def test_a_verification_stops_at_the_first_failing_pair_and_hands_it_the_guide():
+    from simulator.analysis.headroom import _Search
+
+    sc = tiny(**ADDRESS_BOUND)
+    s = _Search(sc, default_conditions(sc), replications=5, share=1.0, resolution=0.02, max_multiplier=10,
+                seed=sc.seed, workers=1, scheduler=None, progress=None)
+    fails = {3, 4}  # the replications that fail, whatever the load (a stand-in for runs)
+    calls = []
+
+    def run(tasks):
+        calls.append(tasks)
+        for m, r in tasks:
+            s.runs_of.setdefault(m, {})[r] = {}
+            s.held_of[m, r] = r not in fails
+
+    s.run = run
+    run([(2.0, 0)])
+    assert s.decided(2.0) == (True, False)  # held in the guide only: provisional
+    s.verify(2.0)
+    assert calls[1:] == [[(2.0, 1), (2.0, 2)], [(2.0, 3), (2.0, 4)]]
+    assert s.decided(2.0) == (False, True) and s.guide == 3 and s.weak == [3]
+    # The next point runs the new guide; its verification asks the replications that failed before first.
+    run([(1.9, 3)])
+    fails = {4}
+    s.verify(1.9)
+    assert calls[-2:] == [[(1.9, 0), (1.9, 1)], [(1.9, 2), (1.9, 4)]]
+    assert s.guide == 4 and s.weak == [4, 3] and s.decided(1.9) == (False, True)
+    fails = set()
+    run([(1.8, 4)])
+    s.verify(1.8)
+    assert calls[-2:] == [[(1.8, 3), (1.8, 0)], [(1.8, 1), (1.8, 2)]] and s.decided(1.8) == (True, True)
+
+
 def test_common_random_numbers_scale_the_same_arrivals():
     # Replication i draws the same unit-rate points at every multiplier: doubling the load halves every gap.
     sc = tiny(duration=60, functions=[{**FN, "subnets": [], "arrivals": {"process": "poisson", "rate": 5}}])

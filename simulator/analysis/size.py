@@ -26,7 +26,7 @@ from typing import Any
 from ..scenario.models import Scenario, scenario_from_dict
 from ..scenario.problems import ScenarioError
 from .expectations import Condition
-from .headroom import HeadroomError, _holds, bounds_the_load, condition_text, default_conditions
+from .headroom import HeadroomError, bounds_the_load, condition_text, default_conditions, holds
 
 __all__ = ["SizeError", "Sizing", "size", "memory_tradeoff", "with_outage", "prefix_for", "MIN_PREFIX",
            "MAX_PREFIX"]
@@ -137,22 +137,22 @@ def _evaluate(variants: list[Scenario], conditions: Sequence[Condition], replica
     """For each variant: (holds, the summaries run). Replication 0 of every variant first; the others only where
     it still can hold (so which runs are made does not depend on the number of workers)."""
     from .capacity import capacity
-    from .headroom import _run_task
+    from .headroom import run_task
     from .sweep import execute
 
     caps = [capacity(v) for v in variants]
-    first = execute(_run_task, [(v, seed, 0) for v in variants], workers=workers, scheduler=scheduler)
+    first = execute(run_task, [(v, seed, 0) for v in variants], workers=workers, scheduler=scheduler)
     runs = [[{**s, "capacity": c}] for s, c in zip(first, caps, strict=True)]
     allowed = replications - math.ceil(share * replications - 1e-9)
-    go_on = [i for i in range(len(variants)) if replications > 1 and (_holds(conditions, runs[i][0])[0] or allowed)]
+    go_on = [i for i in range(len(variants)) if replications > 1 and (holds(conditions, runs[i][0])[0] or allowed)]
     tasks = [(i, r) for i in go_on for r in range(1, replications)]
     if tasks:
-        more = execute(_run_task, [(variants[i], seed, r) for i, r in tasks], workers=workers, scheduler=scheduler)
+        more = execute(run_task, [(variants[i], seed, r) for i, r in tasks], workers=workers, scheduler=scheduler)
         for (i, _), s in zip(tasks, more, strict=True):
             runs[i].append({**s, "capacity": caps[i]})
     out = []
     for rs in runs:
-        ok = sum(_holds(conditions, s)[0] for s in rs)
+        ok = sum(holds(conditions, s)[0] for s in rs)
         out.append((len(rs) == replications and ok >= share * replications - 1e-9, rs))
     return out
 
@@ -287,7 +287,7 @@ def size(
                 if check([trial])[0][0]:  # with the groups kept before it in this round
                     current = trial
                     changed = True
-    holds, runs = check([current])[0]
+    held, runs = check([current])[0]
     smaller = {}
     for g in groups:
         if current[g[0]] < MAX_PREFIX and all(current[s] + 1 <= floor_prefix(s) for s in g):
@@ -313,7 +313,7 @@ def size(
     quota["increase_needed"] = quota["needed"] > quota["current"]
     return Sizing(
         scenario=scenario.name, conditions=[condition_text(c) for c in active], subnets=subnets, eni_quota=quota,
-        verified={"holds": holds, "one_prefix_smaller_holds": any(tested) if tested else None,
+        verified={"holds": held, "one_prefix_smaller_holds": any(tested) if tested else None,
                   "by_group": smaller},
         groups=groups, n_minus_1=outage, replications=replications, seed=run_seed, evaluations=evaluations[0],
         wall_s=time.perf_counter() - started, notes=notes)
@@ -326,7 +326,7 @@ def memory_tradeoff(scenario: Scenario, sizes_mb: Sequence[int], *, function: st
     at the simulated peak and by the doc's formula, the addresses used at the peak, the failure rate and the cost
     (means of ``replications``, the same seeds at every size)."""
     from .capacity import capacity
-    from .headroom import _run_task
+    from .headroom import run_task
     from .sweep import execute
 
     vpc = [f.name for f in scenario.functions if f.in_vpc]
@@ -348,7 +348,7 @@ def memory_tradeoff(scenario: Scenario, sizes_mb: Sequence[int], *, function: st
         except ScenarioError as exc:
             raise SizeError(f"--memory {mb}: {exc.problems[0].message}") from None
     tasks = [(v, run_seed, r) for v in variants for r in range(replications)]
-    summaries = execute(_run_task, tasks, workers=workers, scheduler=scheduler)
+    summaries = execute(run_task, tasks, workers=workers, scheduler=scheduler)
     rows = []
     for k, (mb, v) in enumerate(zip(sizes_mb, variants, strict=True)):
         runs = summaries[k * replications:(k + 1) * replications]

@@ -104,8 +104,9 @@ def print_headroom(h: Any) -> None:
                   escape(p.first_outcome or "-"))
     print_table(t)
     if any(p.held and not p.verified for p in h.points):
-        say("(guide): held in its first replication; such points only steer the search. The answer held in all its "
-            "replications.")
+        say("(guide): held in the replication that guides the search; such points only steer it. The answer held in "
+            "all its replications.")
+    say(f"{h.runs} simulated runs ({h.invocations:,} invocations measured) in {h.wall_s:.1f} s.")
     for note in h.notes:
         say(f"Note: {escape(note)}")
 
