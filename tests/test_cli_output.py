@@ -7,7 +7,8 @@ import re
 import pytest
 import yaml
 
-from simulator.cli.core import _pct, main
+from simulator.cli.core import main
+from simulator.cli.run import _pct
 
 from .conftest import BASE, SCENARIOS, deep_merge
 

@@ -468,7 +468,7 @@ def test_sigint_after_the_results_are_in_place_says_they_were_written(tmp_path):
     """It said "nothing was written" while the folder was complete (3 of 32)."""
     s = scenario_file(tmp_path)
     res = tmp_path / "res"
-    proc = child(tmp_path, waiting_in("cli.core", "print_summary", before="pass"), "run", s, "--out", res)
+    proc = child(tmp_path, waiting_in("cli.run", "print_summary", before="pass"), "run", s, "--out", res)
     code, _, err = finish(proc, signal.SIGINT)
     assert code == 130
     assert one_error(err) == f"vpcsim: interrupted after writing {res} in full"
