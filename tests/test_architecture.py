@@ -196,3 +196,29 @@ def test_an_uninstalled_hook_is_an_error_not_a_skip(monkeypatch):
         hooks.expect_problems(object())
     with pytest.raises(TypeError, match="no such hook"):
         hooks.install(nothing=print)
+
+
+# Errors that are not about what a user gave vpcsim: the pytest plugin's failed expectations are test failures.
+NOT_USER_ERRORS = {"simulator.pytest_plugin.ExpectationsFailed"}
+
+
+def test_every_error_about_user_input_is_a_vpcsim_error():
+    # The CLI catches one type (simulator.errors.VpcsimError) and prints its one line; an error class that is not
+    # one would end as a traceback. Every exception class the package defines is checked.
+    import importlib
+
+    from simulator.errors import VpcsimError
+
+    found = []
+    for name in MODULES:
+        if name == "simulator.__main__":  # runs the command line when imported
+            continue
+        module = importlib.import_module(name)
+        for attr, value in vars(module).items():
+            # A private class (_Optional, _Unfollowable) is a module's own control flow, caught where it is raised.
+            if (isinstance(value, type) and issubclass(value, Exception) and value.__module__ == name
+                    and not attr.startswith("_") and f"{name}.{attr}" not in NOT_USER_ERRORS):
+                found.append(value)
+    assert len(found) >= 12
+    strays = [f"{c.__module__}.{c.__name__}" for c in found if not issubclass(c, VpcsimError)]
+    assert not strays, f"not VpcsimErrors: {strays}"

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..errors import VpcsimError
 from ..inputs import MAX_TRACE_BYTES, InputFileError, column_label, column_names, excerpt, open_regular_file
 from ..units import MAX_HORIZON_S, MAX_RATE_PER_S, format_duration
 
@@ -88,7 +89,7 @@ _AZURE2019_ID = ("HashOwner", "HashApp", "HashFunction", "Trigger")
 _AZURE2021_COLUMNS = ("app", "func", "end_timestamp", "duration")
 
 
-class TraceError(ValueError):
+class TraceError(VpcsimError, ValueError):
     """A trace file that cannot be replayed, or a function it does not hold. The message names the file and, where
     it applies, the line and the column."""
 
