@@ -281,6 +281,31 @@ def test_hyperplane_peak_enis_of_a_function_counts_the_shared_enis_it_uses():
     assert s["functions"]["f"]["peak_enis"] == s["peak_enis"] == 3
 
 
+@pytest.mark.parametrize("create, second", [
+    (8.0, (1.0, 9.5, 10.5, "success", True, 8.0, "a", "az-a", 1)),
+    (0.0, (1.0, 1.5, 2.5, "success", True, 0.0, "a", "az-a", 1)),
+])
+def test_a_hyperplane_eni_added_during_the_run_is_usable_create_seconds_later(create, second):
+    """Mutations: in HyperplaneNetwork._add_eni, the later ENI made ready at once (``if True:``), or its ready time
+    not handed to the environment (``combo.ready_at = -math.inf`` in acquire)."""
+    # One connection per ENI, f in subnet a only. The ENI of (a, sg) exists before t=0: the arrival at 0 runs at
+    # once (cold start = init 0.5 s). The arrival at 1 finds it full: Lambda adds a second ENI, ready `create`
+    # seconds later; the environment waits for it (8 s: runs 9.5 -> 10.5), as a legacy environment waits for its
+    # ENI's attach. With create 0 it runs at once. Meanwhile the time series counts the ENI as attaching.
+    sc = tiny(platform="hyperplane", duration=12,
+              vpc={"hyperplane": {"connections_per_eni": 1, "create": create}},
+              functions=[fn(subnets=["a"], duration=1, arrivals={"process": "constant", "rate": 1, "end": 2})])
+    res = vs.simulate(sc, record_invocations=True)
+    assert rows(res) == [(0.0, 0.5, 1.5, "success", True, 0.0, "a", "az-a", 1), second]
+    ts = res.timeseries.set_index("t_s")
+    if create:
+        assert ts.loc[2.0, "enis_attaching"] == 1 and ts.loc[2.0, "enis_ready"] == 1
+        assert ts.loc[10.0, "enis_attaching"] == 0 and ts.loc[10.0, "enis_ready"] == 2
+    else:
+        assert (ts["enis_attaching"] == 0).all()
+    assert res.summary["subnets"]["a"]["min_free_ips"] == 11 - 2
+
+
 # --------------------------------------------------------------------------------------------------------------- events
 
 

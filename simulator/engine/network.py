@@ -335,18 +335,21 @@ class LegacyNetwork(_Base):
 
 
 class _Combo(Eni):
-    """Hyperplane: the ENIs of one (subnet, security-group set); ``used`` counts environments, ``slots`` capacity."""
+    """Hyperplane: the ENIs of one (subnet, security-group set); ``used`` counts environments, ``slots`` capacity,
+    ``ready_times`` when each ENI is (or was) ready, in the order they were created."""
 
-    __slots__ = ("enis",)
+    __slots__ = ("enis", "ready_times")
 
 
 class HyperplaneNetwork(_Base):
-    """Shared Hyperplane ENIs per (subnet, security-group set), created before t=0 (SPEC §3.8)."""
+    """Shared Hyperplane ENIs per (subnet, security-group set), created before t=0 (SPEC §3.8); one more when a
+    combination's ENIs are full, usable ``vpc.hyperplane.create`` after Lambda starts creating it."""
 
     def __init__(self, scenario: Scenario, loop: Loop):
         super().__init__(scenario, loop)
         self.per_eni = scenario.vpc.hyperplane.connections_per_eni
         self.quota = scenario.vpc.hyperplane.eni_quota_per_vpc
+        self.create_s = scenario.vpc.hyperplane.create
         self.vpc_enis = 0
         self.combos: dict[tuple[str, tuple[str, ...]], _Combo] = {}
         for fn in scenario.functions:
@@ -357,11 +360,14 @@ class HyperplaneNetwork(_Base):
                     continue
                 combo = _Combo(None, self.subnets[sid], 0, -math.inf)
                 combo.enis = 0
+                combo.ready_times = []
                 combo.ready = True
                 self.combos[key] = combo
-                self._add_eni(combo, 0.0)
+                self._add_eni(combo, 0.0, initial=True)
 
-    def _add_eni(self, combo: _Combo, now: float) -> str | None:
+    def _add_eni(self, combo: _Combo, now: float, initial: bool = False) -> str | None:
+        """One more ENI for ``combo``: it takes an address at once; the ENIs of t=0 exist already (the functions
+        are ``Active``), a later one is usable ``create`` seconds after Lambda starts creating it (DOMAIN §2)."""
         s = combo.subnet
         if self.vpc_enis >= self.quota:
             return "eni_limit"
@@ -372,10 +378,20 @@ class HyperplaneNetwork(_Base):
         s.enis += 1
         self._changed(s, now)
         self.vpc_enis += 1
-        self.enis_ready += 1
+        if initial or self.create_s <= 0:
+            combo.ready_times.append(-math.inf)
+            self.enis_ready += 1
+        else:
+            combo.ready_times.append(now + self.create_s)
+            self.enis_attaching += 1
+            self._at(now + self.create_s, self._created, combo)
         if self.observer is not None:
             self.observer.enis_added(self.vpc_enis)
         return None
+
+    def _created(self, combo: _Combo) -> None:
+        self.enis_attaching -= 1
+        self.enis_ready += 1
 
     def acquire(self, f: FnNet, now: float, initial: bool = False) -> tuple[_Combo | None, str | None]:
         order = self.order(f)
@@ -392,6 +408,9 @@ class HyperplaneNetwork(_Base):
                     if why == "subnet_ips" and not self.failover:
                         return None, why
                     continue
+            # The environment takes the next slot; when that slot is on an ENI still being created, it waits for
+            # it (``ready_at``, read by the engine right away, as for a legacy ENI still attaching).
+            combo.ready_at = combo.ready_times[combo.used // self.per_eni]
             combo.used += 1
             f.az_count[s.az.name] += 1
             return combo, None
