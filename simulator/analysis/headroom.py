@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import VpcsimError
-from ..scenario.models import Scenario, scenario_from_dict
+from ..scenario.models import Function, Scenario, scenario_from_dict
 from ..scenario.problems import ScenarioError
 from .expectations import (
     FIRST_TIME,
@@ -188,7 +188,10 @@ def closed_form(scenario: Scenario, *, high: float = 1e6) -> dict[str, float | N
         for bound, fn, ceiling in sorted(candidates, key=lambda x: x[0]):
             if best is not None and bound >= best:
                 break
-            m = _largest(lambda x, fn=fn, ceiling=ceiling: peak_in_service(scenario, fn, x) <= ceiling, bound)
+            def fits(x: float, fn: Function = fn, ceiling: float = ceiling) -> bool:
+                return peak_in_service(scenario, fn, x) <= ceiling
+
+            m = _largest(fits, bound)
             best = m if best is None else min(best, m)
         result[key] = best
     return result
@@ -586,7 +589,7 @@ class _Search:
         s_lo, s_hi = self.guided(lo), self.guided(hi)
         if s_lo is None or s_hi is None:
             return None
-        ranges = []
+        ranges: list[tuple[float, float]] = []
         for c in self.conditions:
             e_lo, e_hi = _excess(c, s_lo), _excess(c, s_hi)
             if e_lo is None or e_hi is None or e_hi <= 0 or e_lo > 0 or holds([c], s_hi)[0]:
@@ -599,9 +602,9 @@ class _Search:
                 ts = [_crossing(hi, e_hi, above[0][0], above[0][1])] if above else []
                 onset = _onset(lo, s_lo) if _at_zero(c) else None
                 ts += [onset] if onset is not None and lo < onset < hi else []
-            ts = [min(max(t, lo), hi) for t in ts if t is not None and math.isfinite(t)]
-            if ts:
-                ranges.append((min(ts), max(ts)))
+            clipped = [min(max(t, lo), hi) for t in ts if t is not None and math.isfinite(t)]
+            if clipped:
+                ranges.append((min(clipped), max(clipped)))
         if not ranges:
             return None
         return min(a for a, _ in ranges), min(b for _, b in ranges)

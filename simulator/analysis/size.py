@@ -79,7 +79,8 @@ def _layout(scenario: Scenario, prefixes: dict[str, int]) -> dict[str, str]:
     """Non-overlapping CIDR blocks of the given prefixes for the sized subnets (addresses matter to nobody here:
     the simulation counts addresses, not which). A subnet keeps its own block when it still fits; the others are
     placed in 10.0.0.0/8 beside every block already taken."""
-    taken = [s.cidr for s in scenario.vpc.subnets if s.id not in prefixes]
+    taken: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = [s.cidr for s in scenario.vpc.subnets
+                                                                  if s.id not in prefixes]
     out: dict[str, str] = {}
     for sid in sorted(prefixes, key=lambda k: prefixes[k]):  # the largest blocks first
         own = scenario.subnet(sid).cidr
@@ -88,7 +89,8 @@ def _layout(scenario: Scenario, prefixes: dict[str, int]) -> dict[str, str]:
             candidates.append(next(own.subnets(new_prefix=prefixes[sid])))
         else:
             candidates.append(own.supernet(new_prefix=prefixes[sid]))
-        block = next((c for c in candidates if not any(c.overlaps(t) for t in taken)), None)
+        block: ipaddress.IPv4Network | ipaddress.IPv6Network | None = next(
+            (c for c in candidates if not any(c.overlaps(t) for t in taken)), None)
         if block is None:
             block = next(c for c in ipaddress.ip_network("10.0.0.0/8").subnets(new_prefix=prefixes[sid])
                          if not any(c.overlaps(t) for t in taken))
@@ -288,7 +290,7 @@ def size(
                     current = trial
                     changed = True
     held, runs = check([current])[0]
-    smaller = {}
+    smaller: dict[str, bool | None] = {}
     for g in groups:
         if current[g[0]] < MAX_PREFIX and all(current[s] + 1 <= floor_prefix(s) for s in g):
             smaller[",".join(g)] = check([{**current, **{s: current[s] + 1 for s in g}}])[0][0]
