@@ -19,6 +19,7 @@ from .loop import Source
 __all__ = ["ArrivalStream"]
 
 _EMPTY = np.empty(0)
+_UNREAD = object()  # a process's next block, not read yet
 
 
 class ArrivalStream(Source):
@@ -29,16 +30,15 @@ class ArrivalStream(Source):
     handles one stream, whatever the number of functions, without a heap operation per arrival.
 
     Memory is bounded by count, not by a share of the horizon: a window never reaches past the end of a process's
-    current block while that process has another block to come (each process holds its current block and the one
-    after it, of at most a few thousand times each), and its span adapts to hold about ``_WINDOW`` arrivals, or
-    ``_PER_PROCESS`` per live process when there are many. A 30-day run at 1,000/s holds what a one-minute run holds.
-    The merged order is the sort by (time, process) whatever the windows, so where they fall changes nothing in the
-    results.
+    current block while that process has another block to come (each process holds one block of at most a few
+    thousand times), and its span adapts to hold about ``_WINDOW`` arrivals, or ``_PER_PROCESS`` per live process
+    when there are many. A 30-day run at 1,000/s holds what a one-minute run holds. The merged order is the sort by
+    (time, process) whatever the windows, so where they fall changes nothing in the results.
 
     Cost does not grow with the number of processes: a window touches only the processes with an arrival in it
-    (a heap keyed by each process's next time), and a process's last block bounds no window (the block after the
-    current one is read ahead, so the last is known as such). Without the read-ahead, each of N processes ending
-    would close a window of its own, and each window would visit all N.
+    (a heap keyed by each process's next time), and a process's last block bounds no window: the process whose
+    block end would bound one reads its next block ahead, and if there is none the end bounds nothing. Without
+    that, each of N processes ending would close a window of its own, and each window would visit all N.
     """
 
     _WINDOW = 8192
@@ -50,9 +50,10 @@ class ArrivalStream(Source):
         self.fns = [fn for fn, _ in sources]
         self.blocks = [blocks for _, blocks in sources]
         self.current: list[np.ndarray] = [_EMPTY] * len(sources)
-        self.following: list[np.ndarray | None] = [None] * len(sources)  # the next block; None: none is left
+        # The block after the current one, once read ahead: _UNREAD until then, None when there is none.
+        self.following: list[np.ndarray | None | object] = [_UNREAD] * len(sources)
         self.by_next: list[tuple[float, int]] = []  # (next arrival time, process) of the processes with times left
-        self.ends: list[tuple[float, int]] = []  # (end of the current block, process) where another block follows
+        self.ends: list[tuple[float, int]] = []  # (end of the current block, process) unless known to be the last
         self.start = 0.0
         self.span = min(self._FIRST_SPAN_S, max(horizon, 1e-3))
         self.horizon = horizon
@@ -76,16 +77,27 @@ class ArrivalStream(Source):
         return None
 
     def _install(self, k: int, block: np.ndarray | None) -> None:
-        """Make ``block`` process ``k``'s current one (None: the process is done), reading the next one ahead."""
+        """Make ``block`` process ``k``'s current one (None: the process is done)."""
+        self.following[k] = _UNREAD
         if block is None:
             self.current[k] = _EMPTY
             return
-        following = self._next_block(k)
         self.current[k] = block
-        self.following[k] = following
         heappush(self.by_next, (float(block[0]), k))
-        if following is not None:
-            heappush(self.ends, (float(block[-1]), k))
+        heappush(self.ends, (float(block[-1]), k))
+
+    def _bound(self, until: float) -> float:
+        """``until``, or earlier: just past the first block end before it of a process with another block to come
+        (read ahead here, for those processes only); the ends of last blocks are dropped."""
+        ends, following = self.ends, self.following
+        while ends and ends[0][0] < until:
+            k = ends[0][1]
+            if following[k] is _UNREAD:
+                following[k] = self._next_block(k)
+            if following[k] is not None:
+                return float(np.nextafter(ends[0][0], math.inf))
+            heappop(ends)  # its last block: the process ends there, nothing to wait for
+        return until
 
     def refill(self) -> bool:
         """Load the next non-empty window; False when every process is exhausted."""
@@ -93,9 +105,7 @@ class ArrivalStream(Source):
         while by_next:
             # Up to the earliest end of a block that another follows (that time included: ties there are taken
             # together, in process order); the block after it is only read from the next window on.
-            until = self.start + self.span
-            if ends:
-                until = min(until, float(np.nextafter(ends[0][0], math.inf)))
+            until = self._bound(self.start + self.span)
             taken: list[int] = []
             while by_next and by_next[0][0] < until:
                 taken.append(heappop(by_next)[1])
@@ -119,7 +129,8 @@ class ArrivalStream(Source):
             while ends and ends[0][0] < until:  # those blocks are used up: every time before `until` was taken
                 heappop(ends)
             for k in used_up:
-                self._install(k, self.following[k])
+                following = self.following[k]
+                self._install(k, self._next_block(k) if following is _UNREAD else following)  # type: ignore[arg-type]
             times = np.concatenate(parts) if len(parts) > 1 else parts[0]
             self.on_window(times)
             count = len(times)
