@@ -10,7 +10,6 @@ shape ``vpcsim capacity --json`` prints; the engine and the report reuse the sam
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
@@ -128,7 +127,19 @@ def capacity(scenario: Scenario) -> dict[str, Any]:
     if cached is None:
         cached = _capacity(scenario)
         scenario._capacity = cached
-    return copy.deepcopy(cached)
+    return _copy(cached)
+
+
+def _copy(data: Any) -> Any:
+    """A deep copy of plain data (dicts, lists, numbers, strings, None): what ``copy.deepcopy`` gives, without its
+    memo and dispatch (ten times the cost: every result of a scenario with thousands of functions copies them)."""
+    if isinstance(data, dict):
+        return {k: _copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_copy(v) for v in data]
+    if isinstance(data, tuple):
+        return tuple(_copy(v) for v in data)
+    return data
 
 
 def _capacity(scenario: Scenario) -> dict[str, Any]:

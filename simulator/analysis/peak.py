@@ -79,6 +79,8 @@ def cold_holding_s(scenario: Scenario, fn: Function) -> float:
 
 def _trailing_max(x: np.ndarray, width: int) -> np.ndarray:
     """``out[i] = max(x[max(0, i - width + 1) : i + 1])`` in O(n log width), without scipy."""
+    if width >= len(x):  # every window reaches back to the start (a keep-alive longer than the horizon)
+        return np.maximum.accumulate(x)
     out = x.copy()
     span = 1
     while span < width:
@@ -131,19 +133,25 @@ def _storm(lam: np.ndarray, h: float, rate0: float, capacity0: float, warm_draws
     cold = np.zeros(n)
     busy_fast = rate0 * duration_s  # fast case: environments busy with warm work, freed at the end of each step
     # Still running from before the storm at step k (slow case): rate0 * h * (the warm survival summed from k on).
-    tail = np.concatenate([np.cumsum(s_warm[::-1])[::-1], [0.0]])
+    tail = np.concatenate([np.cumsum(s_warm[::-1])[::-1], [0.0]]).tolist()
+    # The step's scalars as Python floats (the same doubles; numpy scalars cost more per operation). The sums over
+    # earlier steps stay np.dot calls on the same slices, so every figure is the same to the last bit.
+    arrivals = (lam * h).tolist()
+    warm_left = s_warm.tolist()
+    dot = np.dot
     best = rate0 * duration_s
     for k in range(n):
         if fast:
             idle += busy_fast
-            ended = float(np.dot(cold[:k], f_cold[k - 1::-1])) if k else 0.0
+            ended = float(dot(cold[:k], f_cold[k - 1::-1])) if k else 0.0
         else:
-            ended = rate0 * h * float(s_warm[k]) + (float(np.dot(warm[:k], f_warm[k - 1::-1])) + float(
-                np.dot(cold[:k], f_cold[k - 1::-1])) if k else 0.0)
+            ended = rate0 * h * warm_left[k] + (float(dot(warm[:k], f_warm[k - 1::-1])) + float(
+                dot(cold[:k], f_cold[k - 1::-1])) if k else 0.0)
         idle += ended
-        arriving = lam[k] * h
+        arriving = arrivals[k]
         served = min(arriving, idle * reuse)
-        cold[k] = arriving - served
+        cold_k = arriving - served
+        cold[k] = cold_k
         if fast:
             busy_fast = served / reuse
             idle -= busy_fast
@@ -151,10 +159,10 @@ def _storm(lam: np.ndarray, h: float, rate0: float, capacity0: float, warm_draws
         else:
             warm[k] = served
             idle -= served
-            running = rate0 * float(tail[k]) * h + float(np.dot(warm[:k + 1], s_warm[k::-1]))
-        initialising = float(np.dot(cold[:k + 1], s_cold[k::-1]))
+            running = rate0 * tail[k] * h + float(dot(warm[:k + 1], s_warm[k::-1]))
+        initialising = float(dot(cold[:k + 1], s_cold[k::-1]))
         best = max(best, running + initialising)
-        if k > 0 and cold[k] == 0.0 and initialising < 0.5:
+        if k > 0 and cold_k == 0.0 and initialising < 0.5:
             break
     return best
 

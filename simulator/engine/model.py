@@ -37,7 +37,7 @@ from .merge import ArrivalStream
 from .network import AzState, Eni, FnNet
 from .platforms import platform_of
 from .recorder import Recorder
-from .streams import sampler, stream
+from .streams import LazyStream, sampler, stream
 
 __all__ = ["Engine", "simulate_once"]
 
@@ -120,15 +120,16 @@ class Engine:
         self.net = net = self.platform.network(scenario, self.loop)
         for f in fns:
             spec = f.spec
-            f.duration = sampler(spec.duration, self._rng("duration", f.name))
-            f.init = sampler(spec.init, self._rng("init", f.name))
-            f.keep_alive = sampler(spec.keep_alive, self._rng("keep_alive", f.name))
+            # Streams are made on first use: most of a function's seven are never drawn from in a run.
+            f.duration = sampler(spec.duration, self._lazy_rng("duration", f.name))
+            f.init = sampler(spec.init, self._lazy_rng("init", f.name))
+            f.keep_alive = sampler(spec.keep_alive, self._lazy_rng("keep_alive", f.name))
             f.keep_alive_const = spec.keep_alive.value if isinstance(spec.keep_alive, Constant) else None
-            f.rng_retry = self._rng("retry", f.name)
+            f.rng_retry = self._lazy_rng("retry", f.name)
             if spec.in_vpc:
                 f.net = net.fn_net(spec, self.platform.slots_per_eni(scenario, spec),
-                                   sampler(scenario.vpc.eni_attach, self._rng("eni_attach", f.name)),
-                                   self._rng("placement", f.name))
+                                   sampler(scenario.vpc.eni_attach, self._lazy_rng("eni_attach", f.name)),
+                                   self._lazy_rng("placement", f.name))
 
         scaling = scenario.region.scaling
         if scaling.model == "burst":  # one account-wide bucket (§3.3)
@@ -162,6 +163,9 @@ class Engine:
 
     def _rng(self, *names: str) -> Any:
         return stream(self.seed, self.rep, *names)
+
+    def _lazy_rng(self, *names: str) -> LazyStream:
+        return LazyStream(self.seed, self.rep, *names)
 
     # -- set-up ---------------------------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -377,7 +381,7 @@ class Engine:
         elif f.retry is not None and cause in _RETRYABLE and attempt < f.retry.attempts:
             # The SDK's full-jitter backoff: uniform(0, min(cap, base * 2^(attempt-1))).
             backoff = min(f.retry.cap, f.retry.base * 2.0 ** (attempt - 1))
-            self._retry(f, t + float(f.rng_retry.random()) * backoff, t0, attempt + 1)
+            self._retry(f, t + float(f.rng_retry().random()) * backoff, t0, attempt + 1)
             return
         self.rec.failed(f, t, t0, cause)
 

@@ -92,7 +92,7 @@ class FnNet:
     __slots__ = ("name", "subnets", "slots", "free", "az_count", "rr", "sg", "enis", "attach", "rng_place")
 
     def __init__(self, name: str, subnets: list[SubnetState], slots: int, sg: tuple[str, ...],
-                 attach: Callable[[], float], rng_place: np.random.Generator):
+                 attach: Callable[[], float], rng_place: Callable[[], np.random.Generator]):
         self.name = name
         # The function's own random streams (SPEC §3: adding a function must not change another's ENI waits).
         self.attach = attach
@@ -130,9 +130,10 @@ class _Base:
         if self.observer is not None:
             self.observer.subnet_changed(s, now)
 
-    def fn_net(self, fn: Function, slots: int, attach: Callable[[], float], rng_place: np.random.Generator) -> FnNet:
+    def fn_net(self, fn: Function, slots: int, attach: Callable[[], float],
+               rng_place: Callable[[], np.random.Generator]) -> FnNet:
         """The function's view of the network: ``slots`` environments per ENI (the platform's rule), its own
-        ENI-attach sampler and placement generator."""
+        ENI-attach sampler and placement generator (made on first use)."""
         return FnNet(fn.name, [self.subnets[s] for s in fn.subnets], slots, tuple(sorted(fn.security_groups)), attach,
                      rng_place)
 
@@ -161,7 +162,7 @@ class _Base:
             k = f.rr % len(up)
             f.rr += 1
             return up[k:] + up[:k]
-        return [up[i] for i in f.rng_place.permutation(len(up))]
+        return [up[i] for i in f.rng_place().permutation(len(up))]
 
     # Events that change addresses (SPEC §3.9).
     def take_ips(self, sid: str, count: int, now: float) -> int:

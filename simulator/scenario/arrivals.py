@@ -65,13 +65,28 @@ class _Process(BaseModel):
         return float(np.trapezoid(self.rate_at(grid, horizon), grid))
 
 
-def _homogeneous(rng: np.random.Generator, rate: float, start: float, end: float) -> Iterator[np.ndarray]:
-    """Poisson points of ``rate`` in [start, end), in blocks."""
+def _homogeneous(rng: np.random.Generator, rate: float, start: float, end: float, *,
+                 only_user: bool = False) -> Iterator[np.ndarray]:
+    """Poisson points of ``rate`` in [start, end), in blocks.
+
+    ``only_user``: nothing else draws from ``rng``, so a block that is likely the last is drawn only as long as the
+    rest of the interval needs (a rarely-called function among thousands draws dozens of gaps, not :data:`BLOCK`),
+    and completed to a full block when it falls short. The times are those of full blocks either way: the leading
+    draws of a block and their running sum do not depend on its length, and what lies past ``end`` is dropped."""
     if rate <= 0 or end <= start:
         return
     t = start
+    scale = 1.0 / rate
     while True:
-        times = t + np.cumsum(rng.exponential(1.0 / rate, BLOCK))
+        size = BLOCK
+        if only_user:
+            expected = rate * (end - t)
+            size = min(BLOCK, math.ceil(expected + 6 * math.sqrt(expected) + 16))
+        gaps = rng.exponential(scale, size)
+        times = t + np.cumsum(gaps)
+        if size < BLOCK and times[-1] < end:  # short of the end: the rest of the block, as if drawn at once
+            gaps = np.concatenate([gaps, rng.exponential(scale, BLOCK - size)])
+            times = t + np.cumsum(gaps)
         t = float(times[-1])
         if t >= end:
             yield times[times < end]
@@ -161,14 +176,14 @@ class PoissonProcess(_Process):
 
     def blocks(self, rng: np.random.Generator, horizon: float) -> Iterator[np.ndarray]:
         if self.rate is not None:
-            yield from _homogeneous(rng, self.rate, 0.0, horizon)
+            yield from _homogeneous(rng, self.rate, 0.0, horizon, only_user=True)
             return
         # Inversion: unit-rate Poisson points y_k mapped through the inverse cumulative intensity.
         cum, kt, r0, slope = self._cumulative(horizon)
         total = cum[-1]
         if total <= 0:
             return
-        for y in _homogeneous(rng, 1.0, 0.0, total):
+        for y in _homogeneous(rng, 1.0, 0.0, total, only_user=True):
             seg = np.clip(np.searchsorted(cum, y, side="right") - 1, 0, len(r0) - 1)
             dy = y - cum[seg]
             a, b = slope[seg], r0[seg]
@@ -363,6 +378,8 @@ def peak_rate(processes: tuple[_Process, ...], horizon: float) -> tuple[float, f
         for p in processes:
             total += p.rate  # type: ignore[attr-defined]
         return total, 0.0
+    if horizon > 0 and len(processes) == 1 and isinstance(processes[0], TraceProcess):
+        return processes[0]._trace().peak(horizon)  # the same point as the grid below finds, without the grid
     grid = [np.linspace(0.0, horizon, 20001)]
     grid += [p.breakpoints(horizon) for p in processes]
     t = np.unique(np.concatenate(grid))

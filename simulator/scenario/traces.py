@@ -1,7 +1,7 @@
 """Replay of measured workloads (SPEC §2 ``{process: trace, ...}``): reading trace files, picking one function's
 calls and placing them in time.
 
-A trace file is parsed once per process (cached by path, modification time, size and format) into a
+A trace file is parsed once per process (cached by file identity, modification time, size and format) into a
 :class:`TraceTable` that holds every function of the file, so a scenario with 500 functions replaying the same file
 reads it once. A :class:`Trace` is one function's series with the process's ``scale`` and ``spread``; it gives the
 engine its arrival times in sorted blocks and the capacity calculator its rate.
@@ -192,21 +192,41 @@ class TraceTable:
 _TABLES: OrderedDict[tuple, TraceTable] = OrderedDict()
 
 
+def _table_key(st: os.stat_result, format: str) -> tuple:
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, format)
+
+
+def _cached(st: os.stat_result, format: str) -> TraceTable | None:
+    key = _table_key(st, format)
+    table = _TABLES.get(key)
+    if table is not None:
+        _TABLES.move_to_end(key)
+    return table
+
+
 def read_table(path: str | Path, format: str) -> TraceTable:
     """Parse a trace file (once: later calls return the cached table until the file changes)."""
     if format not in FORMATS:
         raise TraceError(f"unknown trace format (use one of {', '.join(FORMATS)}) (got {format!r})")
     p = Path(path)
+    # A table is found by the file's identity (device, inode), modification time and size: validation and the
+    # capacity figures look it up once per function and figure, and a plain stat is all a hit needs (the file was
+    # checked to be a regular file when it was parsed). A miss goes through the checks of simulator.inputs.
+    try:
+        table = _cached(os.stat(p), format)
+    except OSError:
+        table = None
+    if table is not None:
+        return table
     try:
         with open_regular_file(p, what="a trace file", limit_bytes=MAX_TRACE_BYTES) as fh:
             st = os.fstat(fh.fileno())
     except InputFileError as exc:
         raise TraceError(str(exc)) from None
-    key = (str(p.resolve()), st.st_mtime_ns, st.st_size, format)
-    table = _TABLES.get(key)
+    table = _cached(st, format)
     if table is not None:
-        _TABLES.move_to_end(key)
         return table
+    key = _table_key(st, format)
     table = _READERS[format](p)
     _TABLES[key] = table
     while len(_TABLES) > _CACHE_SIZE:
@@ -598,6 +618,16 @@ class Trace:
         """The starts of the minutes (the rate is constant within each), up to the horizon."""
         n = min(len(self._rate), int(math.ceil(horizon / MINUTE_S)) if horizon > 0 else 0)
         return np.arange(n + 1, dtype=float) * MINUTE_S if n else np.array([0.0])
+
+    def peak(self, horizon: float) -> tuple[float, float]:
+        """(highest rate, start of the first minute at it) over [0, horizon), for ``horizon > 0``. The rate is
+        constant within each minute and every minute's start is one of :meth:`breakpoints`, so this is the point
+        :func:`simulator.scenario.arrivals.peak_rate` finds on its grid, without evaluating the grid."""
+        n = min(len(self._rate), int(math.ceil(horizon / MINUTE_S)))
+        if n == 0:
+            return 0.0, 0.0
+        m = int(np.argmax(self._rate[:n]))  # the first minute at the highest rate
+        return float(self._rate[m]), m * MINUTE_S
 
     def expected_count(self, horizon: float) -> float:
         """Expected calls in [0, horizon), after scaling (a cut minute counts pro rata)."""
