@@ -437,3 +437,22 @@ def test_counts_written_as_floats_or_with_spaces_are_read(tmp_path):
     table = traces.read_table(f, "azure2019")
     key = table.select(cells[2])
     assert table.series[key][:2].tolist() == [2, 3]
+
+
+def test_a_loaded_scenario_holds_its_traces_and_runs_without_the_files(tmp_path):
+    # The calls are read when the scenario is validated and travel with it (a worker process, a Dask worker): a run
+    # after the file is gone, or changed, replays what was loaded, with the same results.
+    import pickle
+
+    f = tmp_path / "t.csv"
+    f.write_text("function,minute,count\napi,0,30\napi,1,90\napi,2,12\n")
+    sc = _scenario([_fn({"process": "trace", "format": "per_minute", "file": str(f), "function": "api"})])
+    before = vs.simulate(sc, seed=3).summary
+    copy = pickle.loads(pickle.dumps(sc))
+    f.write_text("function,minute,count\napi,0,1\n")  # changed after loading: the loaded scenario does not see it
+    same = vs.simulate(sc, seed=3).summary
+    f.unlink()
+    moved = vs.simulate(copy, seed=3).summary
+    for s in (same, moved):
+        assert s["invocations"] == before["invocations"] == 132
+        assert s["latency_ms"] == before["latency_ms"]

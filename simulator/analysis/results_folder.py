@@ -43,14 +43,14 @@ def write_run(result: Result, out_dir: str | Path) -> Path:
     with atomic_dir(out_dir) as tmp:
         (tmp / "summary.json").write_text(to_json(result.summary), encoding="utf-8")
         timeseries_csv(result.timeseries, tmp / "timeseries.csv")
-        resolved = result.scenario.with_changes({"seed": result.summary["seed"]})
-        (tmp / "scenario.yaml").write_text(resolved.to_yaml(), encoding="utf-8")
+        resolved = result.scenario.with_changes({"seed": result.summary["seed"]}).to_yaml()
+        (tmp / "scenario.yaml").write_text(resolved, encoding="utf-8")
         if result.invocations is not None:
             result.invocations.to_csv(tmp / "invocations.csv", index=False, float_format="%.9g")
         if result.latency_distribution is not None:
             result.latency_distribution.to_csv(tmp / "latency.csv", index=False, float_format="%.9g")
         # Inside the temporary folder: a failure while drawing leaves no half-written results folder.
-        write_report_files(result, tmp, resolved.to_yaml())
+        write_report_files(result, tmp, resolved)
     return Path(out_dir)
 
 

@@ -26,6 +26,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -288,6 +289,10 @@ class TraceProcess(_Process):
     scale: float = Field(default=1.0, ge=0, le=MAX_SCALE, strict=True, allow_inf_nan=False)
     spread: Literal["poisson", "even"] | None = None  # None: poisson (per-minute formats only)
 
+    # The function's calls, read when the scenario is validated and held by it from then on: a run (in a worker
+    # process, on a Dask worker) replays them without the file, and a file changed after loading changes nothing.
+    _loaded: Any = PrivateAttr(default=None)
+
     @field_validator("file")
     @classmethod
     def _resolve(cls, v: str, info: ValidationInfo) -> str:
@@ -322,10 +327,19 @@ class TraceProcess(_Process):
                              f"trace keeps its own times (got {v!r})")
         return v
 
-    def _trace(self) -> Any:
+    @model_validator(mode="after")
+    def _load(self) -> TraceProcess:
         from .traces import load_trace
 
-        return load_trace(self)
+        self._loaded = load_trace(self)
+        return self
+
+    def _trace(self) -> Any:
+        if self._loaded is None:  # a process built without validation (model_construct)
+            from .traces import load_trace
+
+            self._loaded = load_trace(self)
+        return self._loaded
 
     def rate_at(self, t: np.ndarray, horizon: float) -> np.ndarray:
         return self._trace().rate_at(np.asarray(t, dtype=float))

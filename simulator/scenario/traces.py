@@ -578,11 +578,11 @@ class Trace:
             raise TraceError(f"scale must be a finite number >= 0 (got {scale!r})")
         if spread not in ("poisson", "even"):
             raise TraceError(f"spread must be poisson or even (got {spread!r})")
-        self.table = table
-        self.key = key
+        self.key = key  # the trace holds its own series, not the table (a scenario carries it to worker processes)
         self.scale = float(scale)
         self.spread = spread
         self.minutes = table.minutes
+        self._span_s = table.span_s
         series = table.series[key]
         if self.minutes:
             self.counts: np.ndarray = series
@@ -602,7 +602,7 @@ class Trace:
 
     @property
     def span_s(self) -> float:
-        return self.table.span_s
+        return self._span_s
 
     def rate_at(self, t: np.ndarray) -> np.ndarray:
         """Calls per second (the minute's count / 60, times ``scale``) at times ``t``; 0 outside the trace."""
