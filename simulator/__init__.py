@@ -24,11 +24,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import hooks
-from .version import __version__
 
 # The public names, each from the module that defines it. They are imported when first used (PEP 562), so that
 # `vpcsim --help` and `vpcsim validate` do not load pandas, matplotlib and the engine they do not need.
 _API = {
+    "__version__": ".version",  # from the package metadata (importlib.metadata: 30 ms, paid when asked)
     "capacity": ".analysis.capacity",
     "compare": ".analysis.compare", "Comparison": ".analysis.compare",
     "estimate": ".analysis.estimate", "Estimate": ".analysis.estimate",
@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors; at run ti
     from .analysis.sweep import SweepError, run_replications, sweep
     from .errors import ArgumentError, VpcsimError
     from .scenario.models import Problem, Scenario, ScenarioError, load_scenario, scenario_from_dict
+    from .version import __version__
 
 
 def __getattr__(name: str) -> Any:

@@ -21,7 +21,6 @@ from rich.text import Text
 from typer.core import TyperCommand
 
 from ..errors import VpcsimError
-from ..version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover - the scenario layer is imported by the commands that load one
     from ..scenario.models import Scenario
@@ -280,6 +279,8 @@ def writing(path: Path | str, option: str | None = "--out"):
 
 def _version(value: bool) -> None:
     if value:
+        from ..version import __version__
+
         out.print(f"vpcsim {__version__}")
         raise typer.Exit(0)
 
