@@ -18,7 +18,7 @@ import numpy as np
 from ..engine.limits import concurrency_ceiling, unreserved_pool
 from ..engine.platforms import platform_of
 from ..scenario.arrivals import peak_rate
-from ..scenario.models import Function, Scenario
+from ..scenario.models import BurstScaling, Function, PerFunctionScaling, Scenario
 from ..units import format_duration
 from .peak import PEAK_QUANTILE, peak_in_service
 
@@ -260,8 +260,11 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
             out.append(_finding("concurrency", f"{at_peak} is above the concurrency ceiling "
                                                f"{c['concurrency']}: expect throttles", fn.name))
         if math.isinf(c["scaling_s"]):
+            scaling = scenario.region.scaling
+            # Only a bucket that does not refill takes forever (_scaling_seconds: unlimited scaling takes no time).
+            assert isinstance(scaling, BurstScaling | PerFunctionScaling), "an infinite scaling_s comes from a bucket"
             out.append(_finding("scaling-rate", f"the scaling rate never reaches the {at_peak}: the "
-                                                f"burst ({scenario.region.scaling.burst}) is smaller and per_minute is "
+                                                f"burst ({scaling.burst}) is smaller and per_minute is "
                                                 f"0", fn.name))
         elif c["scaling_s"] > 0:
             out.append(_finding("scaling-rate", f"the scaling rate needs {format_duration(c['scaling_s'])} to reach "

@@ -99,6 +99,7 @@ _STORM_MAX_STEPS = 3000
 def _holding_draws(scenario: Scenario, fn: Function) -> tuple[np.ndarray, np.ndarray]:
     """Sorted draws of a warm execution's holding time (its duration, capped at the timeout) and of a cold one's
     (init, the ENI wait on the legacy platform, and the duration)."""
+    assert fn.duration is not None, "called by _in_service only for a function with a duration"
     rng = np.random.default_rng(0)
     run = np.minimum(fn.duration.sample(rng, _HOLD_DRAWS), fn.timeout)
     cold = run + fn.init.sample(rng, _HOLD_DRAWS)
@@ -237,6 +238,9 @@ def peak_in_service(scenario: Scenario, fn: Function, multiplier: float = 1.0,
     top = float(m.max())
     if top <= 0:
         return 0
+    # Something is in service, so the function has a duration (_in_service gives zeros without one; and a function
+    # with arrivals has one, checked at load).
+    assert fn.duration is not None, "a function with arrivals has a duration: checked at load"
     near = m >= top - math.sqrt(top)
     stretch_s = float(np.count_nonzero(near)) * (t[1] - t[0])
     looks = max(1.0, stretch_s / max(fn.duration.mean, 1e-3))

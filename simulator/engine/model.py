@@ -26,7 +26,7 @@ import math
 import time
 from collections.abc import Callable
 from heapq import heappush
-from typing import Any
+from typing import Any, cast
 
 from ..scenario.distributions import Constant
 from ..scenario.models import AzOutage, Function, IpsReleased, IpsTaken, Scenario
@@ -61,6 +61,19 @@ class _Env:
     __slots__ = ("fn", "eni", "az", "provisioned", "busy", "lost", "expire", "timer", "timer_at",
                  "arr", "t0", "attempt", "errors", "cold", "start", "wait", "end", "timed_out", "counted")
 
+    # The invocation it runs, set by Engine._arrive (``wait`` first by Engine._create for a new environment) and
+    # read only while it is busy (or by the end it left on the heap). Annotations only: no defaults, no cost.
+    arr: float
+    t0: float
+    attempt: int
+    errors: int
+    cold: bool
+    start: float
+    wait: float
+    end: float
+    timed_out: bool
+    counted: bool
+
     def __init__(self, fn: _Fn, eni: Eni | None, az: AzState | None, provisioned: bool):
         self.fn = fn
         self.eni = eni
@@ -79,6 +92,13 @@ class _Fn:
     __slots__ = ("idx", "spec", "name", "reserved", "own", "in_flight", "idle", "idle_prov", "net",
                  "duration", "init", "keep_alive", "keep_alive_const", "timeout", "retry", "async_", "max_age",
                  "rng_retry", "bucket")
+
+    # Its samplers and retry stream, set by Engine.__init__ (they need the engine's seed and replication).
+    duration: Callable[[], float]
+    init: Callable[[], float]
+    keep_alive: Callable[[], float]
+    keep_alive_const: float | None
+    rng_retry: LazyStream
 
     def __init__(self, idx: int, spec: Function):
         self.idx = idx
@@ -249,6 +269,7 @@ class Engine:
             self._reject(f, t, t0, attempt, THR_CONC, errors, counted)
             return
         # 2. Warm start on the most recently used idle environment (provisioned ones first).
+        env: _Env | None  # an annotation only: each branch below leaves an _Env (or returns)
         if f.idle_prov:
             env = f.idle_prov.pop()
             start = t
@@ -415,7 +436,8 @@ class Engine:
             env.az.envs.pop(env, None)
         self.rec.dropped(f, t)
         if env.eni is not None:
-            self.net.release(env.eni, t, f.net)
+            # An environment has an ENI only if its function is in the VPC, so f.net is set (a cast, not a check).
+            self.net.release(env.eni, t, cast("FnNet", f.net))
 
     # -- scenario events -------------------------------------------------------------------------------------------
     def _on_event(self, i: int) -> None:

@@ -341,6 +341,10 @@ class _Combo(Eni):
 
     __slots__ = ("enis", "ready_times")
 
+    # Set by HyperplaneNetwork.__init__ right after the ENI fields (annotations only: no defaults).
+    enis: int
+    ready_times: list[float]
+
 
 class HyperplaneNetwork(_Base):
     """Shared Hyperplane ENIs per (subnet, security-group set), created before t=0 (SPEC §3.8); one more when a

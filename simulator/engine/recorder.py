@@ -56,7 +56,7 @@ class Recorder:
         self.peak_conc = [0] * n_fn
         self.peak_envs = [0] * n_fn
         self.peak_enis = [0] * n_fn
-        self.first = [{} for _ in range(n_fn)]  # cause -> first time
+        self.first: list[dict[str, float]] = [{} for _ in range(n_fn)]  # cause -> first time
         # Duration Lambda bills (AWS facts §9): each execution rounded up to 1 ms, init included. A warm first attempt
         # on demand bills its latency, so it is billed from the latency buffer, a block at a time (_bill_buffer);
         # the others (cold starts that waited for an ENI, retries, provisioned environments) one by one.
@@ -294,8 +294,8 @@ class Recorder:
                 self.exhausted_since[j] = now
                 if self.exhausted_at[j] is None:
                     self.exhausted_at[j] = now
-        elif self.exhausted_since[j] is not None:
-            self.exhausted_total[j] += now - self.exhausted_since[j]  # type: ignore[operator]
+        elif (since := self.exhausted_since[j]) is not None:
+            self.exhausted_total[j] += now - since
             self.exhausted_since[j] = None
 
     def _exhausted_for(self, j: int, now: float) -> float:
