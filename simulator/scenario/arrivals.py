@@ -327,6 +327,11 @@ class TraceProcess(_Process):
                              f"trace keeps its own times (got {v!r})")
         return v
 
+    def __eq__(self, other: object) -> bool:
+        # The same process is the same fields: the calls it holds are what those fields read (pydantic would compare
+        # the private attribute too, and a scenario sent to a worker process would no longer equal itself).
+        return type(other) is type(self) and self.__dict__ == other.__dict__
+
     @model_validator(mode="after")
     def _load(self) -> TraceProcess:
         from .traces import load_trace
