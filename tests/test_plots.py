@@ -14,7 +14,7 @@ from matplotlib.image import imread
 from matplotlib.patches import StepPatch
 
 import simulator as vs
-from simulator.present import plots
+from simulator.present import compare_figures, plots
 
 from .conftest import BASE, deep_merge, tiny
 
@@ -315,7 +315,7 @@ def _few_failures(timestep: float, failures: int, arrivals_per_s: float = 2) -> 
 def test_small_counts_per_second_have_distinct_true_tick_labels(timestep, failures):
     """One failure in a 5 s step drew the failures panel's ticks as 0, 0.1, 0.1, 0.2, 0.2, 0.2."""
     res = _few_failures(timestep, failures, arrivals_per_s=0.1)
-    figures = [plots.timeline(res), plots.compare_timeline({"a": res, "b": res})]
+    figures = [plots.timeline(res), compare_figures.compare_timeline({"a": res, "b": res})]
     for fig in figures:
         for panel in ("failed or throttled", "arrivals"):
             ticks = _tick_labels(fig, panel)
@@ -342,7 +342,7 @@ def test_compare_legends_hide_no_data():
     """The overlaid timeline's legend sat over a spike at the start of the run."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from simulator.present.plots import compare_network, compare_timeline
+    from simulator.present.compare_figures import compare_network, compare_timeline
 
     spike = {"process": "poisson", "schedule": [[0, 0], [1, 30], [3, 30], [4, 0]], "interpolate": "step"}
     sc = vs.scenario_from_dict(deep_merge(BASE, {"duration": 30, "functions": [

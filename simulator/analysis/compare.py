@@ -156,11 +156,11 @@ class Comparison:
 
     def figures(self) -> dict[str, Figure]:
         """The overlaid timeline, network and latency figures and each run's capacity chart, by file stem."""
-        from ..present import plots
+        from ..present import compare_figures, plots
 
         runs = self.results()
-        figs = {"timeline": plots.compare_timeline(runs), "network": plots.compare_network(runs),
-                "latency": plots.compare_latency(runs)}
+        figs = {"timeline": compare_figures.compare_timeline(runs), "network": compare_figures.compare_network(runs),
+                "latency": compare_figures.compare_latency(runs)}
         for key, (label, r) in zip(("capacity_a", "capacity_b"), runs.items(), strict=True):
             fig = plots.capacity_chart(r)
             fig.suptitle(f"Capacity — {label}", fontsize=13, fontweight="bold", x=0.01, ha="left")
@@ -176,17 +176,17 @@ class Comparison:
         """One figure: the overlaid timeline above the overlaid network and latency."""
         from matplotlib.figure import Figure, SubFigure
 
-        from ..present import plots
+        from ..present import compare_figures
 
         runs = self.results()
         fig = Figure(figsize=(18, 12), layout="constrained")
         rows = fig.subfigures(2, 1, height_ratios=[1.5, 1])
         assert not isinstance(rows, SubFigure)  # 2 x 1: an array (matplotlib's stubs allow a single SubFigure)
         top, bottom = rows
-        plots.compare_timeline(runs, fig=top)
+        compare_figures.compare_timeline(runs, fig=top)
         left, right = bottom.subfigures(1, 2)
-        plots.compare_network(runs, fig=left)
-        plots.compare_latency(runs, fig=right)
+        compare_figures.compare_network(runs, fig=left)
+        compare_figures.compare_latency(runs, fig=right)
         return fig
 
     def _repr_html_(self) -> str:  # a readable table when a notebook cell ends with a Comparison

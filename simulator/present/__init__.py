@@ -1,2 +1,3 @@
-"""What people look at: the figures (:mod:`.plots`, :mod:`.answer_figures`), the self-contained HTML report
-(:mod:`.report`) and results folders, written whole or not at all and read back (:mod:`.folders`)."""
+"""What people look at: the figures of a run (:mod:`.plots`), of runs side by side (:mod:`.compare_figures`) and of
+the answers (:mod:`.answer_figures`), their shared look (:mod:`.style`), the self-contained HTML report
+(:mod:`.report`) and outputs written whole or not at all, never over what vpcsim did not write (:mod:`.folders`)."""

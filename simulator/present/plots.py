@@ -3,25 +3,43 @@
 Every function takes results (a :class:`~simulator.analysis.results.Result`, or the capacity dict) and returns a
 :class:`matplotlib.figure.Figure` built without pyplot, so no GUI backend is needed and nothing is shown; callers save
 it (:func:`png_bytes`) or let Jupyter display it. Each accepts ``fig=`` (a Figure or SubFigure) to draw into, which is
-how :func:`dashboard` and the comparison figures compose them. Colours are the Okabe-Ito palette (safe for the common
-colour-vision deficiencies); throttles are also hatched, so causes stay apart in greyscale.
+how :func:`dashboard` and the comparison figures (:mod:`.compare_figures`) compose them. The shared look (the
+Okabe-Ito palette, safe for the common colour-vision deficiencies; throttles also hatched, so causes stay apart in
+greyscale; ticks, time units, events) is in :mod:`.style`.
 """
 
 from __future__ import annotations
 
-import io
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure, SubFigure
-from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from ..scenario.models import AzOutage, IpsReleased, IpsTaken, Scenario
-from ..summary import OUTCOMES, Summary
+from ..summary import Summary
+from .style import (
+    CYCLE,
+    GREY,
+    LIGHT,
+    NOT_SUCCESS,
+    OKABE_ITO,
+    OUTCOME_STYLE,
+    QUANTILE_STYLE,
+    coarsen,
+    concurrency_ceiling_of,
+    figure_title,
+    new_figure,
+    per_step_ticks,
+    png_bytes,
+    shade_events,
+    short_number,
+    thousands,
+    time_unit,
+    vpc_slots,
+    without_brackets,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
@@ -31,229 +49,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "OKABE_ITO", "OUTCOME_STYLE", "timeline", "network", "latency", "capacity_chart", "dashboard", "figures",
-    "png_bytes", "compare_timeline", "compare_network", "compare_latency", "time_unit", "coarsen",
+    "png_bytes", "time_unit", "coarsen",
 ]
 
-# Okabe & Ito (2008), "Color Universal Design": distinguishable with protanopia, deuteranopia and tritanopia.
-OKABE_ITO = {
-    "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
-    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
-}
-GREY = "#8C8C8C"
-LIGHT = "#E8E8E8"
-_CYCLE = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "purple", "sky", "black", "yellow")]
-
-# Colour and hatch per failure cause. Throttles (429s: the caller can retry) are hatched; VPC failures (5xx) solid.
-OUTCOME_STYLE: dict[str, tuple[str, str | None]] = {
-    "throttled_concurrency": (OKABE_ITO["orange"], "//"),
-    "throttled_reserved": (OKABE_ITO["yellow"], "//"),
-    "throttled_scaling": (OKABE_ITO["sky"], "//"),
-    "eni_limit": (OKABE_ITO["purple"], None),
-    "subnet_ips": (OKABE_ITO["vermillion"], None),
-    "ec2_throttled": (OKABE_ITO["blue"], None),
-    "az_outage": ("#505050", "xx"),
-    "timeout": (OKABE_ITO["green"], None),
-    "dropped": (GREY, ".."),
-}
-_NOT_SUCCESS = [o for o in OUTCOMES if o != "success"]
 _MAX_LATENCY_ROWS = 8  # the busiest functions the latency figure shows beside "all functions"
 _DETAILED_CAPACITY = 6  # up to this many functions the capacity chart has a panel each; beyond, one compact panel
 _MAX_CAPACITY_ROWS = 30  # the compact chart shows the functions with the least headroom first, this many at most
-_MAX_POINTS = 720  # beyond this many timesteps, time series are aggregated into coarser bins (a readable line)
-
-
-# --------------------------------------------------------------------------------------------------- helpers
-
-
-def time_unit(horizon_s: float) -> tuple[float, str]:
-    """The divisor and label of a readable time axis for a run of ``horizon_s`` seconds."""
-    if horizon_s <= 180:
-        return 1.0, "s"
-    if horizon_s <= 3 * 3600:
-        return 60.0, "min"
-    if horizon_s <= 3 * 86400:
-        return 3600.0, "h"
-    return 86400.0, "days"
-
-
-def coarsen(ts: pd.DataFrame, max_points: int = _MAX_POINTS) -> tuple[pd.DataFrame, int]:
-    """Aggregate a time series into at most ``max_points`` rows: counts are summed, maxima kept as maxima, minima
-    (free addresses) as minima, means averaged. Returns the frame and the number of timesteps per row."""
-    n = len(ts)
-    factor = max(1, math.ceil(n / max_points))
-    if factor == 1:
-        return ts, 1
-    group = np.arange(n) // factor
-    how: dict[str, str] = {}
-    for col in ts.columns:
-        if col == "t_s":
-            how[col] = "first"
-        elif col in OUTCOMES or col in ("arrivals", "cold_starts"):
-            how[col] = "sum"
-        elif col.startswith("free_ips.") or col == "address_ceiling":
-            how[col] = "min"
-        elif col == "concurrency_mean":
-            how[col] = "mean"
-        else:  # concurrency_max, environments, ENIs, ips_used: the step's peak
-            how[col] = "max"
-    return ts.groupby(group).agg(how).reset_index(drop=True), factor
-
-
-def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
-    """The figure as PNG bytes (what the report embeds and ``figures/*.png`` holds)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
-    return buf.getvalue()
-
-
-def _new(fig: Figure | SubFigure | None, size: tuple[float, float]) -> Figure | SubFigure:
-    return fig if fig is not None else Figure(figsize=size, layout="constrained")
-
-
-class _Plain(Formatter):
-    """Tick labels with thousands separators and the decimals the ticks need: ``0, 0.05, 0.1, 0.15`` (one decimal
-    for every tick made it ``0, 0.1, 0.1, 0.2``), ``0, 200, 400``, ``1, 10, 100`` on a log axis. Two ticks never get
-    the same label."""
-
-    decimals = 0
-
-    def set_locs(self, locs: list[float]) -> None:  # matplotlib's signature (it hands over an array)
-        super().set_locs(locs)
-        values = [float(v) for v in locs]
-        if self.axis is not None:  # a log axis also hands over ticks beyond the view: they must not add decimals
-            low, high = sorted(self.axis.get_view_interval())
-            values = [v for v in values if low <= v <= high] or values
-        for d in range(7):  # the fewest decimals that write every tick exactly (nice steps: 0.05, 0.25, 2.5)
-            if all(abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)) for v in values):
-                break
-        else:  # ticks at a step like 1/60 (one invocation per minute, in invocations/s): enough to tell them apart
-            gaps = np.diff(np.unique(values))
-            step = float(gaps.min()) if len(gaps) else 1.0
-            d = max(0, math.ceil(-math.log10(step))) + 1
-        while len({f"{v:,.{d}f}" for v in values}) < len(set(values)) and d < 12:
-            d += 1
-        self.decimals = d
-
-    def __call__(self, x: float, pos: int | None = None) -> str:
-        text = f"{x:,.{self.decimals}f}"
-        if "." in text:  # 0.10 -> 0.1: distinct ticks stay distinct
-            text = text.rstrip("0").rstrip(".")
-        return "0" if float(text.replace(",", "")) == 0 else text  # not "-0"
-
-
-class _PerStepLocator(MaxNLocator):
-    """Ticks of a rate drawn as counts per step divided by the step (``width_s``): while a step holds only a few
-    invocations, at whole invocations per step (one failure in a 5 s step is 0.2/s: ticks 0 and 0.2, none at 0.05/s,
-    which would be a quarter of an invocation); else, or when one invocation per step is no short decimal (1/60 s),
-    where matplotlib's default locator puts them."""
-
-    def __init__(self, width_s: float) -> None:
-        super().__init__(nbins="auto", steps=[1, 2, 2.5, 5, 10])  # matplotlib's AutoLocator
-        self.width_s = width_s
-
-    # matplotlib's stubs say Sequence[float]; its locators return arrays, as this one does (np.asarray: no copy).
-    def tick_values(self, vmin: float, vmax: float) -> np.ndarray:  # type: ignore[override]
-        w = self.width_s
-        short = abs(1000 / w - round(1000 / w)) < 1e-9  # 1/w has at most three decimals: 0.2, 0.1, 0.025
-        if not short or max(abs(vmin), abs(vmax)) * w > 10:
-            return np.asarray(super().tick_values(vmin, vmax))
-        self.set_params(integer=True)
-        try:
-            return np.asarray(super().tick_values(vmin * w, vmax * w)) / w
-        finally:
-            self.set_params(integer=False)
-
-
-def _thousands(ax: Axes, axis: str = "y") -> None:
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(_Plain())
-
-
-def _per_step(ax: Axes, widths_s: Sequence[float]) -> None:
-    """Ticks at whole invocations per step on a per-second axis (when every run has the same step)."""
-    if len(set(widths_s)) == 1:
-        ax.yaxis.set_major_locator(_PerStepLocator(widths_s[0]))
-
-
-def _num(v: float) -> str:
-    if v >= 1e6:
-        return f"{v / 1e6:,.1f}M"
-    return f"{v:,.0f}"
-
-
-def _title(fig: Figure | SubFigure, text: str, result: Result | None = None) -> None:
-    if result is not None:
-        s = result.summary
-        text = f"{text} — {s['scenario']} ({s['platform']}, seed {s['seed']})"
-    fig.suptitle(text, fontsize=13, fontweight="bold", x=0.01, ha="left")
-
-
-def _events(sc: Scenario) -> tuple[list[tuple[float, float, str]], list[tuple[float, str, str]]]:
-    """AZ outage spans ``(start, end, az)`` and address events ``(at, subnet, label)`` of a scenario."""
-    spans, marks = [], []
-    for ev in sc.events:
-        if isinstance(ev, AzOutage):
-            spans.append((ev.at, min(ev.at + ev.for_, sc.duration), ev.az))
-        elif isinstance(ev, IpsTaken):
-            marks.append((ev.at, ev.subnet, f"{ev.count} IPs taken ({ev.subnet})"))
-        elif isinstance(ev, IpsReleased):
-            marks.append((ev.at, ev.subnet, f"{ev.count} IPs released ({ev.subnet})"))
-    return spans, marks
-
-
-def _shade(ax: Axes, sc: Scenario, div: float, *, label: bool, az: str | None = None,
-           subnet_ids: Sequence[str] | None = None) -> None:
-    """Warm-up, AZ outages (only ``az``'s when given) and address events (only ``subnet_ids``' when given)."""
-    if sc.warmup > 0:
-        ax.axvspan(0, sc.warmup / div, color=LIGHT, zorder=0, lw=0)
-        if label:
-            if sc.warmup / sc.duration >= 0.09:
-                ax.text(sc.warmup / div / 2, 0.97, "warm-up\n(not counted)", transform=ax.get_xaxis_transform(),
-                        ha="center", va="top", fontsize=7.5, color="#555555")
-            else:  # a narrow band: write along it
-                ax.text(sc.warmup / div / 2, 0.5, "warm-up", transform=ax.get_xaxis_transform(), rotation=90,
-                        ha="center", va="center", fontsize=7.5, color="#555555")
-    spans, marks = _events(sc)
-    for start, end, lost in spans:
-        if az is not None and lost != az:
-            continue
-        ax.axvspan(start / div, end / div, facecolor="#F4F4F4", edgecolor="#C4C4C4", hatch="\\", lw=0, zorder=0)
-        if label:
-            ax.text((start + end) / 2 / div, 0.97, f"{lost} down", transform=ax.get_xaxis_transform(),
-                    ha="center", va="top", fontsize=8, color="#303030",
-                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
-    for at, sid, text in marks:
-        if subnet_ids is not None and sid not in subnet_ids:
-            continue
-        ax.axvline(at / div, color="#303030", lw=1, ls=(0, (1, 1.5)), zorder=1)
-        if label:
-            ax.text(at / div, 0.03, " " + text, transform=ax.get_xaxis_transform(), rotation=90, ha="right",
-                    va="bottom", fontsize=7.5, color="#303030")
-
-
-def _vpc_slots(sc: Scenario) -> int | None:
-    """Environments per ENI when every function is in the VPC with the same value; else None (no single ceiling
-    in executions exists for the total)."""
-    from ..engine.platforms import platform_of
-
-    if not all(f.in_vpc for f in sc.functions):
-        return None
-    platform = platform_of(sc)
-    slots = {platform.slots_per_eni(sc, f) for f in sc.functions}
-    return slots.pop() if len(slots) == 1 else None
-
-
-def _concurrency_ceiling(sc: Scenario) -> tuple[int, str]:
-    reserved = [f.reserved_concurrency for f in sc.functions if f.reserved_concurrency is not None]
-    if len(reserved) == len(sc.functions):
-        return sum(reserved), "reserved concurrency"
-    # Every reservation, the shared pool and the provisioned concurrency set aside for unreserved functions.
-    return sc.region.concurrency_limit, "account concurrency limit"
-
-
-def _without_brackets(label: str) -> str:
-    """A ceiling's legend label, short: "ENI quota (350 - 20 in use) × envs/ENI" → "ENI quota × envs/ENI" (an
-    execution count, not a number of ENIs)."""
-    return re.sub(r" \([^)]*\)", "", label)
 
 
 # --------------------------------------------------------------------------------------------------- timeline
@@ -266,14 +67,14 @@ def timeline(result: Result, *, fig: Figure | SubFigure) -> Figure | SubFigure: 
 def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Arrivals; concurrency and environments against the ceilings; failures stacked by cause; events shaded."""
     sc, s = result.scenario, result.summary
-    fig = _new(fig, (11, 7.5))
+    fig = new_figure(fig, (11, 7.5))
     ts, factor = coarsen(result.timeseries)
     div, unit = time_unit(sc.duration)
     width_s = sc.timestep * factor
     t = ts["t_s"].to_numpy(dtype=float)
     x = np.append(t, min(t[-1] + width_s, sc.duration)) / div if len(t) else np.array([0.0])
     ax_a, ax_c, ax_o = fig.subplots(3, 1, sharex=True, height_ratios=[1, 2, 1.3])
-    _title(fig, "Timeline", result)
+    figure_title(fig, "Timeline", result)
 
     def steps(ax: Axes, y: np.ndarray, **kw: Any) -> None:
         ax.stairs(y, x, baseline=None, **kw)
@@ -282,9 +83,9 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
     steps(ax_a, ts["arrivals"].to_numpy() / width_s, color=OKABE_ITO["blue"], lw=1.4, label="arrivals")
     ax_a.set_ylabel("arrivals\n(invocations/s)")
     ax_a.set_ylim(bottom=0)
-    _per_step(ax_a, [width_s])
-    _thousands(ax_a)
-    _shade(ax_a, sc, div, label=True)
+    per_step_ticks(ax_a, [width_s])
+    thousands(ax_a)
+    shade_events(ax_a, sc, div, label=True)
 
     # Concurrency and environments against the ceilings.
     # The data above the ceilings (zorder): a run pinned at a ceiling shows as the blue line on the ceiling's band.
@@ -296,9 +97,9 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
     cap = s["capacity"]
     projected = cap["total"].get("peak_in_service", cap["total"]["projected_peak"])
     limits: list[tuple[str, np.ndarray | float, str, Any]] = []
-    conc, conc_label = _concurrency_ceiling(sc)
+    conc, conc_label = concurrency_ceiling_of(sc)
     limits.append((conc_label, float(conc), OKABE_ITO["black"], (0, (6, 3))))
-    slots = _vpc_slots(sc)
+    slots = vpc_slots(sc)
     if slots is not None:
         from ..engine.platforms import platform_of
 
@@ -321,11 +122,11 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
     for label, value, colour, ls in limits:
         if isinstance(value, np.ndarray):
             if float(np.min(value)) > top:
-                off_scale.append(f"{_without_brackets(label)} {_num(float(np.min(value)))}")
+                off_scale.append(f"{without_brackets(label)} {short_number(float(np.min(value)))}")
                 continue
             ax_c.stairs(value, x, baseline=None, color=colour, lw=3, ls=ls, label=label, zorder=2)
         elif value > top:
-            off_scale.append(f"{_without_brackets(label)} {_num(value)}")
+            off_scale.append(f"{without_brackets(label)} {short_number(value)}")
         else:
             ax_c.axhline(value, color=colour, lw=3, ls=ls, label=label, zorder=2)
     if projected:
@@ -338,12 +139,12 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
     ax_c.set_ylim(0, top)
     ax_c.yaxis.set_major_locator(MaxNLocator(integer=True))  # executions are whole
     ax_c.set_ylabel("executions")
-    _thousands(ax_c)
+    thousands(ax_c)
     ax_c.legend(loc="upper left", fontsize=8, ncols=2, framealpha=0.95)
-    _shade(ax_c, sc, div, label=False)
+    shade_events(ax_c, sc, div, label=False)
 
     # Failures and throttles by cause.
-    present = [o for o in _NOT_SUCCESS if o in ts and ts[o].sum() > 0]
+    present = [o for o in NOT_SUCCESS if o in ts and ts[o].sum() > 0]
     if present:
         bottom = np.zeros(len(ts))
         for o in present:
@@ -354,15 +155,15 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
             bottom = bottom + y
         ax_o.legend(loc="upper left", fontsize=8, ncols=min(3, len(present)), framealpha=0.9)
         ax_o.set_ylim(0, max(bottom.max(), 1e-9) * 1.25)
-        _per_step(ax_o, [width_s])
+        per_step_ticks(ax_o, [width_s])
     else:
         ax_o.text(0.5, 0.5, "no failures and no throttles", transform=ax_o.transAxes, ha="center", va="center",
                   fontsize=10, color="#303030")
         ax_o.set_ylim(0, 1)
         ax_o.yaxis.set_major_locator(MaxNLocator(1))
     ax_o.set_ylabel("failed or throttled\n(invocations/s)")
-    _thousands(ax_o)
-    _shade(ax_o, sc, div, label=False)
+    thousands(ax_o)
+    shade_events(ax_o, sc, div, label=False)
     ax_o.set_xlabel(f"simulated time ({unit})")
     ax_o.set_xlim(0, sc.duration / div)
     for ax in (ax_a, ax_c, ax_o):
@@ -385,8 +186,8 @@ def network(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure 
     ts, factor = coarsen(result.timeseries)
     div, unit = time_unit(sc.duration)
     azs = sc.azs
-    fig = _new(fig, (11, 2.4 + 1.9 * max(1, len(azs))))
-    _title(fig, "Network", result)
+    fig = new_figure(fig, (11, 2.4 + 1.9 * max(1, len(azs))))
+    figure_title(fig, "Network", result)
     if not sc.vpc.subnets:
         ax = fig.subplots()
         ax.text(0.5, 0.5, "no VPC subnets: the functions are not in a VPC", ha="center", va="center",
@@ -422,9 +223,9 @@ def network(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure 
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("Lambda ENIs")
     ax.legend(loc="upper left", fontsize=8, ncols=2, framealpha=0.9)
-    _shade(ax, sc, div, label=False)  # the AZ panels below carry the labels; the legend sits here
+    shade_events(ax, sc, div, label=False)  # the AZ panels below carry the labels; the legend sits here
 
-    colours = {sub.id: _CYCLE[i % len(_CYCLE)] for i, sub in enumerate(sc.vpc.subnets)}
+    colours = {sub.id: CYCLE[i % len(CYCLE)] for i, sub in enumerate(sc.vpc.subnets)}
     markers = ["o", "s", "^", "D", "v", "P"]
     for ax, az in zip(axes[1:], azs, strict=True):
         subs = [sub for sub in sc.vpc.subnets if sub.az == az]
@@ -460,8 +261,8 @@ def network(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure 
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(az, loc="left", fontsize=10, pad=2)
         ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
-        _shade(ax, sc, div, label=True, az=az, subnet_ids=[sub.id for sub in subs])
-        _thousands(ax)
+        shade_events(ax, sc, div, label=True, az=az, subnet_ids=[sub.id for sub in subs])
+        thousands(ax)
     for ax in axes:
         ax.grid(axis="y", color="#DDDDDD", lw=0.6)
         ax.set_axisbelow(True)
@@ -478,7 +279,6 @@ def _clock(t: float) -> str:
 
 # --------------------------------------------------------------------------------------------------- latency
 
-_QUANTILES = (("p50", "-", OKABE_ITO["blue"]), ("p95", "--", OKABE_ITO["orange"]), ("p99", ":", OKABE_ITO["vermillion"]))
 
 
 @overload
@@ -496,8 +296,8 @@ def latency(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure 
     has_buckets = dist is not None and len(dist) > 0
     n_fn = len(result.summary["functions"])
     rows = 1 + min(n_fn, _MAX_LATENCY_ROWS) if n_fn > 1 else 1
-    fig = _new(fig, (11, 4.2 if has_rows or has_buckets else 2.6 + 0.6 * rows))
-    _title(fig, "Latency", result)
+    fig = new_figure(fig, (11, 4.2 if has_rows or has_buckets else 2.6 + 0.6 * rows))
+    figure_title(fig, "Latency", result)
     axes = fig.subplots(1, 2)
     if has_rows:
         _latency_histograms(result, axes)
@@ -540,8 +340,8 @@ def _draw_histogram(ax: Axes, counts: np.ndarray, edges: np.ndarray, summary: Su
     else:
         ax.set_ylabel("invocations")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    _thousands(ax)
-    for q, ls, colour in _QUANTILES:
+    thousands(ax)
+    for q, ls, colour in QUANTILE_STYLE:
         v = summary[key][q]
         if v is not None:
             ax.axvline(v, color=colour, ls=ls, lw=1.8, label=f"{q} {v:,.0f} ms")
@@ -606,7 +406,7 @@ def _latency_ladder(result: Result, axes: Sequence[Axes]) -> None:
             y = len(rows) - 1 - i
             lo, hi = min(lo, p["p50"], p["mean"]), max(hi, p["max"])
             ax.plot([p["p50"], p["max"]], [y, y], color="#B0B0B0", lw=2, zorder=1)
-            for k, (q, _, colour) in enumerate(_QUANTILES):
+            for k, (q, _, colour) in enumerate(QUANTILE_STYLE):
                 ax.plot([p[q]], [y], marker=markers[q], ms=9, color=colour, mec="black", ls="none", zorder=3,
                         label=q)
                 # Alternate labels above and below, so close percentiles do not print over each other.
@@ -657,8 +457,8 @@ def capacity_chart(data: Result | Mapping[str, Any], *, fig: Figure | SubFigure 
         cap, summary, result = data.summary["capacity"], data.summary, data
     fns = cap["functions"]
     n = len(fns)
-    fig = _new(fig, (11, _capacity_height(n)))
-    _title(fig, "Capacity: concurrent executions each limit allows", result)
+    fig = new_figure(fig, (11, _capacity_height(n)))
+    figure_title(fig, "Capacity: concurrent executions each limit allows", result)
     if n > _DETAILED_CAPACITY:
         _capacity_compact(fig.subplots(), fns, summary)
         return fig
@@ -716,7 +516,7 @@ def capacity_chart(data: Result | Mapping[str, Any], *, fig: Figure | SubFigure 
         ax.set_title(f"{name}: {f['memory_mb']:,} MB{extra} — {verdict}", loc="left", fontsize=10)
         ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
         ax.set_xlabel("concurrent executions")
-        _thousands(ax, "x")
+        thousands(ax, "x")
         ax.grid(axis="x", color="#DDDDDD", lw=0.6)
         ax.set_axisbelow(True)
     return fig
@@ -810,157 +610,3 @@ def figures(result: Result) -> dict[str, Figure]:
         "latency": latency(result),
         "capacity": capacity_chart(result),
     }
-
-
-# --------------------------------------------------------------------------------------------------- comparison
-
-
-def _series(result: Result) -> tuple[np.ndarray, pd.DataFrame, float]:
-    ts, factor = coarsen(result.timeseries)
-    width_s = result.scenario.timestep * factor
-    t = ts["t_s"].to_numpy(dtype=float)
-    x = np.append(t, min(t[-1] + width_s, result.scenario.duration)) if len(t) else np.array([0.0])
-    return x, ts, width_s
-
-
-def _legend_headroom(fig: Figure | SubFigure, axes: Sequence[Axes], margin: float = 0.04) -> None:
-    """Raise the top of each y axis (starting at 0) until every value lies below its legend in the upper corner, so
-    the legend never hides a line (a spike at the start of the run, a flat line near the top). The legend's height
-    is measured once the layout is done."""
-    axes = [ax for ax in axes if ax.get_legend() is not None and np.isfinite(ax.dataLim.y1) and ax.dataLim.y1 > 0]
-    if not axes:
-        return
-    root = fig if isinstance(fig, Figure) else fig.figure  # a SubFigure's root Figure
-    canvas = root.canvas
-    if not hasattr(canvas, "get_renderer"):  # a bare Figure(): measure with the canvas savefig would use
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        canvas = FigureCanvasAgg(root)  # becomes root.canvas
-    root.draw_without_rendering()  # runs the constrained layout: the axes have their final size
-    renderer = canvas.get_renderer()
-    for ax in axes:
-        legend = ax.get_legend()
-        assert legend is not None  # kept above: the axes with a legend
-        below = legend.get_window_extent(renderer).transformed(ax.transAxes.inverted()).y0 - margin
-        if below > 0.3:  # the legend's bottom edge, as a fraction of the axis height
-            ax.set_ylim(top=max(ax.get_ylim()[1], ax.dataLim.y1 / below))
-
-
-_RUN_STYLE = ((OKABE_ITO["blue"], "-"), (OKABE_ITO["vermillion"], "--"), (OKABE_ITO["green"], "-."),
-              (OKABE_ITO["purple"], ":"))
-
-
-@overload
-def compare_timeline(results: Mapping[str, Result], *, fig: None = None) -> Figure: ...
-@overload
-def compare_timeline(results: Mapping[str, Result], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
-def compare_timeline(results: Mapping[str, Result], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
-    """Runs overlaid: arrivals, concurrent executions, environments and failed-or-throttled invocations per second."""
-    fig = _new(fig, (11, 7))
-    horizon = max(r.scenario.duration for r in results.values())
-    div, unit = time_unit(horizon)
-    _title(fig, "Timeline, overlaid")
-    ax_a, ax_c, ax_o = fig.subplots(3, 1, sharex=True, height_ratios=[1, 1.6, 1.3])
-    first = next(iter(results.values())).scenario
-    widths = []
-    for (label, r), (colour, ls) in zip(results.items(), _RUN_STYLE, strict=False):
-        x, ts, width = _series(r)
-        widths.append(width)
-        ax_a.stairs(ts["arrivals"].to_numpy() / width, x / div, baseline=None, color=colour, ls=ls, lw=1.4, label=label)
-        ax_c.stairs(ts["concurrency_max"].to_numpy(dtype=float), x / div, baseline=None, color=colour, ls=ls, lw=1.6,
-                    label=f"{label}: executions")
-        envs = (ts["environments_busy"] + ts["environments_idle"]).to_numpy(dtype=float)
-        ax_c.stairs(envs, x / div, baseline=None, color=colour, ls=ls, lw=0.9, alpha=0.55,
-                    label=f"{label}: environments")
-        bad = ts[[o for o in _NOT_SUCCESS if o in ts]].sum(axis=1).to_numpy(dtype=float) / width
-        ax_o.stairs(bad, x / div, baseline=None, color=colour, ls=ls, lw=1.6, label=label)
-    for ax in (ax_a, ax_c, ax_o):
-        _shade(ax, first, div, label=False)  # the legends sit where the labels would
-    ax_a.set_ylabel("arrivals\n(invocations/s)")
-    ax_c.set_ylabel("executions")
-    ax_o.set_ylabel("failed or throttled\n(invocations/s)")
-    ax_o.set_xlabel(f"simulated time ({unit})")
-    ax_o.set_xlim(0, horizon / div)
-    _per_step(ax_a, widths)
-    _per_step(ax_o, widths)
-    for ax in (ax_a, ax_c, ax_o):
-        ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left", fontsize=8, framealpha=0.9, ncols=2)
-        ax.grid(axis="y", color="#DDDDDD", lw=0.6)
-        ax.set_axisbelow(True)
-        _thousands(ax)
-    _legend_headroom(fig, (ax_a, ax_c, ax_o))
-    return fig
-
-
-@overload
-def compare_network(results: Mapping[str, Result], *, fig: None = None) -> Figure: ...
-@overload
-def compare_network(results: Mapping[str, Result], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
-def compare_network(results: Mapping[str, Result], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
-    """Runs overlaid: Lambda ENIs (ready + attaching) and free addresses summed over each run's subnets."""
-    fig = _new(fig, (11, 5))
-    horizon = max(r.scenario.duration for r in results.values())
-    div, unit = time_unit(horizon)
-    _title(fig, "Network, overlaid")
-    ax_e, ax_f = fig.subplots(2, 1, sharex=True)
-    for (label, r), (colour, ls) in zip(results.items(), _RUN_STYLE, strict=False):
-        x, ts, _ = _series(r)
-        ax_e.stairs((ts["enis_ready"] + ts["enis_attaching"]).to_numpy(dtype=float), x / div, baseline=None,
-                    color=colour, ls=ls, lw=1.6, label=label)
-        free_cols = [c for c in ts.columns if c.startswith("free_ips.")]
-        if free_cols:
-            ax_f.stairs(ts[free_cols].sum(axis=1).to_numpy(dtype=float), x / div, baseline=None, color=colour,
-                        ls=ls, lw=1.6, label=f"{label} ({len(free_cols)} subnets)")
-    ax_e.set_ylabel("Lambda ENIs\n(ready + attaching)")
-    ax_f.set_ylabel("free addresses\n(all subnets)")
-    ax_f.set_xlabel(f"simulated time ({unit})")
-    ax_f.set_xlim(0, horizon / div)
-    for ax in (ax_e, ax_f):
-        ax.set_ylim(bottom=0)
-        ax.set_ylim(top=max(ax.get_ylim()[1] * 1.15, 1))
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
-        ax.grid(axis="y", color="#DDDDDD", lw=0.6)
-        _thousands(ax)
-    _legend_headroom(fig, (ax_e, ax_f))
-    return fig
-
-
-@overload
-def compare_latency(results: Mapping[str, Result], *, fig: None = None) -> Figure: ...
-@overload
-def compare_latency(results: Mapping[str, Result], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
-def compare_latency(results: Mapping[str, Result], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
-    """Runs side by side: p50/p95/p99 of end-to-end latency and of cold starts (grouped bars, each labelled)."""
-    fig = _new(fig, (11, 4))
-    _title(fig, "Latency percentiles")
-    axes = fig.subplots(1, 2)
-    labels = list(results)
-    qs = [q for q, _, _ in _QUANTILES]
-    width = 0.8 / max(1, len(labels))
-    for ax, key, what in ((axes[0], "latency_ms", "end-to-end latency"),
-                          (axes[1], "cold_start_ms", "cold start (ENI wait + init)")):
-        any_value = False
-        for j, ((label, r), (colour, _)) in enumerate(zip(results.items(), _RUN_STYLE, strict=False)):
-            vals = [r.summary[key][q] for q in qs]
-            xs = np.arange(len(qs)) + (j - (len(labels) - 1) / 2) * width
-            heights = [v if v is not None else 0 for v in vals]
-            any_value |= any(v is not None for v in vals)
-            bars = ax.bar(xs, heights, width=width * 0.95, color=colour, label=label,
-                          hatch=None if j % 2 == 0 else "//", edgecolor="white" if j % 2 else colour)
-            for b, v in zip(bars, vals, strict=True):
-                ax.annotate("-" if v is None else f"{v:,.0f}", (b.get_x() + b.get_width() / 2, b.get_height()),
-                            xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=7.5)
-        ax.set_xticks(range(len(qs)), qs)
-        if not any_value:
-            ax.text(0.5, 0.5, "none in these runs", transform=ax.transAxes, ha="center", va="center")
-        # A linear axis: bars on a log axis start at an arbitrary floor and mislead; each bar carries its value.
-        ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
-        ax.set_ylabel(f"{what} (ms)")
-        ax.set_title(what, loc="left", fontsize=10)
-        ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
-        _thousands(ax)
-        ax.grid(axis="y", color="#DDDDDD", lw=0.6)
-        ax.set_axisbelow(True)
-    return fig
