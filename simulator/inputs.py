@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 from .errors import VpcsimError
 
 __all__ = [
-    "InputFileError", "MAX_SCENARIO_BYTES", "MAX_TRACE_BYTES", "MAX_RESULTS_BYTES", "EXCERPT_CHARS",
+    "InputFileError", "MAX_SCENARIO_BYTES", "MAX_TRACE_BYTES", "MAX_SOURCE_BYTES", "MAX_RESULTS_BYTES", "EXCERPT_CHARS",
     "check_regular_file", "open_regular_file", "read_text_file", "excerpt", "column_names", "column_label",
 ]
 
@@ -32,6 +32,9 @@ MAX_SCENARIO_BYTES = 8 * 2**20
 MAX_TRACE_BYTES = 2**30
 """A trace file may have 1 GiB: a day of the full Azure 2019 invocation file has about 150 MB, the two weeks of the
 Azure 2021 invocation trace about 130 MB."""
+MAX_SOURCE_BYTES = 256 * 2**20
+"""A file ``vpcsim import`` reads (a template, a plan, a metrics answer, a ``--load`` or ``--subnets`` file) may have
+256 MiB: CloudFormation's own template limit is 1 MB, a Terraform plan of thousands of resources some tens of MB."""
 MAX_RESULTS_BYTES = 2 * 2**30
 """A file of a results folder (``summary.json``, ``timeseries.csv``) that ``report`` and ``compare`` read."""
 EXCERPT_CHARS = 16

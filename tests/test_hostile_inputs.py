@@ -153,6 +153,30 @@ def test_a_special_file_as_the_scenario_is_refused_in_one_line(specials, capsys)
     assert done.returncode == 2 and one_line(done.stderr).startswith(f"{specials['fifo'][0]}: is a FIFO")
 
 
+IAC = ROOT / "tests" / "data" / "iac"
+
+
+@pytest.mark.parametrize("args, what", [
+    (("import", "cloudformation", "{f}"), "a CloudFormation template"),
+    (("import", "terraform", "{f}"), "a Terraform plan"),
+    (("import", "cloudwatch", "{f}"), "a CloudWatch metrics file"),
+    (("import", "cloudformation", str(IAC / "cloudformation" / "payments-plain.yaml"), "--load", "{f}"),
+     "a --load file"),
+    (("import", "cloudformation", str(IAC / "cloudformation" / "payments-plain.yaml"), "--subnets", "{f}"),
+     "a --subnets file"),
+])
+def test_an_importer_refuses_a_special_file_in_one_line(tmp_path, specials, args, what):
+    # Before the fix every importer read its files with Path.read_text: a FIFO blocked forever, /dev/zero read until
+    # memory ran out. In a child process with a timeout and a memory limit.
+    for which in ("fifo", "/dev/zero"):
+        path, reason = specials[which]
+        argv = [a.format(f=path) for a in args] + ["--out", str(tmp_path / "out.yaml")]
+        done = cli(*argv, timeout=60)
+        assert done.returncode == 2, (which, done.stderr[-300:])
+        assert one_line(done.stderr) == f"vpcsim: error: {path}: {reason}, not {what}: only regular files are read"
+        assert not (tmp_path / "out.yaml").exists()
+
+
 def test_a_special_file_as_a_trace_is_refused_in_one_line(tmp_path, specials, capsys):
     for which, (path, reason) in specials.items():
         if which in BLOCKING:

@@ -52,6 +52,7 @@ from .common import (
     check_memory,
     check_timeout,
     did_you_mean,
+    read_source_text,
     require,
     subnet_cidr,
 )
@@ -175,12 +176,7 @@ def _compose(text: str, label: str, tags: bool = True) -> tuple[Any, dict[tuple,
 def read_template(path: Path, label: str, stack: str | None = None) -> Template:
     """A template from a YAML or JSON file. JSON is read by ``json`` (the data), and its lines by the YAML parser
     (JSON is YAML), which numbers every key without changing a value."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError("no such file", label) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"cannot read: {exc}", label) from None
+    text = read_source_text(path, label, "a CloudFormation template")
     if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
         try:
             data = json.loads(text)

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .common import SourceError
+from .common import SourceError, read_source_text
 
 __all__ = ["Metrics", "read_metric_data", "parse_results", "load_entries", "trace_csv", "METRICS", "label_of"]
 
@@ -118,12 +118,7 @@ def read_metric_data(path: str | Path, label: str | None = None) -> tuple[dict[s
     """The metrics of an ``aws cloudwatch get-metric-data`` answer saved to a file."""
     label = label or str(path)
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError("no such file", label) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"cannot read: {exc}", label) from None
+    text = read_source_text(p, label, "a CloudWatch metrics file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import difflib
 import ipaddress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from ..inputs import MAX_SOURCE_BYTES, InputFileError, read_text_file
 from ..scenario.problems import Problem, ScenarioError
 
 __all__ = [
+    "read_source_text",
     "SourceError", "MissingExtra", "Origin", "ImportedFunction", "ImportedSubnet", "Infrastructure", "did_you_mean",
     "check_memory", "check_timeout", "check_architecture", "subnet_cidr", "require", "MIN_MEMORY_MB", "MAX_MEMORY_MB", "DEFAULT_MEMORY_MB",
     "DEFAULT_TIMEOUT_S", "MAX_TIMEOUT_S", "LOAD_KEYS", "ARCHITECTURES",
@@ -44,6 +47,17 @@ class SourceError(ScenarioError):
     def __str__(self) -> str:
         p = self.problems[0]
         return str(p) if p.file else (f"{p.path}: {p.message}" if p.path else p.message)
+
+
+def read_source_text(path: str | Path, label: str, what: str, *, folder_hint: str = "") -> str:
+    """The UTF-8 text of a file an importer reads, through :func:`simulator.inputs.read_text_file`: a FIFO, a device,
+    a file of /proc or one beyond :data:`~simulator.inputs.MAX_SOURCE_BYTES` is one line, never a hang or a
+    MemoryError. ``folder_hint`` says what to give instead of a folder."""
+    try:
+        return read_text_file(path, what=what, limit_bytes=MAX_SOURCE_BYTES)
+    except InputFileError as exc:
+        reason = f"is a folder: {folder_hint}" if folder_hint and exc.reason.startswith("is a folder") else exc.reason
+        raise SourceError(reason, label) from None
 
 
 class MissingExtra(SourceError):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..scenario.yaml_marks import compose_yaml
-from .common import LOAD_KEYS, Infrastructure, Origin, SourceError, did_you_mean
+from .common import LOAD_KEYS, Infrastructure, Origin, SourceError, did_you_mean, read_source_text
 
 __all__ = ["read_load", "apply_load", "Load"]
 
@@ -35,12 +35,7 @@ Load = dict[str, tuple[dict[str, Any], dict[str, Origin]]]  # name -> (keys, whe
 def read_load(path: str | Path, label: str | None = None) -> Load:
     label = label or str(path)
     p = Path(path)
-    if not p.is_file():
-        raise SourceError("no such file" if not p.exists() else "is a folder, not a file", label)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"cannot read: {exc}", label) from None
+    text = read_source_text(p, label, "a --load file")
     data, marks = compose_yaml(text, label)
     if not isinstance(data, dict) or not data:
         raise SourceError("a load file maps function names to their load keys, e.g. `checkout: {arrivals: {process: "

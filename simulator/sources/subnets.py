@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from ..scenario.models import Subnet
 from ..scenario.yaml_marks import compose_yaml
-from .common import ImportedSubnet, Origin, SourceError
+from .common import ImportedSubnet, Origin, SourceError, read_source_text
 
 __all__ = ["read_subnets"]
 
@@ -29,12 +29,7 @@ def read_subnets(path: str | Path, label: str | None = None) -> dict[str, Import
     """The subnets of a ``--subnets`` file by id, in the file's order."""
     label = label or str(path)
     p = Path(path)
-    if not p.is_file():
-        raise SourceError("no such file" if not p.exists() else "is a folder, not a file", label)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"cannot read: {exc}", label) from None
+    text = read_source_text(p, label, "a --subnets file")
     data, marks = compose_yaml(text, label)
     prefix: tuple = ()
     if isinstance(data, dict) and isinstance(data.get("vpc"), dict) and "subnets" in data["vpc"]:

@@ -41,6 +41,7 @@ from .common import (
     check_memory,
     check_timeout,
     did_you_mean,
+    read_source_text,
     subnet_cidr,
 )
 from .subnets import read_subnets
@@ -254,15 +255,8 @@ def _short_id(r: _Resource, taken: set[str]) -> str:
 
 
 def _read(path: Path, label: str) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError("no such file", label) from None
-    except IsADirectoryError:
-        raise SourceError("is a folder: give the file `terraform show -json PLANFILE > plan.json` wrote",
-                          label) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"cannot read: {exc}", label) from None
+    text = read_source_text(path, label, "a Terraform plan",
+                            folder_hint="give the file `terraform show -json PLANFILE > plan.json` wrote")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
