@@ -177,6 +177,27 @@ def test_an_importer_refuses_a_special_file_in_one_line(tmp_path, specials, args
         assert not (tmp_path / "out.yaml").exists()
 
 
+def test_an_importer_bounds_what_a_file_expands_to(tmp_path):
+    # A template whose aliases expand to billions of values ran out of memory (a MemoryError traceback), and JSON
+    # nested 100,000 deep was a RecursionError traceback, in every JSON reader. Now one line and exit 2, like a
+    # scenario file (the same bounds, simulator.scenario.yaml_marks). In a child process with a memory limit.
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\nResources: {}\n")
+    done = cli("import", "cloudformation", bomb, "--out", tmp_path / "out.yaml", timeout=60)
+    assert done.returncode == 2
+    assert one_line(done.stderr) == (f"vpcsim: error: {bomb}:7: expands to more than 2,000,000 values through its "
+                                     f"aliases (limit 2000000)")
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"Resources": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    for source in ("cloudformation", "terraform", "cloudwatch"):
+        done = cli("import", source, deep, "--out", tmp_path / "out.yaml", timeout=60)
+        assert done.returncode == 2, (source, done.stderr[-300:])
+        assert one_line(done.stderr) == f"vpcsim: error: {deep}: the JSON nests deeper than this reader can follow"
+    assert not (tmp_path / "out.yaml").exists()
+
+
 def test_a_special_file_as_a_trace_is_refused_in_one_line(tmp_path, specials, capsys):
     for which, (path, reason) in specials.items():
         if which in BLOCKING:

@@ -13,7 +13,7 @@ import yaml
 
 from .problems import Problem, ScenarioError, show_value
 
-__all__ = ["compose_yaml", "yaml_value", "dotted_path", "MAX_YAML_NODES", "MAX_YAML_DEPTH", "MAX_YAML_ALIASES"]
+__all__ = ["compose_yaml", "measure_yaml", "yaml_value", "dotted_path", "MAX_YAML_NODES", "MAX_YAML_DEPTH", "MAX_YAML_ALIASES"]
 
 
 MAX_YAML_NODES = 2_000_000
@@ -30,7 +30,7 @@ generator shared one object, several per function. What stops an alias bomb is :
 def compose_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
     """Parse YAML into plain data plus the line (1-based) of every key and list item, keyed by its path.
 
-    The document is measured before anything is built from it (see :func:`_measure`): a file whose aliases expand
+    The document is measured before anything is built from it (see :func:`measure_yaml`): a file whose aliases expand
     beyond :data:`MAX_YAML_NODES`, that nests deeper than :data:`MAX_YAML_DEPTH` or refers to itself is refused in
     one line, in about the time it takes to parse it.
 
@@ -55,7 +55,7 @@ def compose_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
                                                          f"(limit {MAX_YAML_DEPTH} levels)")]) from None
 
 
-def _measure(root: yaml.Node, filename: str) -> None:
+def measure_yaml(root: yaml.Node, filename: str) -> None:
     """Refuse a composed document that would expand too far: aliases are shared nodes in the composed graph, so it
     is small even when the data built from it would not be. One walk over the graph, without recursion, finds the
     size and the depth of every node with its aliases expanded, and any alias to a node that contains it."""
@@ -136,7 +136,7 @@ def _compose_with(loader_class: type, text: str, filename: str) -> tuple[Any, di
     try:
         node = loader.get_single_node()
         if node is not None:
-            _measure(node, filename)
+            measure_yaml(node, filename)
 
         # The plain scalar types, constructed directly: construct_object's bookkeeping costs more than the value.
         direct = {tag: loader.yaml_constructors[tag] for tag in _SCALAR_TAGS if tag in loader.yaml_constructors}

@@ -31,7 +31,6 @@ except a CIDR with host bits set, which is read as the network it names with a w
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,8 @@ from typing import Any
 
 import yaml
 
-from ..scenario.yaml_marks import dotted_path
+from ..scenario.problems import ScenarioError
+from ..scenario.yaml_marks import dotted_path, measure_yaml
 from .common import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT_S,
@@ -52,6 +52,7 @@ from .common import (
     check_memory,
     check_timeout,
     did_you_mean,
+    parse_source_json,
     read_source_text,
     require,
     subnet_cidr,
@@ -161,6 +162,12 @@ def _compose(text: str, label: str, tags: bool = True) -> tuple[Any, dict[tuple,
 
     try:
         node = loader.get_single_node()
+        if node is not None:  # bounded as a scenario file is: no alias bomb, no nesting past 64 levels
+            try:
+                measure_yaml(node, label)
+            except ScenarioError as exc:
+                p = exc.problems[0]
+                raise SourceError(p.message, label, p.line) from None
         data = build(node, ()) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -178,10 +185,7 @@ def read_template(path: Path, label: str, stack: str | None = None) -> Template:
     (JSON is YAML), which numbers every key without changing a value."""
     text = read_source_text(path, label, "a CloudFormation template")
     if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SourceError(f"invalid JSON: {exc.msg} (column {exc.colno})", label, exc.lineno) from None
+        data = parse_source_json(text, label)
         try:
             _, marks = _compose(text, label, tags=False)
         except SourceError:

@@ -21,7 +21,6 @@ says what it is, ``FUNCTION METRIC STAT`` (CloudWatch writes it from the query's
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .common import SourceError, read_source_text
+from .common import SourceError, parse_source_json, read_source_text
 
 __all__ = ["Metrics", "read_metric_data", "parse_results", "load_entries", "trace_csv", "METRICS", "label_of"]
 
@@ -119,10 +118,7 @@ def read_metric_data(path: str | Path, label: str | None = None) -> tuple[dict[s
     label = label or str(path)
     p = Path(path)
     text = read_source_text(p, label, "a CloudWatch metrics file")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"invalid JSON: {exc.msg} (column {exc.colno})", label, exc.lineno) from None
+    data = parse_source_json(text, label)
     if not isinstance(data, dict) or "MetricDataResults" not in data:
         raise SourceError("not what `aws cloudwatch get-metric-data` prints (no MetricDataResults)", label)
     notes: list[str] = []

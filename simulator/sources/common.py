@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from ..inputs import MAX_SOURCE_BYTES, InputFileError, read_text_file
 from ..scenario.problems import Problem, ScenarioError
 
 __all__ = [
-    "read_source_text",
+    "read_source_text", "parse_source_json",
     "SourceError", "MissingExtra", "Origin", "ImportedFunction", "ImportedSubnet", "Infrastructure", "did_you_mean",
     "check_memory", "check_timeout", "check_architecture", "subnet_cidr", "require", "MIN_MEMORY_MB", "MAX_MEMORY_MB", "DEFAULT_MEMORY_MB",
     "DEFAULT_TIMEOUT_S", "MAX_TIMEOUT_S", "LOAD_KEYS", "ARCHITECTURES",
@@ -58,6 +59,18 @@ def read_source_text(path: str | Path, label: str, what: str, *, folder_hint: st
     except InputFileError as exc:
         reason = f"is a folder: {folder_hint}" if folder_hint and exc.reason.startswith("is a folder") else exc.reason
         raise SourceError(reason, label) from None
+
+
+def parse_source_json(text: str, label: str, *, at_start: str = "") -> Any:
+    """JSON an importer reads, or one line: where it is invalid (``at_start`` is added when the very first character
+    is wrong, e.g. a binary file), or that it nests deeper than Python's parser follows (never a RecursionError)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = at_start if exc.lineno == 1 and exc.colno == 1 else ""
+        raise SourceError(f"invalid JSON: {exc.msg} (column {exc.colno}){hint}", label, exc.lineno) from None
+    except RecursionError:
+        raise SourceError("the JSON nests deeper than this reader can follow", label) from None
 
 
 class MissingExtra(SourceError):

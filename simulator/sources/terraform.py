@@ -41,6 +41,7 @@ from .common import (
     check_memory,
     check_timeout,
     did_you_mean,
+    parse_source_json,
     read_source_text,
     subnet_cidr,
 )
@@ -257,12 +258,8 @@ def _short_id(r: _Resource, taken: set[str]) -> str:
 def _read(path: Path, label: str) -> dict[str, Any]:
     text = read_source_text(path, label, "a Terraform plan",
                             folder_hint="give the file `terraform show -json PLANFILE > plan.json` wrote")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        hint = " (a binary plan file? convert it with `terraform show -json PLANFILE > plan.json`)" if (
-            exc.lineno == 1 and exc.colno == 1) else ""
-        raise SourceError(f"invalid JSON: {exc.msg} (column {exc.colno}){hint}", label, exc.lineno) from None
+    data = parse_source_json(text, label, at_start=" (a binary plan file? convert it with `terraform show -json "
+                                                   "PLANFILE > plan.json`)")
     if not isinstance(data, dict) or "format_version" not in data:
         raise SourceError("not the output of `terraform show -json PLANFILE` (no format_version)", label)
     version = str(data["format_version"])
