@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -103,3 +104,45 @@ def test_a_function_that_returns_at_once_has_a_peak_too():
     assert 10 * 2.0 < m < 10 * (2.0 + sc.functions[0].init.mean)
     peaks = [vs.simulate(sc, seed=seed).summary["peak_concurrency"] for seed in range(5)]
     assert max(peaks) <= peak_in_service(sc, sc.functions[0])
+
+
+def _many_functions() -> vs.Scenario:
+    """Functions that differ in every way the storms depend on: fast (a duration shorter than a storm step) and slow,
+    in and out of the VPC, one storm or several (bursts after a keep-alive shorter than the pause), a storm that
+    starts from a load already served (a step up), provisioned."""
+    functions = []
+    for i in range(23):
+        burst = {"process": "poisson", "interpolate": "step",
+                 "schedule": [[0, 0], [20 + i, 5 + 7 * i], [90, 0], [250 - i, 10 + 3 * i], [330, 0]]}
+        if i % 4 == 3:
+            burst["schedule"] = [[0, 0], [10, 2 + i], [200 + i, 30 + 4 * i]]
+        functions.append({**FN, "name": f"f{i:02d}", "duration": [0.004, 0.05, 0.4, 1.0, 3.0][i % 5],
+                          "keep_alive": "1m" if i % 3 else "10m", "subnets": ["a", "b"] if i % 4 else [],
+                          "provisioned_concurrency": 5 if i % 7 == 3 else 0,
+                          "arrivals": burst if i % 2 else {"process": "poisson", "rate": 3 + i}})
+    return tiny(duration=600, vpc=BIG_SUBNETS, region=ROOMY, functions=functions)
+
+
+def test_storms_solved_together_give_the_figures_of_storms_solved_one_by_one_to_the_bit():
+    # capacity() solves the cold-start storms of many functions side by side (numpy across storms, the last few
+    # alone in Python floats); headroom solves one function at a time. Both must give the same figures exactly.
+    from simulator.analysis import peak
+
+    sc = _many_functions()
+    for multiplier in (1.0, 3.3):
+        together = [m.copy() for _, m in peak._in_service_many(sc, sc.functions, [multiplier] * len(sc.functions))]
+        alone = [peak._in_service(sc, f, multiplier)[1] for f in sc.functions]
+        assert all(a.tobytes() == b.tobytes() for a, b in zip(together, alone, strict=True))
+        assert peak.peaks_in_service(sc, sc.functions, multiplier) == [
+            peak_in_service(sc, f, multiplier) for f in sc.functions]
+    # Every path was taken: storms side by side, handed over to Python floats mid-way, and alone from the start.
+    storms = [p.storm(np.linspace(0.0, sc.duration, peak._GRID), sc.duration) for p in (
+        peak._plan(sc, np.linspace(0.0, sc.duration, peak._GRID), f, 1.0) for f in sc.functions) if p.pending()]
+    assert len(storms) >= 2 * peak._SIDE_BY_SIDE and len({s.fast for s in storms}) == 2
+    assert peak._solve_side_by_side(storms) == [peak._solve_one(s) for s in storms]
+
+
+def test_capacity_solves_the_storms_of_a_scenario_once_per_function_that_differs():
+    sc = _many_functions()
+    cap = vs.capacity(sc)["functions"]
+    assert [cap[f.name]["peak_in_service"] for f in sc.functions] == [peak_in_service(sc, f) for f in sc.functions]

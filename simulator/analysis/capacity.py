@@ -20,7 +20,7 @@ from ..engine.platforms import platform_of
 from ..scenario.arrivals import peak_rate
 from ..scenario.models import BurstScaling, Function, PerFunctionScaling, Scenario
 from ..units import format_duration
-from .peak import PEAK_QUANTILE, peak_in_service
+from .peak import PEAK_QUANTILE, peak_in_service, peaks_in_service
 
 __all__ = [
     "capacity", "slots_per_eni", "function_ceilings", "unreserved_pool", "concurrency_ceiling", "LEGACY_MAX_MEMORY_MB",
@@ -148,19 +148,22 @@ def _capacity(scenario: Scenario) -> dict[str, Any]:
     pool = unreserved_pool(scenario)
     # Functions written alike (a generated scenario, an imported account) share one evaluation of the peak arrival
     # rate and one of the peak in service (which depends on the load, the durations, keep-alive and provisioning).
+    # The peaks in service of the functions that differ are solved together (their cold-start storms side by side).
     peaks: dict[Any, float] = {}
-    in_service: dict[Any, int] = {}
-    functions = {}
+    unlike: dict[Any, Function] = {}
+    alike = []
     for fn in scenario.functions:
         key = _key(fn.arrivals)
         if key not in peaks:
             peaks[key] = peak_rate(fn.arrivals, scenario.duration)[0]
-        alike = _key((fn.arrivals, fn.duration, fn.timeout, fn.init, fn.keep_alive, fn.provisioned_concurrency,
-                      fn.in_vpc))
-        if alike not in in_service:
-            in_service[alike] = peak_in_service(scenario, fn)
-        functions[fn.name] = function_ceilings(scenario, fn, free, pool=pool, arrival_peak_per_s=peaks[key],
-                                               in_service=in_service[alike])
+        alike.append(_key((fn.arrivals, fn.duration, fn.timeout, fn.init, fn.keep_alive, fn.provisioned_concurrency,
+                           fn.in_vpc)))
+        unlike.setdefault(alike[-1], fn)
+    in_service = dict(zip(unlike, peaks_in_service(scenario, list(unlike.values())), strict=True))
+    functions = {}
+    for fn, same in zip(scenario.functions, alike, strict=True):
+        functions[fn.name] = function_ceilings(scenario, fn, free, pool=pool,
+                                               arrival_peak_per_s=peaks[_key(fn.arrivals)], in_service=in_service[same])
     projected_enis = _projected_enis_per_subnet(scenario, functions)
     peak_enis = _projected_enis_per_subnet(scenario, functions, "peak_in_service", "enis_at_peak")
     subnets = {
