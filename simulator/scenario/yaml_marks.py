@@ -7,13 +7,16 @@ The file is composed with PyYAML (libyaml when available) and each mapping key's
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from .problems import Problem, ScenarioError, show_value
 
-__all__ = ["compose_yaml", "measure_yaml", "yaml_value", "dotted_path", "MAX_YAML_NODES", "MAX_YAML_DEPTH", "MAX_YAML_ALIASES"]
+__all__ = ["compose_yaml", "measure_yaml", "yaml_value", "dotted_path", "TagReader", "MAX_YAML_NODES", "MAX_YAML_DEPTH",
+           "MAX_YAML_ALIASES"]
 
 
 MAX_YAML_NODES = 2_000_000
@@ -27,7 +30,18 @@ MAX_YAML_ALIASES = 1_000_000
 generator shared one object, several per function. What stops an alias bomb is :data:`MAX_YAML_NODES`."""
 
 
-def compose_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
+@dataclass(frozen=True)
+class TagReader:
+    """How a dialect of YAML with tags of its own is read (CloudFormation's short forms: ``!Ref X``): ``loader(base)``
+    is a loader class derived from ``base`` that constructs a tagged node into a mapping (``{"Ref": "X"}``), and
+    ``key(tag)`` the key that mapping has (``!Ref`` -> ``Ref``), through which the paths of the lines inside go."""
+
+    loader: Callable[[type], type]
+    key: Callable[[str], str]
+
+
+def compose_yaml(text: str, filename: str, *, tags: TagReader | None = None,
+                 string_keys: bool = False) -> tuple[Any, dict[tuple, int]]:
     """Parse YAML into plain data plus the line (1-based) of every key and list item, keyed by its path.
 
     The document is measured before anything is built from it (see :func:`measure_yaml`): a file whose aliases expand
@@ -35,21 +49,27 @@ def compose_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
     one line, in about the time it takes to parse it.
 
     libyaml (C) parses when PyYAML has it: the same nodes and marks, several times faster on large imported
-    scenarios. A file it rejects is parsed again by the pure-Python parser, whose messages say more."""
+    scenarios. A file it rejects is parsed again by the pure-Python parser, whose messages say more.
+
+    ``tags`` reads a dialect's tags (else a tag is invalid YAML); ``string_keys`` makes every key text (``80:`` is
+    ``"80"``), as a format whose keys are names wants."""
+    def loader(base: type) -> type:
+        return tags.loader(base) if tags is not None else base
+
     fast = getattr(yaml, "CSafeLoader", None)
     if fast is not None:
         try:
-            return _compose_with(fast, text, filename)
+            return _compose_with(loader(fast), text, filename, tags, string_keys)
         except ScenarioError as exc:
             message = exc.problems[0].message
             if not message.startswith("invalid YAML") or "maximum nesting depth" in message:
                 raise  # beyond the limits, or nested past libyaml's own limit: no better message to find
             try:
-                return _compose_with(yaml.SafeLoader, text, filename)
+                return _compose_with(loader(yaml.SafeLoader), text, filename, tags, string_keys)
             except RecursionError:  # the pure-Python composer recurses; libyaml's own message stands
                 raise exc from None
     try:
-        return _compose_with(yaml.SafeLoader, text, filename)
+        return _compose_with(loader(yaml.SafeLoader), text, filename, tags, string_keys)
     except RecursionError:
         raise ScenarioError([Problem(filename, None, "", f"the YAML nests deeper than this reader can follow "
                                                          f"(limit {MAX_YAML_DEPTH} levels)")]) from None
@@ -130,9 +150,25 @@ def measure_yaml(root: yaml.Node, filename: str) -> None:
 _SCALAR_TAGS = tuple(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp"))
 
 
-def _compose_with(loader_class: type, text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
+def _compose_with(loader_class: type, text: str, filename: str, tags: TagReader | None,
+                  string_keys: bool) -> tuple[Any, dict[tuple, int]]:
     loader = loader_class(text)
     marks: dict[tuple, int] = {}
+
+    def inside(n: yaml.Node, path: tuple) -> None:
+        """The lines within a tagged node (built whole by the dialect's constructor)."""
+        marks.setdefault(path, n.start_mark.line + 1)
+        if tags is not None and n.tag.startswith("!"):
+            path += (tags.key(n.tag),)
+            marks.setdefault(path, n.start_mark.line + 1)
+        if isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                inside(item, path + (i,))
+        elif isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode):
+                    marks.setdefault(path + (k.value,), k.start_mark.line + 1)
+                    inside(v, path + (k.value,))
     try:
         node = loader.get_single_node()
         if node is not None:
@@ -153,6 +189,10 @@ def _compose_with(loader_class: type, text: str, filename: str) -> tuple[Any, di
 
         def build(n: yaml.Node, path: tuple) -> Any:
             marks.setdefault(path, n.start_mark.line + 1)
+            if tags is not None and n.tag.startswith("!"):
+                value = loader.construct_object(n, deep=True)
+                inside(n, path)
+                return dict(value)
             if isinstance(n, yaml.MappingNode):
                 loader.flatten_mapping(n)  # merge keys (<<: *anchor)
                 out: dict[Any, Any] = {}
@@ -165,6 +205,8 @@ def _compose_with(loader_class: type, text: str, filename: str) -> tuple[Any, di
                     if not isinstance(key, str | int | float | bool) or key is None:
                         raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, dotted_path(path),
                                                      f"a key must be a plain value (got {show_value(key)})")])
+                    if string_keys and not isinstance(key, str):
+                        key = str(key)
                     if key in out:
                         raise ScenarioError([Problem(filename, key_node.start_mark.line + 1, dotted_path(path + (key,)),
                                                      "duplicate key")])

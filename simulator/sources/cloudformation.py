@@ -30,16 +30,14 @@ except a CIDR with host bits set, which is read as the network it names with a w
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..scenario.problems import ScenarioError
-from ..scenario.yaml_marks import dotted_path, measure_yaml
+from ..scenario.yaml_marks import dotted_path
+from .cfn_intrinsics import ACCOUNT_ID, AZ_LETTERS, NO_VALUE, Res, Stack, Unvalued, show
+from .cfn_template import Template, read_template, section
 from .common import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT_S,
@@ -52,454 +50,13 @@ from .common import (
     check_memory,
     check_timeout,
     did_you_mean,
-    parse_source_json,
-    read_source_text,
-    require,
     subnet_cidr,
 )
 from .subnets import read_subnets
 
 __all__ = ["import_cloudformation", "read_template", "Template", "ACCOUNT_ID", "AZ_LETTERS"]
 
-ACCOUNT_ID = "123456789012"  # AWS::AccountId: the documentation's example account; nothing read depends on it
-AZ_LETTERS = "abcdef"  # Fn::GetAZs: the largest regions have six AZs (us-east-1a..f)
-SUPPORTED = ("Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::GetAZs", "Fn::If",
-             "Fn::FindInMap", "Fn::ImportValue", "Fn::Cidr", "Fn::Base64")
 SUBNET_TYPES = ("AWS::EC2::Subnet::Id", "List<AWS::EC2::Subnet::Id>")
-
-
-# --------------------------------------------------------------------------------------------------- reading
-
-
-@dataclass
-class Template:
-    data: dict[str, Any]
-    marks: dict[tuple, int]
-    label: str  # the file as the user named it
-    stack: str  # the stack's name (CDK: the file name; else the file's stem)
-
-
-
-def _mapping(node: Any, key: str) -> dict[str, Any]:
-    """``node[key]`` when it is a mapping, else an empty one (a template's optional sections and properties)."""
-    value = node.get(key) if isinstance(node, dict) else None
-    return value if isinstance(value, dict) else {}
-
-def _loader_class(tags: bool = True) -> type:
-    """PyYAML's loader (libyaml when present) with cfn-flip's constructor for the short-form tags: ``!Ref X`` becomes
-    ``{"Ref": "X"}``, ``!GetAtt A.B`` ``{"Fn::GetAtt": ["A", "B"]}``, ``!Sub s`` ``{"Fn::Sub": "s"}``. JSON has no
-    tags (``tags=False``): it needs no extra.
-
-    cfn-flip's public ``load_yaml`` gives the data but not the lines, and parses in pure Python; so its tag
-    constructor (``cfn_tools.yaml_loader.multi_constructor``, with ``FN_PREFIX`` and ``UNCONVERTED_SUFFIXES``) is
-    registered on our own loader, which composes nodes and keeps their marks. Checked on cfn-flip 1.3.0 (pinned
-    ``<2``); a test compares the result with ``cfn_tools.load_yaml`` on every template the tests use."""
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    if not tags:
-        return base
-    loader_mod = require("cfn_tools.yaml_loader", "reading CloudFormation YAML (short-form tags such as !Ref)",
-                         "cloudformation", "cfn-flip")
-    cls: Any = type("CfnLoader", (base,), {})  # a yaml Loader class, made at run time
-    cls.add_multi_constructor("!", loader_mod.multi_constructor)
-    return cls
-
-
-def _tag_key(tag: str) -> str:
-    """The key cfn-flip gives a short-form tag (``!Ref`` -> ``Ref``, ``!Sub`` -> ``Fn::Sub``)."""
-    from cfn_tools.yaml_loader import FN_PREFIX, UNCONVERTED_SUFFIXES
-
-    suffix = tag[1:]
-    return suffix if suffix in UNCONVERTED_SUFFIXES else FN_PREFIX + suffix
-
-
-def _compose(text: str, label: str, tags: bool = True) -> tuple[Any, dict[tuple, int]]:
-    """Parse a template into plain data plus the line (1-based) of every key and list item, keyed by path. Inside a
-    short-form tag the path goes through the function's key (``...SubnetIds[0].Fn::GetAtt``)."""
-    loader = _loader_class(tags)(text)
-    marks: dict[tuple, int] = {}
-
-    def inside(n: yaml.Node, path: tuple) -> None:
-        marks.setdefault(path, n.start_mark.line + 1)
-        if n.tag.startswith("!"):
-            path += (_tag_key(n.tag),)
-            marks.setdefault(path, n.start_mark.line + 1)
-        if isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                inside(item, path + (i,))
-        elif isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                if isinstance(k, yaml.ScalarNode):
-                    marks.setdefault(path + (k.value,), k.start_mark.line + 1)
-                    inside(v, path + (k.value,))
-
-    def build(n: yaml.Node, path: tuple) -> Any:
-        marks.setdefault(path, n.start_mark.line + 1)
-        if n.tag.startswith("!"):
-            value = loader.construct_object(n, deep=True)
-            inside(n, path)
-            return dict(value)
-        if isinstance(n, yaml.MappingNode):
-            loader.flatten_mapping(n)
-            out: dict[Any, Any] = {}
-            for key_node, value_node in n.value:
-                key = loader.construct_object(key_node, deep=True)
-                if not isinstance(key, str | int | float | bool) or key is None:
-                    raise SourceError(f"a key must be a plain value (got {key!r})", label,
-                                      key_node.start_mark.line + 1, dotted_path(path))
-                key = str(key) if not isinstance(key, str) else key
-                if key in out:
-                    raise SourceError("duplicate key", label, key_node.start_mark.line + 1, dotted_path(path + (key,)))
-                marks[path + (key,)] = key_node.start_mark.line + 1
-                out[key] = build(value_node, path + (key,))
-            return out
-        if isinstance(n, yaml.SequenceNode):
-            items = []
-            for i, item in enumerate(n.value):
-                marks[path + (i,)] = item.start_mark.line + 1
-                items.append(build(item, path + (i,)))
-            return items
-        return loader.construct_object(n, deep=True)
-
-    try:
-        node = loader.get_single_node()
-        if node is not None:  # bounded as a scenario file is: no alias bomb, no nesting past 64 levels
-            try:
-                measure_yaml(node, label)
-            except ScenarioError as exc:
-                p = exc.problems[0]
-                raise SourceError(p.message, label, p.line) from None
-        data = build(node, ()) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise SourceError(f"invalid YAML: {exc.problem or exc.context}", label,
-                          mark.line + 1 if mark else None) from None
-    except yaml.YAMLError as exc:
-        raise SourceError(f"invalid YAML: {exc}", label) from None
-    finally:
-        loader.dispose()
-    return data, marks
-
-
-def read_template(path: Path, label: str, stack: str | None = None) -> Template:
-    """A template from a YAML or JSON file. JSON is read by ``json`` (the data), and its lines by the YAML parser
-    (JSON is YAML), which numbers every key without changing a value."""
-    text = read_source_text(path, label, "a CloudFormation template")
-    if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
-        data = parse_source_json(text, label)
-        try:
-            _, marks = _compose(text, label, tags=False)
-        except SourceError:
-            marks = {}  # valid JSON that YAML 1.1 cannot read (rare escapes): no line numbers, same data
-    else:
-        data, marks = _compose(text, label)
-    if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
-        raise SourceError("not a CloudFormation template: it has no Resources section", label,
-                          1 if marks else None)
-    return Template(data, marks, label, stack or path.name.split(".")[0])
-
-
-# --------------------------------------------------------------------------------------------------- resolving
-
-
-class _NoValue:
-    def __repr__(self) -> str:
-        return "AWS::NoValue"
-
-
-NO_VALUE = _NoValue()
-
-
-@dataclass(frozen=True)
-class Res:
-    """A reference to a resource of a stack (``Ref``, ``Fn::GetAtt``): its physical ID is not known before deploy."""
-
-    stack: Stack
-    logical_id: str
-    attr: str | None = None
-
-    @property
-    def type(self) -> str:
-        return str(self.stack.resources[self.logical_id].get("Type", ""))
-
-
-@dataclass(frozen=True)
-class Unvalued:
-    """A ``Ref`` to a parameter without a value (no ``--parameter``, no ``Default``)."""
-
-    stack: Stack
-    name: str
-    path: tuple
-
-    @property
-    def type(self) -> str:
-        return str((self.stack.parameters.get(self.name) or {}).get("Type", "String"))
-
-
-@dataclass(eq=False)
-class Stack:
-    """One template with what resolving its intrinsics needs."""
-
-    tpl: Template
-    region: str
-    given: dict[str, str]  # --parameter KEY=VALUE
-    context: Importer
-    cond_cache: dict[str, bool] = field(default_factory=dict)
-    cond_stack: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        d = self.tpl.data
-        self.resources: dict[str, dict] = {k: v for k, v in d["Resources"].items() if isinstance(v, dict)}
-        self.parameters: dict[str, dict] = _mapping(d, "Parameters")
-        self.conditions: dict[str, Any] = _mapping(d, "Conditions")
-        self.mappings: dict[str, Any] = _mapping(d, "Mappings")
-
-    __hash__ = object.__hash__
-
-    @property
-    def name(self) -> str:
-        return self.tpl.stack
-
-    def line(self, path: tuple) -> int | None:
-        for k in range(len(path), 0, -1):
-            if path[:k] in self.tpl.marks:
-                return self.tpl.marks[path[:k]]
-        return None
-
-    def error(self, message: str, path: tuple) -> SourceError:
-        return SourceError(message, self.tpl.label, self.line(path), dotted_path(path))
-
-    def origin(self, logical_id: str) -> Origin:
-        res = self.resources.get(logical_id, {})
-        what = f"Resources.{logical_id} ({res.get('Type')}"
-        cdk_path = (res.get("Metadata") or {}).get("aws:cdk:path") if isinstance(res.get("Metadata"), dict) else None
-        what += f", {cdk_path})" if isinstance(cdk_path, str) else ")"
-        return Origin(self.tpl.label, self.line(("Resources", logical_id)), what)
-
-    # -- values ------------------------------------------------------------------------------------------------
-    def resolve(self, value: Any, path: tuple) -> Any:
-        if isinstance(value, dict):
-            if len(value) == 1:
-                (key, arg), = value.items()
-                if key == "Ref":
-                    return self._ref(arg, path + (key,))
-                if isinstance(key, str) and key.startswith("Fn::"):
-                    return self._fn(key, arg, path + (key,))
-            out = {}
-            for k, v in value.items():
-                r = self.resolve(v, path + (k,))
-                if r is not NO_VALUE:
-                    out[k] = r
-            return out
-        if isinstance(value, list):
-            return [r for i, v in enumerate(value) if (r := self.resolve(v, path + (i,))) is not NO_VALUE]
-        return value
-
-    def text(self, value: Any, path: tuple) -> str:
-        """A resolved value where a string is needed."""
-        if isinstance(value, Unvalued):
-            raise self.context.missing(value)
-        if isinstance(value, Res):
-            return value.logical_id if value.attr is None else f"{value.logical_id}.{value.attr}"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int | float | str):
-            return str(value)
-        raise self.error(f"needs a text value here (got {_show(value)})", path)
-
-    def _list(self, value: Any, path: tuple) -> list:
-        if isinstance(value, Unvalued):
-            raise self.context.missing(value)
-        if isinstance(value, str):  # a CommaDelimitedList parameter given as text
-            return [x.strip() for x in value.split(",")]
-        if not isinstance(value, list):
-            raise self.error(f"needs a list here (got {_show(value)})", path)
-        return value
-
-    def _ref(self, name: Any, path: tuple) -> Any:
-        if not isinstance(name, str):
-            raise self.error(f"Ref takes a logical ID or a parameter name (got {_show(name)})", path)
-        pseudo = self.context.pseudo(name, self)
-        if pseudo is not None:
-            return pseudo
-        if name in self.parameters:
-            return self.parameter(name, path)
-        if name in self.resources:
-            return Res(self, name)
-        raise self.error(f"Ref to unknown logical ID {name!r}"
-                         f"{did_you_mean(name, list(self.parameters) + list(self.resources))}", path)
-
-    def parameter(self, name: str, path: tuple) -> Any:
-        spec = self.parameters.get(name) or {}
-        if name in self.given:
-            value: Any = self.given[name]
-        elif "Default" in spec:
-            value = spec["Default"]
-        else:
-            return Unvalued(self, name, path)
-        kind = str(spec.get("Type", "String"))
-        if kind.startswith("List<") or kind == "CommaDelimitedList":
-            return [x.strip() for x in str(value).split(",") if x.strip()] if not isinstance(value, list) else value
-        return value
-
-    def _fn(self, key: str, arg: Any, path: tuple) -> Any:
-        if key == "Fn::GetAtt":
-            parts = arg.split(".", 1) if isinstance(arg, str) else arg
-            if not (isinstance(parts, list) and len(parts) == 2):
-                raise self.error(f"Fn::GetAtt takes [LogicalId, Attribute] (got {_show(arg)})", path)
-            target = self.text(self.resolve(parts[0], path + (0,)), path)
-            attr = self.text(self.resolve(parts[1], path + (1,)), path)
-            if target not in self.resources:
-                raise self.error(f"Fn::GetAtt of unknown logical ID {target!r}"
-                                 f"{did_you_mean(target, list(self.resources))}", path)
-            return Res(self, target, attr)
-        if key == "Fn::Sub":
-            return self._sub(arg, path)
-        if key == "Fn::Join":
-            if not (isinstance(arg, list) and len(arg) == 2):
-                raise self.error(f"Fn::Join takes [delimiter, [values]] (got {_show(arg)})", path)
-            delim = self.text(self.resolve(arg[0], path + (0,)), path)
-            items = self._list(self.resolve(arg[1], path + (1,)), path + (1,))
-            return delim.join(self.text(x, path + (1,)) for x in items)
-        if key == "Fn::Select":
-            if not (isinstance(arg, list) and len(arg) == 2):
-                raise self.error(f"Fn::Select takes [index, [values]] (got {_show(arg)})", path)
-            index_text = self.text(self.resolve(arg[0], path + (0,)), path + (0,))
-            items = self._list(self.resolve(arg[1], path + (1,)), path + (1,))
-            if not index_text.isdigit():
-                raise self.error(f"Fn::Select: the index must be a whole number (got {index_text!r})", path)
-            index = int(index_text)
-            if index >= len(items):
-                raise self.error(f"Fn::Select: index {index} is out of range: the list has {len(items)} "
-                                 f"item{'s' * (len(items) != 1)}", path)
-            return items[index]
-        if key == "Fn::Split":
-            if not (isinstance(arg, list) and len(arg) == 2):
-                raise self.error(f"Fn::Split takes [delimiter, text] (got {_show(arg)})", path)
-            delim = self.text(self.resolve(arg[0], path + (0,)), path)
-            return self.text(self.resolve(arg[1], path + (1,)), path).split(delim)
-        if key == "Fn::GetAZs":
-            region = self.text(self.resolve(arg, path), path) if arg not in ("", None) else self.region
-            self.context.used_get_azs = True
-            return [f"{region or self.region}{c}" for c in AZ_LETTERS]
-        if key == "Fn::If":
-            if not (isinstance(arg, list) and len(arg) == 3 and isinstance(arg[0], str)):
-                raise self.error(f"Fn::If takes [condition, value if true, value if false] (got {_show(arg)})", path)
-            chosen = 1 if self.condition(arg[0], path + (0,)) else 2
-            return self.resolve(arg[chosen], path + (chosen,))
-        if key == "Fn::FindInMap":
-            if not (isinstance(arg, list) and len(arg) in (3, 4)):
-                raise self.error(f"Fn::FindInMap takes [map, top-level key, second-level key] (got {_show(arg)})",
-                                 path)
-            names = [self.text(self.resolve(arg[i], path + (i,)), path + (i,)) for i in range(3)]
-            node: Any = self.mappings
-            for depth, name in enumerate(names):
-                if not isinstance(node, dict) or name not in node:
-                    if len(arg) == 4 and isinstance(arg[3], dict) and "DefaultValue" in arg[3]:
-                        return self.resolve(arg[3]["DefaultValue"], path + (3, "DefaultValue"))
-                    what = ("map", "top-level key", "second-level key")[depth]
-                    within = "Mappings" if depth == 0 else ".".join(["Mappings", *names[:depth]])
-                    choices = list(node) if isinstance(node, dict) else []
-                    raise self.error(f"Fn::FindInMap: no {what} {name!r} in {within}{did_you_mean(name, choices)}",
-                                     path)
-                node = node[name]
-            return self.resolve(node, ("Mappings", *names))
-        if key == "Fn::ImportValue":
-            name = self.text(self.resolve(arg, path), path)
-            return self.context.import_value(name, self, path)
-        if key == "Fn::Cidr":
-            if not (isinstance(arg, list) and len(arg) == 3):
-                raise self.error(f"Fn::Cidr takes [ipBlock, count, cidrBits] (got {_show(arg)})", path)
-            block, count, bits = (self.text(self.resolve(arg[i], path + (i,)), path + (i,)) for i in range(3))
-            try:
-                net = ipaddress.IPv4Network(block, strict=False)
-                subnets = list(net.subnets(new_prefix=32 - int(bits)))[: int(count)]
-            except ValueError as exc:
-                raise self.error(f"Fn::Cidr: {exc}", path) from None
-            return [str(s) for s in subnets]
-        if key == "Fn::Base64":
-            return self.text(self.resolve(arg, path), path)
-        raise self.error(f"unsupported intrinsic function {key} (vpcsim resolves {', '.join(SUPPORTED)})", path)
-
-    def _sub(self, arg: Any, path: tuple) -> str:
-        if isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], dict):
-            template, variables = arg[0], {k: self.resolve(v, path + (1, k)) for k, v in arg[1].items()}
-        elif isinstance(arg, str):
-            template, variables = arg, {}
-        else:
-            raise self.error(f"Fn::Sub takes a text or [text, {{variables}}] (got {_show(arg)})", path)
-        if not isinstance(template, str):
-            raise self.error(f"Fn::Sub takes a text (got {_show(template)})", path)
-
-        def one(m: re.Match) -> str:
-            name = m.group(1)
-            if name.startswith("!"):
-                return "${" + name[1:] + "}"
-            name = name.strip()
-            if name in variables:
-                return self.text(variables[name], path)
-            if "." in name and not name.startswith("AWS::"):
-                return self.text(self._fn("Fn::GetAtt", name, path), path)
-            return self.text(self._ref(name, path), path)
-
-        return re.sub(r"\$\{([^}]*)\}", one, template)
-
-    # -- conditions --------------------------------------------------------------------------------------------
-    def condition(self, name: str, path: tuple) -> bool:
-        if name in self.cond_cache:
-            return self.cond_cache[name]
-        if name not in self.conditions:
-            raise self.error(f"no condition named {name!r}{did_you_mean(name, list(self.conditions), 'conditions')}",
-                             path)
-        if name in self.cond_stack:
-            cycle = " -> ".join(self.cond_stack[self.cond_stack.index(name):] + [name])
-            raise self.error(f"circular conditions: {cycle}", ("Conditions", name))
-        self.cond_stack.append(name)
-        try:
-            value = self._cond(self.conditions[name], ("Conditions", name))
-        finally:
-            self.cond_stack.pop()
-        self.cond_cache[name] = value
-        return value
-
-    def _cond(self, expr: Any, path: tuple) -> bool:
-        if isinstance(expr, dict) and len(expr) == 1:
-            (key, arg), = expr.items()
-            p = path + (key,)
-            if key == "Condition" and isinstance(arg, str):
-                return self.condition(arg, p)
-            if key == "Fn::Equals" and isinstance(arg, list) and len(arg) == 2:
-                a, b = (self.resolve(x, p + (i,)) for i, x in enumerate(arg))
-                return self._plain(a, p) == self._plain(b, p)
-            if key in ("Fn::And", "Fn::Or") and isinstance(arg, list) and arg:
-                values = [self._cond(x, p + (i,)) for i, x in enumerate(arg)]
-                return all(values) if key == "Fn::And" else any(values)
-            if key == "Fn::Not" and isinstance(arg, list) and len(arg) == 1:
-                return not self._cond(arg[0], p + (0,))
-            if key == "Fn::If":
-                return bool(self._cond(self.resolve(expr, path), path))
-        if isinstance(expr, bool):
-            return expr
-        raise self.error(f"not a condition: use Fn::Equals, Fn::And, Fn::Or, Fn::Not or Condition "
-                         f"(got {_show(expr)})", path)
-
-    def _plain(self, value: Any, path: tuple) -> Any:
-        if isinstance(value, list):
-            return [self._plain(v, path) for v in value]
-        return self.text(value, path)
-
-    def exists(self, logical_id: str) -> bool:
-        """A resource whose ``Condition`` is false is not created."""
-        cond = self.resources[logical_id].get("Condition")
-        return cond is None or self.condition(str(cond), ("Resources", logical_id, "Condition"))
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, Res):
-        return f"a reference to {value.logical_id}"
-    if isinstance(value, Unvalued):
-        return f"parameter {value.name}"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # --------------------------------------------------------------------------------------------------- import
@@ -516,23 +73,6 @@ class Importer:
         self.stacks = [Stack(t, region, given, self) for t in templates]
         self._exports: dict[str, tuple[Stack, Any, tuple]] | None = None
         self._importing: list[str] = []
-
-    def pseudo(self, name: str, stack: Stack) -> Any:
-        partition = "aws-cn" if self.region.startswith("cn-") else (
-            "aws-us-gov" if self.region.startswith("us-gov-") else "aws")
-        values: dict[str, Any] = {
-            "AWS::Region": self.region, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": stack.name,
-            "AWS::Partition": partition, "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else
-            "amazonaws.com", "AWS::NoValue": NO_VALUE, "AWS::NotificationARNs": [],
-            "AWS::StackId": f"arn:{partition}:cloudformation:{self.region}:{ACCOUNT_ID}:stack/{stack.name}/vpcsim",
-        }
-        return values.get(name)
-
-    def missing(self, ref: Unvalued) -> SourceError:
-        kind = ref.type
-        where = ("Parameters", ref.name)
-        return ref.stack.error(f"parameter {ref.name} ({kind}) has no value and no Default: give "
-                               f"--parameter {ref.name}=VALUE", where if ref.stack.line(where) else ref.path)
 
     def exports(self) -> dict[str, tuple[Stack, Any, tuple]]:
         """Export name -> (stack, value expression, path) across the stacks (a ``cdk.out/``)."""
@@ -606,7 +146,7 @@ class _FunctionProps:
 
 def _function_props(stack: Stack, logical_id: str) -> _FunctionProps:
     res = stack.resources[logical_id]
-    own = _mapping(res, "Properties")
+    own = section(res, "Properties")
     base = ("Resources", logical_id, "Properties")
     paths = {k: base + (k,) for k in own}
     if res.get("Type") != "AWS::Serverless::Function":
@@ -626,11 +166,11 @@ def _function_props(stack: Stack, logical_id: str) -> _FunctionProps:
 
 def _whole(value: Any, stack: Stack, path: tuple, what: str, minimum: int = 0) -> int:
     if isinstance(value, Unvalued):
-        raise stack.context.missing(value)
+        raise stack.missing(value)
     try:
         n = int(str(value))
     except ValueError:
-        raise stack.error(f"{what}: not a whole number (got {_show(value)})", path) from None
+        raise stack.error(f"{what}: not a whole number (got {show(value)})", path) from None
     if n < minimum:
         raise stack.error(f"{what}: must be >= {minimum} (got {n})", path)
     return n
@@ -876,7 +416,7 @@ def _function(st: Stack, lid: str) -> tuple[ImportedFunction, list[tuple[_Subnet
                     for g in groups if isinstance(groups, list) else [groups]:
                         fn.security_groups.append(_group_name(st, g, gp, name))
         elif vpc is not NO_VALUE:
-            raise st.error(f"VpcConfig must be a mapping with SubnetIds and SecurityGroupIds (got {_show(vpc)})",
+            raise st.error(f"VpcConfig must be a mapping with SubnetIds and SecurityGroupIds (got {show(vpc)})",
                            vpc_path)
 
     if st.resources[lid].get("Type") == "AWS::Serverless::Function" and "ProvisionedConcurrencyConfig" in props:
@@ -894,7 +434,7 @@ def _function(st: Stack, lid: str) -> tuple[ImportedFunction, list[tuple[_Subnet
 
 def _scalar(value: Any, st: Stack) -> Any:
     if isinstance(value, Unvalued):
-        raise st.context.missing(value)
+        raise st.missing(value)
     return value
 
 
@@ -909,7 +449,7 @@ def _subnet_ref(st: Stack, item: Any, path: tuple) -> _SubnetRef:
         return _SubnetRef(parameter=item)
     if isinstance(item, str) and item:
         return _SubnetRef(external_id=item)
-    raise st.error(f"not a subnet (got {_show(item)})", path)
+    raise st.error(f"not a subnet (got {show(item)})", path)
 
 
 def _group_name(st: Stack, g: Any, path: tuple, fn_name: str) -> str:
@@ -938,7 +478,7 @@ def _external(sid: str, fn: ImportedFunction, path: tuple, file_subnets: dict[st
 def _subnet(st: Stack, lid: str, sid: str, routes: dict[tuple[int, str], str | None],
             file_subnets: dict[str, ImportedSubnet] | None, notes: list[str]) -> ImportedSubnet:
     res = st.resources[lid]
-    props = _mapping(res, "Properties")
+    props = section(res, "Properties")
     base = ("Resources", lid, "Properties")
     origin = st.origin(lid)
     given = (file_subnets or {}).get(sid) or (file_subnets or {}).get(lid)
@@ -980,7 +520,7 @@ def _routes(imp: Importer) -> dict[tuple[int, str], str | None]:
         for lid, res in st.resources.items():
             if res.get("Type") != "AWS::EC2::Route" or not st.exists(lid):
                 continue
-            props = _mapping(res, "Properties")
+            props = section(res, "Properties")
             base = ("Resources", lid, "Properties")
             dest = st.resolve(props.get("DestinationCidrBlock"), base + ("DestinationCidrBlock",))
             if dest != "0.0.0.0/0":
@@ -1002,7 +542,7 @@ def _routes(imp: Importer) -> dict[tuple[int, str], str | None]:
         for lid, res in st.resources.items():
             if res.get("Type") != "AWS::EC2::SubnetRouteTableAssociation" or not st.exists(lid):
                 continue
-            props = _mapping(res, "Properties")
+            props = section(res, "Properties")
             base = ("Resources", lid, "Properties")
             subnet = st.resolve(props.get("SubnetId"), base + ("SubnetId",))
             table = st.resolve(props.get("RouteTableId"), base + ("RouteTableId",))
@@ -1017,7 +557,7 @@ def _tenancy(imp: Importer, notes: list[str]) -> bool:
     for st in imp.stacks:
         for lid, res in st.resources.items():
             if res.get("Type") == "AWS::EC2::VPC" and st.exists(lid):
-                props = _mapping(res, "Properties")
+                props = section(res, "Properties")
                 if "InstanceTenancy" in props:
                     path = ("Resources", lid, "Properties", "InstanceTenancy")
                     if st.text(st.resolve(props["InstanceTenancy"], path), path) == "dedicated":
@@ -1035,7 +575,7 @@ def _provisioned(imp: Importer, by_logical: dict[tuple[int, str], ImportedFuncti
         for lid, res in st.resources.items():
             if res.get("Type") not in ("AWS::Lambda::Version", "AWS::Lambda::Alias") or not st.exists(lid):
                 continue
-            props = _mapping(res, "Properties")
+            props = section(res, "Properties")
             if "ProvisionedConcurrencyConfig" not in props:
                 continue
             base = ("Resources", lid, "Properties")
@@ -1053,7 +593,7 @@ def _provisioned(imp: Importer, by_logical: dict[tuple[int, str], ImportedFuncti
             elif isinstance(target, str):
                 fn = by_name.get(target.split(":")[-1]) or by_name.get(target)
             if fn is None:
-                notes.append(f"{st.origin(lid)}: provisioned concurrency for {_show(target)}, a function not in "
+                notes.append(f"{st.origin(lid)}: provisioned concurrency for {show(target)}, a function not in "
                              f"the template: left out")
                 continue
             fn.provisioned += n
