@@ -128,3 +128,63 @@ def test_capacity_and_the_timeout_lint_run_once_per_scenario(monkeypatch):
     # A changed scenario is another scenario: its figures are its own.
     vs.simulate(sc.with_changes({"functions.f0.memory_mb": 256}), seed=1)
     assert calls["capacity"] == 2
+
+
+def _churn(hours: float, platform: str) -> vs.Scenario:
+    """Bursts every 5 minutes that outlast nothing: keep-alive 1 minute, so every burst creates environments and the
+    pause reclaims them; a /28 subnet that runs out (ENI failures), an AZ outage, async retries, timeouts."""
+    schedule = []
+    for k in range(int(hours * 12)):
+        schedule += [[k * 300, 0], [k * 300 + 10, 200], [k * 300 + 70, 0]]
+    return tiny(duration=hours * 3600, platform=platform, warmup=0,
+                region={"concurrency_limit": 10_000, "scaling": {"model": "unlimited"}, "eni_quota": 5000},
+                vpc={"subnets": [{"id": "a", "az": "us-east-1a", "cidr": "10.0.0.0/28"},
+                                 {"id": "b", "az": "us-east-1b", "cidr": "10.0.16.0/22"}]},
+                events=[{"kind": "az_outage", "az": "us-east-1b", "at": 600, "for": "5m"}],
+                functions=[{"name": kind, "memory_mb": 512, "subnets": ["a", "b"], "timeout": 2, "keep_alive": 60,
+                            "invocation": kind, "duration": {"dist": "exponential", "mean": 0.4},
+                            "arrivals": {"process": "poisson", "interpolate": "step", "schedule": schedule}}
+                           for kind in ("sync", "async")])
+
+
+def test_a_run_makes_no_cyclic_garbage_that_grows_with_it():
+    # The engine pauses Python's cycle collector during a run (its full passes over a heap of thousands of
+    # functions cost a fifth of the run); that is only safe while a run makes no reference cycles per invocation,
+    # environment or ENI: what the collector finds after a run must not grow with the run's length.
+    import gc
+
+    for platform in ("legacy", "hyperplane"):
+        found = []
+        for hours in (1, 3):
+            sc = _churn(hours, platform)
+            gc.collect()
+            gc.disable()  # as it is during the run, until everything the run made is counted
+            try:
+                engine = simulate_once(sc, 1)
+                summary = build_result(engine).summary
+                outcomes = summary["outcomes"]
+                assert summary["cold_starts"] > 20 * hours and outcomes["timeout"] > 0 and (
+                    outcomes["subnet_ips"] > 0 or platform == "hyperplane") and summary["attempts"] > summary[
+                    "invocations"], outcomes
+                del engine, summary, outcomes
+                found.append(gc.collect())
+            finally:
+                gc.enable()
+        # The engine's own structure (its loop holds its bound methods, ...) is a few hundred objects whatever the
+        # length; a cycle per environment would add thousands (about 5,000 cold starts an hour here).
+        assert found[1] <= found[0] + 10, (platform, found)
+
+
+def test_the_cycle_collector_is_left_as_it_was():
+    import gc
+
+    sc = tiny()
+    assert gc.isenabled()
+    simulate_once(sc, 1)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        simulate_once(sc, 1)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
