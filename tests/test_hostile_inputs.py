@@ -30,7 +30,7 @@ import simulator as vs
 from simulator import inputs
 from simulator.cli.core import main
 from simulator.scenario import models as scenario
-from simulator.scenario import traces, yaml_marks
+from simulator.scenario import trace_files, traces, yaml_marks
 from simulator.scenario.models import json_schema, load_scenario, scenario_from_dict
 from simulator.scenario.problems import ScenarioError
 
@@ -261,7 +261,7 @@ def test_excerpt_and_column_names():
     assert inputs.excerpt("abc") == "'abc'"
     assert inputs.excerpt("a\x1b[31m\x00b") == "'a?[31m?b'"
     assert inputs.excerpt("x" * 100) == "'" + "x" * inputs.EXCERPT_CHARS + "...'"
-    known = traces._known
+    known = trace_files._known
     assert inputs.column_names(["count"], known) == "1 column: count"
     assert inputs.column_names(["Timestamp", "fn", SECRET], known) == "3 columns: Timestamp and 2 others"
     assert inputs.column_names(["PATH=/usr/bin:/bin"], known) == "1 column"  # a header line of unknown content

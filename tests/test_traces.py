@@ -16,7 +16,7 @@ import pytest
 
 import simulator as vs
 from simulator.cli.core import main
-from simulator.scenario import traces
+from simulator.scenario import trace_files, traces
 from simulator.sources.azure import import_azure2019
 
 from .conftest import TRACES, needs_traces
@@ -109,9 +109,9 @@ def test_poisson_spread_is_uniform_inside_minutes():
 @needs_traces
 def test_the_file_is_parsed_once_for_all_functions_until_it_changes(tmp_path, monkeypatch):
     calls = []
-    real = traces._READERS["azure2019"]
+    real = trace_files.READERS["azure2019"]
     monkeypatch.setattr(traces, "_TABLES", type(traces._TABLES)())
-    monkeypatch.setitem(traces._READERS, "azure2019", lambda p: calls.append(p) or real(p))
+    monkeypatch.setitem(trace_files.READERS, "azure2019", lambda p: calls.append(p) or real(p))
     copy = tmp_path / "invocations.csv"
     copy.write_bytes((A100 / "invocations.csv").read_bytes())
     hashes = list(pd.read_csv(copy, usecols=["HashFunction"])["HashFunction"][:20])
