@@ -288,11 +288,10 @@ def _solve(storms: list[_Storm]) -> list[float]:
     order = sorted(range(len(storms)), key=lambda i: storms[i].n)
     i = 0
     while i < len(order):
-        rows = max(1, _CHUNK_CELLS // (storms[order[min(len(order) - 1, i + 1)]].n + 1))
-        chunk = order[i:i + rows]
-        # storms are sorted by length: the chunk's longest is its last; size the chunk by it
-        while len(chunk) > 1 and len(chunk) * (storms[chunk[-1]].n + 1) > _CHUNK_CELLS:
-            chunk = chunk[:max(1, len(chunk) // 2)]
+        # Sorted by length: a chunk's longest storm is its last, and sets the width of its arrays.
+        chunk = order[i:i + max(1, _CHUNK_CELLS // (storms[order[i]].n + 2))]
+        while len(chunk) > 1 and len(chunk) * (storms[chunk[-1]].n + 2) > _CHUNK_CELLS:
+            chunk = chunk[:len(chunk) // 2]
         values = ([_solve_one(storms[j]) for j in chunk] if len(chunk) < _SIDE_BY_SIDE
                   else _solve_side_by_side([storms[j] for j in chunk]))
         for j, v in zip(chunk, values, strict=True):
