@@ -3,7 +3,9 @@ reaches into another's private names.
 
 The graph is read from the code (``ast``), not from ``sys.modules``: every import a module can execute counts,
 at its top or inside a function, because an import made late is still a dependency (a circle of late imports is
-a circle of knowledge). Imports under ``if TYPE_CHECKING:`` are for annotations only and are not counted.
+a circle of knowledge). Imports under ``if TYPE_CHECKING:`` count too: a class named in an annotation is knowledge
+of the module that defines it. (``present/`` draws the answers of ``analysis/``, the layer above, and names what it
+reads of them through the protocols of ``present/shapes.py``.)
 """
 
 from __future__ import annotations
@@ -36,28 +38,9 @@ def _module_name(path: Path) -> str:
 MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
-
-
 def _imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
-    """Every import statement, except those under ``if TYPE_CHECKING:``."""
-    found: list[ast.Import | ast.ImportFrom] = []
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            found.append(node)
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    visit(tree)
-    return found
+    """Every import statement: at the top, in a function, under ``if TYPE_CHECKING:``."""
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
 
 
 def _graph() -> dict[str, dict[str, list[str]]]:

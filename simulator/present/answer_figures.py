@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-    from ..analysis.headroom import Headroom
+    from .shapes import HeadroomData
 
 __all__ = ["headroom_figure", "memory_figure"]
 
@@ -21,7 +21,7 @@ _UNITS = {"rate": (100.0, "% of invocations"), "ms": (1.0, "ms"), "s": (1.0, "s"
           "usd": (1.0, "USD"), "count": (1.0, "count"), "number": (1.0, "")}
 
 
-def headroom_figure(h: Headroom) -> Figure:
+def headroom_figure(h: HeadroomData) -> Figure:
     """The first condition's metric (mean of the replications run; bars: their lowest and highest) at each
     evaluated multiplier, held points as filled circles and failed ones as crosses, the condition's threshold, the
     answer and its bracket, and the closed form's multiplier."""

@@ -26,12 +26,12 @@ from .style import (
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from ..analysis.results import Result
+    from .shapes import RunData
 
 __all__ = ["compare_timeline", "compare_network", "compare_latency"]
 
 
-def _series(result: Result) -> tuple[np.ndarray, pd.DataFrame, float]:
+def _series(result: RunData) -> tuple[np.ndarray, pd.DataFrame, float]:
     ts, factor = coarsen(result.timeseries)
     width_s = result.scenario.timestep * factor
     t = ts["t_s"].to_numpy(dtype=float)
@@ -67,10 +67,10 @@ _RUN_STYLE = ((OKABE_ITO["blue"], "-"), (OKABE_ITO["vermillion"], "--"), (OKABE_
 
 
 @overload
-def compare_timeline(results: Mapping[str, Result], *, fig: None = None) -> Figure: ...
+def compare_timeline(results: Mapping[str, RunData], *, fig: None = None) -> Figure: ...
 @overload
-def compare_timeline(results: Mapping[str, Result], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
-def compare_timeline(results: Mapping[str, Result], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+def compare_timeline(results: Mapping[str, RunData], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
+def compare_timeline(results: Mapping[str, RunData], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Runs overlaid: arrivals, concurrent executions, environments and failed-or-throttled invocations per second."""
     fig = new_figure(fig, (11, 7))
     horizon = max(r.scenario.duration for r in results.values())
@@ -110,10 +110,10 @@ def compare_timeline(results: Mapping[str, Result], *, fig: Figure | SubFigure |
 
 
 @overload
-def compare_network(results: Mapping[str, Result], *, fig: None = None) -> Figure: ...
+def compare_network(results: Mapping[str, RunData], *, fig: None = None) -> Figure: ...
 @overload
-def compare_network(results: Mapping[str, Result], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
-def compare_network(results: Mapping[str, Result], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+def compare_network(results: Mapping[str, RunData], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
+def compare_network(results: Mapping[str, RunData], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Runs overlaid: Lambda ENIs (ready + attaching) and free addresses summed over each run's subnets."""
     fig = new_figure(fig, (11, 5))
     horizon = max(r.scenario.duration for r in results.values())
@@ -144,10 +144,10 @@ def compare_network(results: Mapping[str, Result], *, fig: Figure | SubFigure | 
 
 
 @overload
-def compare_latency(results: Mapping[str, Result], *, fig: None = None) -> Figure: ...
+def compare_latency(results: Mapping[str, RunData], *, fig: None = None) -> Figure: ...
 @overload
-def compare_latency(results: Mapping[str, Result], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
-def compare_latency(results: Mapping[str, Result], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+def compare_latency(results: Mapping[str, RunData], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
+def compare_latency(results: Mapping[str, RunData], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Runs side by side: p50/p95/p99 of end-to-end latency and of cold starts (grouped bars, each labelled)."""
     fig = new_figure(fig, (11, 4))
     figure_title(fig, "Latency percentiles")

@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
-    from ..analysis.results import Result
+    from .shapes import RunData
 
 __all__ = [
     "OKABE_ITO", "OUTCOME_STYLE", "timeline", "network", "latency", "capacity_chart", "dashboard", "figures",
@@ -61,10 +61,10 @@ _MAX_CAPACITY_ROWS = 30  # the compact chart shows the functions with the least 
 
 
 @overload
-def timeline(result: Result, *, fig: None = None) -> Figure: ...
+def timeline(result: RunData, *, fig: None = None) -> Figure: ...
 @overload
-def timeline(result: Result, *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
-def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+def timeline(result: RunData, *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
+def timeline(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Arrivals; concurrency and environments against the ceilings; failures stacked by cause; events shaded."""
     sc, s = result.scenario, result.summary
     fig = new_figure(fig, (11, 7.5))
@@ -176,10 +176,10 @@ def timeline(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure
 
 
 @overload
-def network(result: Result, *, fig: None = None) -> Figure: ...
+def network(result: RunData, *, fig: None = None) -> Figure: ...
 @overload
-def network(result: Result, *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
-def network(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+def network(result: RunData, *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
+def network(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """ENIs (ready, attaching, deleting) over time, then free addresses per subnet, one panel per AZ, with each
     subnet's exhaustion marked."""
     sc, s = result.scenario, result.summary
@@ -282,10 +282,10 @@ def _clock(t: float) -> str:
 
 
 @overload
-def latency(result: Result, *, fig: None = None) -> Figure: ...
+def latency(result: RunData, *, fig: None = None) -> Figure: ...
 @overload
-def latency(result: Result, *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
-def latency(result: Result, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+def latency(result: RunData, *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
+def latency(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """End-to-end latency of successful invocations and cold-start time (ENI wait + init), with p50/p95/p99.
 
     The panels are histograms: of the per-invocation records when they were kept (``record_invocations=True``),
@@ -351,7 +351,7 @@ def _draw_histogram(ax: Axes, counts: np.ndarray, edges: np.ndarray, summary: Su
     ax.grid(axis="y", color="#DDDDDD", lw=0.6)
 
 
-def _latency_histograms(result: Result, axes: Sequence[Axes]) -> None:
+def _latency_histograms(result: RunData, axes: Sequence[Axes]) -> None:
     inv = result.invocations
     assert inv is not None  # latency() draws these only from kept invocations
     sc, s = result.scenario, result.summary
@@ -372,7 +372,7 @@ def _latency_histograms(result: Result, axes: Sequence[Axes]) -> None:
         _draw_histogram(ax, counts, bins, s, key, what, f"{len(values):,} {noun}")
 
 
-def _latency_from_buckets(result: Result, axes: Sequence[Axes]) -> None:
+def _latency_from_buckets(result: RunData, axes: Sequence[Axes]) -> None:
     """Histograms from the engine's 1%-wide buckets, merged into at most 60 bars."""
     dist = result.latency_distribution
     assert dist is not None
@@ -390,7 +390,7 @@ def _latency_from_buckets(result: Result, axes: Sequence[Axes]) -> None:
         _draw_histogram(ax, merged, edges, result.summary, key, what, f"{int(counts.sum()):,} {noun}")
 
 
-def _latency_ladder(result: Result, axes: Sequence[Axes]) -> None:
+def _latency_ladder(result: RunData, axes: Sequence[Axes]) -> None:
     s = result.summary
     fns = s["functions"]
     busiest = sorted(fns.items(), key=lambda kv: -(kv[1]["invocations"] or 0))[:_MAX_LATENCY_ROWS]
@@ -445,12 +445,12 @@ _CEILINGS = (("concurrency", "concurrency (account / reserved)"), ("subnet_ips",
 
 
 @overload
-def capacity_chart(data: Result | Mapping[str, Any], *, fig: None = None) -> Figure: ...
+def capacity_chart(data: RunData | Mapping[str, Any], *, fig: None = None) -> Figure: ...
 @overload
-def capacity_chart(data: Result | Mapping[str, Any], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
-def capacity_chart(data: Result | Mapping[str, Any], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+def capacity_chart(data: RunData | Mapping[str, Any], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
+def capacity_chart(data: RunData | Mapping[str, Any], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Each function's ceilings as bars (the binding one highlighted), the projected peak as a line, the N-1
-    ceiling shown; with a Result, the simulated peak too. ``data`` is a Result or ``capacity(scenario)``."""
+    ceiling shown; with a run's Result, the simulated peak too. ``data`` is a Result or ``capacity(scenario)``."""
     if isinstance(data, Mapping):
         cap, summary, result = data, None, None
     else:
@@ -579,7 +579,7 @@ def _capacity_compact(ax: Axes, fns: Mapping[str, Any], summary: Summary | None)
 # --------------------------------------------------------------------------------------------------- dashboard
 
 
-def dashboard(result: Result) -> Figure:
+def dashboard(result: RunData) -> Figure:
     """All four figures on one page (what ``Result.plot()`` returns): the timeline above latency on the left, the
     network above the capacity chart on the right, each panel as tall as its content needs."""
     n_az = max(1, len(result.scenario.azs)) if result.scenario.vpc.subnets else 1
@@ -602,7 +602,7 @@ def dashboard(result: Result) -> Figure:
     return fig
 
 
-def figures(result: Result) -> dict[str, Figure]:
+def figures(result: RunData) -> dict[str, Figure]:
     """The report's figures by file stem: timeline, network, latency, capacity."""
     return {
         "timeline": timeline(result),

@@ -36,9 +36,8 @@ from ..units import format_duration
 from ..version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..analysis.compare import Comparison
-    from ..analysis.results import Result
     from ..scenario.models import Scenario
+    from .shapes import ComparisonData, RunData
 
 __all__ = [
     "LAMBDA_ERRORS", "FIGURES", "verdict", "first_problem", "event_rows", "render_report", "write_report_files",
@@ -259,7 +258,7 @@ def _b64(png: bytes) -> str:
     return base64.b64encode(png).decode("ascii")
 
 
-def draw_figures(result: Result) -> dict[str, bytes]:
+def draw_figures(result: RunData) -> dict[str, bytes]:
     """The report's figures as PNG bytes by file stem."""
     from . import plots
 
@@ -333,7 +332,7 @@ def event_rows(scenario: Scenario) -> list[dict[str, Any]]:
     return rows
 
 
-def _subnet_rows(result: Result) -> list[dict[str, Any]]:
+def _subnet_rows(result: RunData) -> list[dict[str, Any]]:
     rows = []
     for sid, v in result.summary["subnets"].items():
         try:
@@ -369,7 +368,7 @@ def _function_rows(summary: Summary) -> list[dict[str, Any]]:
     return [{"name": name, **f} for name, f in summary["functions"].items()]
 
 
-def report_context(result: Result, images: Mapping[str, bytes], scenario_yaml: str | None = None) -> dict[str, Any]:
+def report_context(result: RunData, images: Mapping[str, bytes], scenario_yaml: str | None = None) -> dict[str, Any]:
     """Everything the report template shows (plain data; the template only lays it out)."""
     s = result.summary
     sc = result.scenario
@@ -417,11 +416,11 @@ def report_context(result: Result, images: Mapping[str, bytes], scenario_yaml: s
     }
 
 
-def _resolved_yaml(result: Result) -> str:
+def _resolved_yaml(result: RunData) -> str:
     return result.scenario.with_changes({"seed": result.summary["seed"]}).to_yaml()
 
 
-def render_report(result: Result, images: Mapping[str, bytes] | None = None,
+def render_report(result: RunData, images: Mapping[str, bytes] | None = None,
                   scenario_yaml: str | None = None) -> str:
     """The report of one run as one self-contained HTML page. ``images`` (PNG bytes by figure stem) are drawn
     when not given."""
@@ -430,7 +429,7 @@ def render_report(result: Result, images: Mapping[str, bytes] | None = None,
     return _env().get_template("report.html").render(**report_context(result, images, scenario_yaml))
 
 
-def write_report_files(result: Result, folder: str | Path, scenario_yaml: str | None = None) -> None:
+def write_report_files(result: RunData, folder: str | Path, scenario_yaml: str | None = None) -> None:
     """Write ``figures/*.png`` and ``report.html`` into ``folder`` (``write_run`` calls this inside its temporary
     folder, so the results folder is still written whole or not at all)."""
     folder = Path(folder)
@@ -444,7 +443,7 @@ def write_report_files(result: Result, folder: str | Path, scenario_yaml: str | 
 # --------------------------------------------------------------------------------------------------- comparison
 
 
-def render_comparison(cmp: Comparison, images: Mapping[str, bytes] | None = None) -> str:
+def render_comparison(cmp: ComparisonData, images: Mapping[str, bytes] | None = None) -> str:
     """The comparison of two runs as one self-contained HTML page."""
     if images is None:
         images = cmp.images()

@@ -21,7 +21,7 @@ from ..summary import OUTCOMES
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from ..analysis.results import Result
+    from .shapes import RunData
 
 __all__ = [
     "OKABE_ITO", "GREY", "LIGHT", "CYCLE", "OUTCOME_STYLE", "NOT_SUCCESS", "QUANTILE_STYLE", "MAX_POINTS",
@@ -172,7 +172,7 @@ def short_number(v: float) -> str:
     return f"{v:,.0f}"
 
 
-def figure_title(fig: Figure | SubFigure, text: str, result: Result | None = None) -> None:
+def figure_title(fig: Figure | SubFigure, text: str, result: RunData | None = None) -> None:
     if result is not None:
         s = result.summary
         text = f"{text} — {s['scenario']} ({s['platform']}, seed {s['seed']})"

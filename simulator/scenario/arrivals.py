@@ -334,16 +334,18 @@ class TraceProcess(_Process):
 
     @model_validator(mode="after")
     def _load(self) -> TraceProcess:
-        from .traces import load_trace
-
-        self._loaded = load_trace(self)
+        self._loaded = self._read()
         return self
+
+    def _read(self) -> Any:
+        """The :class:`~simulator.scenario.traces.Trace` this process replays (the file is parsed once, cached)."""
+        from .traces import read_table
+
+        return read_table(self.file, self.format).trace(self.function, self.scale, self.spread)
 
     def _trace(self) -> Any:
         if self._loaded is None:  # a process built without validation (model_construct)
-            from .traces import load_trace
-
-            self._loaded = load_trace(self)
+            self._loaded = self._read()
         return self._loaded
 
     def rate_at(self, t: np.ndarray, horizon: float) -> np.ndarray:

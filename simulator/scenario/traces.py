@@ -41,9 +41,7 @@ from .trace_files import FORMATS, MAX_CALLS_PER_MINUTE, MAX_MINUTES, MINUTE_S, R
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .arrivals import TraceProcess
-
-__all__ = ["TraceError", "TraceTable", "Trace", "read_table", "load_trace", "FORMATS", "MINUTE_S",
+__all__ = ["TraceError", "TraceTable", "Trace", "read_table", "FORMATS", "MINUTE_S",
            "MAX_CALLS_PER_MINUTE", "MAX_MINUTES"]
 
 log = logging.getLogger(__name__)
@@ -197,12 +195,6 @@ def read_table(path: str | Path, format: str) -> TraceTable:
         _TABLES.popitem(last=False)
     log.debug("read %s trace %s: %d series", format, p, len(table.series))
     return table
-
-
-def load_trace(process: TraceProcess) -> Trace:
-    """The :class:`Trace` a ``{process: trace}`` arrival process replays."""
-    table = read_table(process.file, process.format)
-    return table.trace(process.function, process.scale, process.spread)
 
 
 # --------------------------------------------------------------------------------------------------- one series
