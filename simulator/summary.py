@@ -25,7 +25,7 @@ __all__ = [
     "COUNT", "NUMBER", "RATE", "MS", "SECONDS", "FIRST_TIME", "USD", "TEXT", "BOOL", "KINDS",
     "Summary", "Metric", "declaration", "shape", "key_metrics", "not_averaged", "leaves", "get", "set_path", "is_first_time",
     "format_value", "format_usd", "percent", "prose_count", "fmt_num", "fmt_pct", "fmt_ms", "fmt_clock", "fmt_count",
-    "fmt_rate", "fmt_difference", "fmt_table",
+    "fmt_rate", "fmt_difference", "fmt_table", "MAX_FUNCTION_ROWS", "attention_order", "shown_functions",
 ]
 
 Summary = dict[str, Any]
@@ -283,6 +283,37 @@ def is_first_time(path: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------- formatting
+
+
+MAX_FUNCTION_ROWS = 30
+"""Beyond this many functions, the CLI's tables, the report's verdict and the compact capacity chart show the
+functions that need attention first (an imported account has thousands); ``--json`` and ``summary.json`` hold all."""
+
+
+def attention_order(capacity_functions: Mapping[str, Any], run_functions: Mapping[str, Any] | None = None) -> list[str]:
+    """Function names, those that need attention first: the ones that failed or were throttled in the run (the
+    highest rate first), then the least headroom (the binding ceiling over the projected peak, p99.9); ties keep the
+    scenario's order. ``capacity_functions`` is ``capacity()["functions"]``, ``run_functions`` a summary's
+    ``functions``."""
+    runs = run_functions or {}
+
+    def key(item: tuple[int, tuple[str, Any]]) -> tuple[float, float, int]:
+        i, (name, f) = item
+        run = runs.get(name) or {}
+        trouble = (run.get("failure_rate") or 0.0) + (run.get("throttle_rate") or 0.0)
+        peak = f.get("peak_in_service", f["projected_peak"])  # folders written before the p99.9 peak: the mean
+        return -trouble, f["ceilings"][f["binding"]] / max(peak, 1), i
+
+    return [name for _, (name, _) in sorted(enumerate(capacity_functions.items()), key=key)]
+
+
+def shown_functions(capacity_functions: Mapping[str, Any], run_functions: Mapping[str, Any] | None = None,
+                    most: int = MAX_FUNCTION_ROWS) -> tuple[list[str], int]:
+    """The functions a table shows and how many it leaves out: every one in the scenario's order when there are at
+    most ``most``, else the ``most`` that need attention first (:func:`attention_order`)."""
+    if len(capacity_functions) <= most:
+        return list(capacity_functions), 0
+    return attention_order(capacity_functions, run_functions)[:most], len(capacity_functions) - most
 
 
 def percent(fraction: float) -> str:

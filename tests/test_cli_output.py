@@ -255,3 +255,51 @@ def test_capacity_table_headers_are_not_wrapped_in_a_log(tmp_path, capsys):
     assert main(["capacity", scenario_file(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "ENIs (doc formula)" in out  # a 12-column table is wider than 160 columns
+
+
+def _account(tmp_path) -> str:
+    """40 functions outside a VPC: f37 throttled by a reservation of 1 (3 calls a second of 1 s), f38 with a
+    reservation of 12 that holds (the least headroom of those without trouble), the others roomy."""
+    functions = []
+    for i in range(40):
+        f = dict(BASE["functions"][0], name=f"f{i:02d}", subnets=[], arrivals={"process": "constant", "rate": 1})
+        if i == 37:
+            f.update(reserved_concurrency=1, arrivals={"process": "constant", "rate": 3})
+        if i == 38:
+            f.update(reserved_concurrency=12)
+        functions.append(f)
+    return scenario_file(tmp_path, duration=30, functions=functions)
+
+
+def test_many_functions_show_those_that_need_attention_first(tmp_path, capsys):
+    # An imported account has thousands of functions: beyond 30 the tables show the 30 that failed or were
+    # throttled most, then those with the least headroom, and say how many more there are and where they are.
+    path = _account(tmp_path)
+    assert main(["run", path]) != 2
+    text = capsys.readouterr().out
+    table = text[text.index("Ceilings (closed form)"):]
+    rows = [line.split("│")[1].strip() for line in table.splitlines() if line.startswith("│")]
+    assert len(rows) == 30 and rows[:2] == ["f37", "f38"], rows
+    assert "the 30 of 40 functions that failed or were throttled most" in " ".join(table.split())
+    assert "10 more functions, none with failures or throttles, none with less headroom: every function is in --json" \
+        in " ".join(text.split())
+    assert main(["capacity", path]) == 0
+    text = capsys.readouterr().out
+    rows = [line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│")]
+    assert rows[:2] == ["f37", "f38"] and len([r for r in rows if r.startswith("f")]) == 30, rows
+    assert "10 more functions, none with less headroom" in " ".join(text.split())
+
+
+def test_the_report_verdict_of_many_functions_names_those_above_their_ceiling_and_sums_up_the_rest(tmp_path):
+    import simulator as vs
+    from simulator.present.report import verdict
+
+    sc = vs.load_scenario(_account(tmp_path))
+    r = vs.simulate(sc)
+    details = verdict(r.summary, r.timeseries, sc.timestep)["details"]
+    named = [d for d in details if d.startswith("f")]
+    assert len(named) == 1 and named[0].startswith("f37: the projected peak (p99.9)"), details
+    assert "The other 39 functions fit their ceilings at the projected peak (p99.9)." in details
+    few = vs.load_scenario(scenario_file(tmp_path, "few.yaml"))
+    r = vs.simulate(few)
+    assert [d for d in verdict(r.summary, r.timeseries, few.timestep)["details"] if d.startswith("f:")]

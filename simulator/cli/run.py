@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..summary import fmt_num
+from ..summary import fmt_num, shown_functions
 from ..units import format_duration
 from .core import (
     Command,
@@ -142,12 +142,18 @@ def print_summary(s: Summary, timeseries: Any = None, scenario: Scenario | None 
         print_table(sub)
 
     cap = s["capacity"]
-    ceil = Table(title="Ceilings (closed form) and what the run saw", title_justify="left")
+    names, left_out = shown_functions(cap["functions"], s["functions"])
+    title = "Ceilings (closed form) and what the run saw"
+    if left_out:
+        title += (f": the {len(names)} of {len(cap['functions']):,} functions that failed or were throttled most, "
+                  f"then those with the least headroom")
+    ceil = Table(title=title, title_justify="left")
     for col in ("function", "projected peak p99.9", "simulated peak", "binding limit", "ceiling", "hit at", "N-1 AZ",
                 "failure rate", "throttle rate"):
         ceil.add_column(col, justify="left" if col in ("function", "binding limit") else "right",
                         overflow="fold" if col == "function" else "ellipsis")
-    for name, f in s["functions"].items():
+    for name in names:
+        f = s["functions"][name]
         c = cap["functions"][name]
         hit = [f["first_outcome_s"][cause] for cause in BINDING_CAUSES[c["binding"]] if cause in f["first_outcome_s"]]
         ceil.add_row(name, f"{c.get('peak_in_service', c['projected_peak']):,}", fmt_count(f["peak_concurrency"]),
@@ -155,6 +161,13 @@ def print_summary(s: Summary, timeseries: Any = None, scenario: Scenario | None 
                      f"{c['ceilings'][c['binding']]:,}", _when(min(hit)) if hit else "not hit",
                      fmt_num(c["ceilings"]["n_minus_1"]), _pct(f["failure_rate"]), _pct(f["throttle_rate"]))
     print_table(ceil)
+    if left_out:
+        shown = set(names)
+        troubled = sum(1 for name, f in s["functions"].items() if name not in shown and (
+            (f["failure_rate"] or 0) + (f["throttle_rate"] or 0)) > 0)
+        also = (f", {troubled:,} of them with failures or throttles" if troubled else
+                ", none with failures or throttles, none with less headroom")
+        say(f"{left_out:,} more functions{also}: every function is in --json (and in summary.json with --out).")
     if s.get("expectations"):
         print_expectations(s["expectations"])
 

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..summary import fmt_num
+from ..summary import fmt_num, shown_functions
 from ..units import format_duration
 from .core import (
     Command,
@@ -76,14 +76,20 @@ def validate(
 
 def capacity_tables(cap: dict[str, Any]) -> list[Table]:
     """The capacity figures as rich tables (also used by `run`)."""
-    fns = Table(title=f"Capacity of {escape(cap['scenario'])} — concurrent executions each limit allows", title_justify="left")
+    names, left_out = shown_functions(cap["functions"])
+    title = f"Capacity of {escape(cap['scenario'])} — concurrent executions each limit allows"
+    if left_out:
+        title += f": the {len(names)} of {len(cap['functions']):,} functions with the least headroom"
+    fns = Table(title=title, title_justify="left", caption_justify="left", caption=(
+        f"{left_out:,} more functions, none with less headroom: every function is in --json" if left_out else None))
     for col, justify in [("function", "left"), ("memory MB", "right"), ("env/ENI", "right"),
                          ("peak p99.9 (mean)", "right"), ("ENIs (doc formula)", "right"),
                          ("ENIs packed at peak (mean)", "right"),
                          ("concurrency", "right"), ("subnet IPs", "right"), ("ENI quota", "right"),
                          ("N-1 AZ", "right"), ("scaling s", "right"), ("binding", "left")]:
         fns.add_column(col, justify=justify, overflow="fold" if col == "function" else "ellipsis")  # type: ignore[arg-type]
-    for name, f in cap["functions"].items():
+    for name in names:
+        f = cap["functions"][name]
         c = f["ceilings"]
         binding = f["binding"]
         cells = {k: fmt_num(c[k]) for k in ("concurrency", "subnet_ips", "eni_quota")}

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from ..summary import Summary
+from ..summary import MAX_FUNCTION_ROWS, Summary, attention_order
 from .style import (
     CYCLE,
     GREY,
@@ -54,7 +54,6 @@ __all__ = [
 
 _MAX_LATENCY_ROWS = 8  # the busiest functions the latency figure shows beside "all functions"
 _DETAILED_CAPACITY = 6  # up to this many functions the capacity chart has a panel each; beyond, one compact panel
-_MAX_CAPACITY_ROWS = 30  # the compact chart shows the functions with the least headroom first, this many at most
 
 
 # --------------------------------------------------------------------------------------------------- timeline
@@ -525,7 +524,7 @@ def capacity_chart(data: RunData | Mapping[str, Any], *, fig: Figure | SubFigure
 def _capacity_height(n_functions: int) -> float:
     if n_functions <= _DETAILED_CAPACITY:
         return 1.0 + 1.9 * n_functions
-    return 1.6 + 0.3 * min(n_functions, _MAX_CAPACITY_ROWS)
+    return 1.6 + 0.3 * min(n_functions, MAX_FUNCTION_ROWS)
 
 
 _BINDING_COLOUR = {"concurrency": OKABE_ITO["orange"], "subnet_ips": OKABE_ITO["vermillion"],
@@ -535,11 +534,8 @@ _BINDING_COLOUR = {"concurrency": OKABE_ITO["orange"], "subnet_ips": OKABE_ITO["
 def _capacity_compact(ax: Axes, fns: Mapping[str, Any], summary: Summary | None) -> None:
     """Many functions: one row each, the binding ceiling as a bar coloured by the limit, the projected and simulated
     peaks and the N-1 ceiling as marks; the functions with the least headroom first (log scale: sizes differ)."""
-    def headroom(item: tuple[str, Any]) -> float:
-        f = item[1]
-        return f["ceilings"][f["binding"]] / max(f.get("peak_in_service", f["projected_peak"]), 1)
-
-    ordered = sorted(fns.items(), key=headroom)[:_MAX_CAPACITY_ROWS]
+    names = attention_order(fns, summary["functions"] if summary is not None else None)[:MAX_FUNCTION_ROWS]
+    ordered = [(name, fns[name]) for name in names]
     k = len(ordered)
     for i, (name, f) in enumerate(ordered):
         y = k - 1 - i
@@ -568,10 +564,11 @@ def _capacity_compact(ax: Axes, fns: Mapping[str, Any], summary: Summary | None)
                 Line2D([], [], marker="<", ms=6, color="#505050", ls="none", label="N-1 ceiling")]
     if summary is not None:
         handles.append(Line2D([], [], marker="o", ms=5, color=OKABE_ITO["blue"], ls="none", label="simulated peak"))
+    handles.append(Patch(facecolor="none", edgecolor="black", lw=1.2, label="outlined: projected\npeak above ceiling"))
     ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=0.9)
-    shown = f"the {k} with the least headroom of {len(fns)} functions" if len(fns) > k else f"{k} functions"
-    ax.set_title(f"Binding ceiling per function, {shown} first (outlined: projected peak above it)", loc="left",
-                 fontsize=10)
+    order = "failed or throttled most, then least headroom" if summary is not None else "least headroom"
+    shown = f"the {k} of {len(fns):,} functions" if len(fns) > k else f"{k} functions"
+    ax.set_title(f"Binding ceiling per function, {shown}: {order} first", loc="left", fontsize=10)
     ax.grid(axis="x", color="#DDDDDD", lw=0.6, which="both")
     ax.set_axisbelow(True)
 

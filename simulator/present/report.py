@@ -20,9 +20,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from ..summary import (
     FAILURES,
     LAMBDA_ERRORS,
+    MAX_FUNCTION_ROWS,
     OUTCOMES,
     THROTTLES,
     Summary,
+    attention_order,
     fmt_clock,
     fmt_count,
     fmt_difference,
@@ -205,28 +207,55 @@ def verdict(summary: Summary, timeseries: pd.DataFrame | None = None,
         when = f", first at {fmt_clock(c['first_s'])}{on_average}" if c["first_s"] is not None else ""
         err = f" ({c['lambda_error']})" if c["lambda_error"] else ""
         details.append(f"{c['cause']}{err}: {prose_count(c['count'])} invocations ({fmt_pct(c['share'])}){when}.")
-    cap = summary.get("capacity") or {}
-    for name, f in (cap.get("functions") or {}).items():
+    cap_functions = (summary.get("capacity") or {}).get("functions") or {}
+    run_functions = summary.get("functions") or {}
+
+    def peak_of(f: Mapping[str, Any]) -> int:
+        return f.get("peak_in_service", f["projected_peak"])  # folders written before the p99.9 peak: the mean
+
+    def function_sentence(name: str) -> str:
+        f = cap_functions[name]
         ceilings = f["ceilings"]
         bind = f["binding"]
         ceiling = ceilings[bind]
-        peak = f.get("peak_in_service", f["projected_peak"])  # folders written before the p99.9 peak: the mean
-        sim = (summary.get("functions") or {}).get(name, {}).get("peak_concurrency")
+        peak = peak_of(f)
+        sim = run_functions.get(name, {}).get("peak_concurrency")
         seen = (f"; the run{'s' if reps else ''} peaked at {prose_count(sim)}{on_average}" if sim is not None
                 else "")
         if peak > ceiling:
-            details.append(f"{name}: the projected peak (p99.9) of {peak:,} concurrent executions is above its {bind} "
-                           f"ceiling of {ceiling:,}{seen}.")
-        else:
-            n1 = ceilings.get("n_minus_1")
-            n1_text = ""
-            if n1 is not None and n1 < peak:
-                n1_text = f" Without its largest AZ (N-1) it reaches only {n1:,}."
-            elif n1 is not None:
-                n1_text = f" N-1 (largest AZ lost): {n1:,}, enough."
-            details.append(f"{name}: projected peak (p99.9) {peak:,} of a {bind} ceiling of {ceiling:,} "
-                           f"({peak / ceiling:.0%} used){seen}.{n1_text}" if ceiling else
-                           f"{name}: its {bind} ceiling is 0.")
+            return (f"{name}: the projected peak (p99.9) of {peak:,} concurrent executions is above its {bind} "
+                    f"ceiling of {ceiling:,}{seen}.")
+        n1 = ceilings.get("n_minus_1")
+        n1_text = ""
+        if n1 is not None and n1 < peak:
+            n1_text = f" Without its largest AZ (N-1) it reaches only {n1:,}."
+        elif n1 is not None:
+            n1_text = f" N-1 (largest AZ lost): {n1:,}, enough."
+        return (f"{name}: projected peak (p99.9) {peak:,} of a {bind} ceiling of {ceiling:,} "
+                f"({peak / ceiling:.0%} used){seen}.{n1_text}" if ceiling else f"{name}: its {bind} ceiling is 0.")
+
+    if len(cap_functions) <= MAX_FUNCTION_ROWS:
+        details += [function_sentence(name) for name in cap_functions]
+    else:  # an account of many functions: a sentence each for those above their ceiling, one for all the others
+        ordered = attention_order(cap_functions, run_functions)
+        above = [n for n in ordered if peak_of(cap_functions[n]) > cap_functions[n]["ceilings"][
+            cap_functions[n]["binding"]]]
+        details += [function_sentence(name) for name in above[:MAX_FUNCTION_ROWS]]
+        if len(above) > MAX_FUNCTION_ROWS:
+            details.append(f"{len(above) - MAX_FUNCTION_ROWS:,} more functions have a projected peak above their "
+                           f"ceiling (the ceilings table lists every function).")
+        shown = set(above)
+        rest = [n for n in ordered if n not in shown]
+        short = [n for n in rest if (cap_functions[n]["ceilings"].get("n_minus_1") is not None
+                                     and cap_functions[n]["ceilings"]["n_minus_1"] < peak_of(cap_functions[n]))]
+        if rest:
+            text = (f"{'The other' if above else 'All'} {len(rest):,} functions fit their ceilings at the projected "
+                    f"peak (p99.9)")
+            if short:
+                more = f" and {len(short) - 4:,} more" if len(short) > 4 else ""
+                text += (f"; {len(short):,} of them not without their largest AZ (N-1): "
+                         f"{', '.join(short[:4])}{more}")
+            details.append(text + ".")
     for sid, sub in (summary.get("subnets") or {}).items():
         if sub.get("exhausted_s") is not None:
             details.append(f"Subnet {sid} ({sub['az']}) ran out of addresses at {fmt_clock(sub['exhausted_s'])} and "
@@ -348,9 +377,17 @@ def _subnet_rows(result: RunData) -> list[dict[str, Any]]:
     return rows
 
 
+def _table_order(summary: Summary) -> list[str]:
+    """The functions in the report's tables: the scenario's order, or for many functions (an account) those that
+    need attention first (every function is listed either way)."""
+    fns = summary["capacity"]["functions"]
+    return list(fns) if len(fns) <= MAX_FUNCTION_ROWS else attention_order(fns, summary["functions"])
+
+
 def _ceiling_rows(summary: Summary) -> list[dict[str, Any]]:
     rows = []
-    for name, f in summary["capacity"]["functions"].items():
+    for name in _table_order(summary):
+        f = summary["capacity"]["functions"][name]
         c = f["ceilings"]
         run = summary["functions"].get(name, {})
         peak = f.get("peak_in_service", f["projected_peak"])
@@ -365,7 +402,8 @@ def _ceiling_rows(summary: Summary) -> list[dict[str, Any]]:
 
 
 def _function_rows(summary: Summary) -> list[dict[str, Any]]:
-    return [{"name": name, **f} for name, f in summary["functions"].items()]
+    return [{"name": name, **summary["functions"][name]} for name in _table_order(summary)
+            if name in summary["functions"]]
 
 
 def report_context(result: RunData, images: Mapping[str, bytes], scenario_yaml: str | None = None) -> dict[str, Any]:
