@@ -18,13 +18,15 @@ import math
 import os
 
 from ..scenario.models import Scenario
+from .peak import FUNCTIONS_TOGETHER
 
 __all__ = ["Estimate", "estimate", "available_memory_mb", "INVOCATIONS_PER_S", "MAX_WALL_S"]
 
 INVOCATIONS_PER_S = 200_000.0  # the engine's rate on one core (benchmark: 200k-260k/s on the reference workload)
 EVENTS_PER_INVOCATION = 2.0  # an arrival and an end; timers and retries add a little
 BASE_MB = 100.0  # the interpreter with numpy, pandas and the engine loaded (measured: 85-96 MB)
-FUNCTION_KB = 200.0  # per function: latency histograms, random-number blocks, arrival blocks (issue 11: ~160 KB)
+FUNCTION_KB = 30.0  # per function: its engine state, histograms, arrival blocks (bench_functions: 22-32 KB at 3,000-10,000)
+PEAK_BATCH_KB = 300.0  # per function of the projected peaks' batch (its grid of the horizon and its storm)
 STEP_BYTES = 400.0  # per time-series step: the engine's per-step counters and the DataFrame built from them
 SUBNET_STEP_BYTES = 32.0  # per subnet and step: addresses used and free, in the engine and the DataFrame
 RECORD_BYTES = 400.0  # per recorded invocation (--record-invocations; measured 400 MB per million)
@@ -100,7 +102,8 @@ def estimate(scenario: Scenario, *, replications: int = 1, points: int = 1, work
     runs = max(1, replications) * max(1, points)
     parallel = max(1, min(runs, workers or (os.cpu_count() or 1)))
     steps = max(1, math.ceil(scenario.duration / scenario.timestep - 1e-9))
-    one_run_mb = (len(scenario.functions) * FUNCTION_KB / 1024
+    n = len(scenario.functions)
+    one_run_mb = ((n * FUNCTION_KB + min(n, FUNCTIONS_TOGETHER) * PEAK_BATCH_KB) / 1024
                   + steps * (STEP_BYTES + SUBNET_STEP_BYTES * len(scenario.vpc.subnets)) / 2**20)
     kept_mb = runs * (SUMMARY_KB + SUMMARY_FUNCTION_KB * len(scenario.functions)) / 1024
     record_mb = invocations * RECORD_BYTES / 2**20 if record_invocations else 0.0

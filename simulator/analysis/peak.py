@@ -378,7 +378,7 @@ def _plan(scenario: Scenario, t: np.ndarray, fn: Function, multiplier: float) ->
     return plan
 
 
-_FUNCTIONS_TOGETHER = 64  # functions planned and solved together (each holds its grid of the horizon, 160 KB)
+FUNCTIONS_TOGETHER = 64  # functions planned and solved together (each holds its grid of the horizon, 160 KB)
 
 
 def _in_service_many(scenario: Scenario, functions: list[Function],
@@ -389,9 +389,9 @@ def _in_service_many(scenario: Scenario, functions: list[Function],
     its peak so far; the storms of a group of functions in each such round are solved together."""
     horizon = scenario.duration
     t = np.linspace(0.0, horizon, _GRID)
-    for first in range(0, len(functions), _FUNCTIONS_TOGETHER):
-        plans = [_plan(scenario, t, fn, x) for fn, x in zip(functions[first:first + _FUNCTIONS_TOGETHER],
-                                                             multipliers[first:first + _FUNCTIONS_TOGETHER],
+    for first in range(0, len(functions), FUNCTIONS_TOGETHER):
+        plans = [_plan(scenario, t, fn, x) for fn, x in zip(functions[first:first + FUNCTIONS_TOGETHER],
+                                                             multipliers[first:first + FUNCTIONS_TOGETHER],
                                                              strict=True)]
         pending = [p for p in plans if p.pending()]
         while pending:
