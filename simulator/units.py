@@ -7,6 +7,9 @@ input, which the scenario loader turns into a ``FILE:LINE: path: message`` line.
 Every duration and rate of a scenario has a finite range (``MAX_HORIZON_S``, ``MAX_DISTRIBUTION_S``,
 ``MAX_RATE_PER_S``), so that nothing computed from them downstream (counts, arrays of minutes, closed forms) can
 overflow: a value outside its range is an error that names it, never a wrapped number or a traceback later.
+
+Plain Python (no pydantic: the commands that start fast import this module): the pydantic field types built on these
+parsers are in :mod:`simulator.scenario.fields`.
 """
 
 from __future__ import annotations
@@ -14,13 +17,10 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from typing import Annotated, Any
-
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from typing import Any
 
 __all__ = [
-    "parse_duration", "parse_rate", "parse_bytes", "format_duration", "format_rate", "format_bytes", "Duration",
-    "PositiveDuration", "Rate", "DistDuration", "PositiveDistDuration", "duration_type", "duration_metadata",
+    "parse_duration", "parse_rate", "parse_bytes", "format_duration", "format_rate", "format_bytes",
     "duration_json_schema", "rate_json_schema", "bytes_json_schema", "MAX_HORIZON_S", "MAX_DISTRIBUTION_S", "MAX_RATE_PER_S",
 ]
 
@@ -228,58 +228,8 @@ def rate_json_schema() -> dict[str, Any]:
             "description": f"per second, >= 0 and at most {MAX_RATE_PER_S:,.0f}: {RATE_HINT}"}
 
 
-def _duration_range(low_s: float, high_s: float):
-    def check(v: float) -> float:
-        if low_s > 0 and not low_s <= v <= high_s:
-            raise ValueError(f"must be between {format_duration(low_s)} and {format_duration(high_s)} "
-                             f"(got {format_duration(v)})")
-        if v > high_s:
-            raise ValueError(f"must be at most {format_duration(high_s)} (got {format_duration(v)})")
-        return v
-
-    return AfterValidator(check)
-
-
-def _at_most_rate(v: float) -> float:
-    if v > MAX_RATE_PER_S:
-        raise ValueError(f"must be at most {MAX_RATE_PER_S:,.0f}/s (got {v:,.6g}/s)")
-    return v
-
-
-def duration_metadata(*, positive: bool = False, minimum: float = 0.0,
-                      maximum: float = MAX_HORIZON_S) -> tuple[Any, ...]:
-    """The pydantic metadata of a duration in seconds (a number or a written form), > 0 (``positive``) or >= 0, at
-    least ``minimum`` and at most ``maximum``. A field type is ``Annotated[float, *duration_metadata(...)]``,
-    written at module level: pydantic validates with the metadata, type checkers read a float."""
-    return (BeforeValidator(parse_duration), Field(gt=0) if positive else Field(ge=0),
-            _duration_range(minimum, maximum),
-            WithJsonSchema(duration_json_schema(positive=positive, minimum=minimum, maximum=maximum)))
-
-
-def duration_type(*, positive: bool = False, minimum: float = 0.0, maximum: float = MAX_HORIZON_S) -> Any:
-    """A pydantic field type built at run time: a duration in seconds, as :func:`duration_metadata` describes.
-    Type checkers cannot read a call as a type: in annotations, prefer ``Annotated[float, *duration_metadata()]``."""
-    return Annotated[float, *duration_metadata(positive=positive, minimum=minimum, maximum=maximum)]
-
-
 def bytes_json_schema(maximum: float) -> dict[str, Any]:
     """The JSON Schema of a size in bytes up to ``maximum``: a number or a string such as "512KB" or "1.5MB"."""
     return {"anyOf": [{"type": "number", "minimum": 0, "maximum": maximum},
                       {"type": "string", "pattern": BYTES_PATTERN}],
             "description": f"bytes, >= 0: {BYTES_HINT}"}
-
-
-# Pydantic field types for the scenario models: the written forms are parsed before validation, so the models hold
-# plain floats (seconds, per second) and dump back as numbers that load to equal values. The JSON Schema shows the
-# written forms (what a file may hold), not the parsed float.
-Duration = Annotated[float, *duration_metadata()]
-"""A duration in seconds, 0 .. 366 days, written as a number or a string like "250ms"."""
-PositiveDuration = Annotated[float, *duration_metadata(positive=True)]
-"""A duration in seconds, > 0 and at most 366 days."""
-DistDuration = Annotated[float, *duration_metadata(maximum=MAX_DISTRIBUTION_S)]
-"""A parameter of a distribution of durations: 0 .. 1 day."""
-PositiveDistDuration = Annotated[float, *duration_metadata(positive=True, maximum=MAX_DISTRIBUTION_S)]
-"""A parameter of a distribution of durations: > 0 and at most 1 day."""
-Rate = Annotated[float, BeforeValidator(parse_rate), Field(ge=0), AfterValidator(_at_most_rate),
-                 WithJsonSchema(rate_json_schema())]
-"""A rate per second, 0 .. 1,000,000, written as a number or a string like "6000/min"."""

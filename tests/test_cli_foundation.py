@@ -184,3 +184,36 @@ def test_schema_prints_json_schema(capsys):
     assert schema["title"].startswith("vpcsim scenario") and "functions" in schema["required"]
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.Draft202012Validator.check_schema(schema)
+
+
+_PROBE = """
+import contextlib, io, sys
+from simulator.cli.core import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        main(sys.argv[1:])
+    except SystemExit:
+        pass
+print("LOADED:" + " ".join(sorted(m for m in ("pandas", "matplotlib", "scipy", "pydantic", "numpy", "simpy",
+                                  "simulator.engine.model") if m in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(("args", "loaded"), [
+    (["--help"], ""),  # the app, typer and rich: no pydantic, no numpy
+    (["run", "--help"], "pydantic"),  # typer reads a command's parameters through its pydantic adapters
+    (["validate", "scenarios/quickstart.yaml"], "numpy pydantic"),  # the lint's closed forms need numpy
+    (["capacity", "scenarios/quickstart.yaml"], "numpy pydantic"),
+    (["schema"], "numpy pydantic"),
+])
+def test_commands_that_simulate_nothing_load_no_heavy_library(args, loaded):
+    # `--help`, `validate`, `capacity` and `schema` start fast: pandas, matplotlib, scipy and the engine are imported
+    # where they are used (a run, a figure, a trace). In a fresh interpreter, as a user's shell starts one.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, cwd=root,
+                         check=True, timeout=60).stdout
+    assert [line for line in out.splitlines() if line.startswith("LOADED:")] == [f"LOADED:{loaded}"], out[-300:]

@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..units import Duration, Rate, duration_type
+from .fields import Duration, Rate, duration_type
 
 __all__ = [
     "PoissonProcess", "ConstantProcess", "DiurnalProcess", "TraceProcess", "ArrivalProcess", "ArrivalSpec",

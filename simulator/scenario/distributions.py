@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from ..units import MAX_DISTRIBUTION_S, DistDuration, PositiveDistDuration, duration_json_schema, parse_duration
+from ..units import MAX_DISTRIBUTION_S, duration_json_schema, parse_duration
+from .fields import DistDuration, PositiveDistDuration
 
 __all__ = [
     "Constant", "Exponential", "Uniform", "Lognormal", "Gamma", "Normal", "Empirical",

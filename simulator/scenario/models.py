@@ -41,17 +41,10 @@ from pydantic import (
 from .. import hooks
 from ..errors import ArgumentError, require_mapping, shown
 from ..inputs import MAX_SCENARIO_BYTES, InputFileError, read_text_file
-from ..units import (
-    Duration,
-    PositiveDuration,
-    bytes_json_schema,
-    duration_metadata,
-    format_bytes,
-    format_duration,
-    parse_bytes,
-)
+from ..units import bytes_json_schema, format_bytes, format_duration, parse_bytes
 from .arrivals import ArrivalSpec
 from .distributions import Constant, DistributionSpec, FrozenDict, Lognormal
+from .fields import Duration, PositiveDuration, duration_metadata
 from .messages import line_of, problems_from
 from .paths import copy_plain, is_inside, set_path
 from .problems import Problem, ScenarioError, show_value
