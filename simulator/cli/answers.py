@@ -23,8 +23,11 @@ from rich.table import Table
 from .core import (
     Command,
     JsonOpt,
+    SchedulerOpt,
+    SeedOpt,
     SetOpt,
     UserError,
+    WorkersOpt,
     YesOpt,
     app,
     check_out_dir,
@@ -45,11 +48,6 @@ UntilOpt = Annotated[list[str] | None, typer.Option(
     "--until", metavar="CONDITION",
     help="A condition that must hold, in the expect syntax: 'failure_rate <= 0.1%', 'latency_ms.p99 < 2s', "
          "'functions.api.throttle_rate == 0'. Repeatable. Default: the scenario's expect, else 'failure_rate == 0'.")]
-WorkersOpt = Annotated[int, typer.Option("--workers", min=0, metavar="N", help="Worker processes (0: one per CPU).")]
-SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS",
-                                                  help="Run on a Dask cluster (needs the dask extra), e.g. "
-                                                       "tcp://10.0.0.5:8786.")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, metavar="N", help="Override the scenario's seed.")]
 ShareOpt = Annotated[float, typer.Option("--share", metavar="F", help="A point holds when the conditions hold in at "
                                                                       "least this share of its replications.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Write the answer's files into this folder.")]

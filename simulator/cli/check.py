@@ -31,8 +31,11 @@ if TYPE_CHECKING:  # pragma: no cover
 from .core import (
     Command,
     JsonOpt,
+    SchedulerOpt,
+    SeedOpt,
     SetOpt,
     UserError,
+    WorkersOpt,
     YesOpt,
     app,
     check_out_dir,
@@ -54,8 +57,6 @@ from .core import (
 __all__ = ["check", "sweep_command", "junit_xml", "parse_vary"]
 
 
-WorkersOpt = Annotated[int, typer.Option("--workers", min=0, metavar="N", help="Worker processes for replications "
-                                                                  "(0: one per CPU).")]
 ReplicationsOpt = Annotated[int | None, typer.Option("--replications", min=1, metavar="N", help="Independent replications "
                                                      "(default: the scenario's `replications`, else 1).")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="With replications, check the unfavourable end of the "
@@ -343,12 +344,10 @@ def sweep_command(
                                                  "a grid: every combination is run.")],
     replications: ReplicationsOpt = None,
     workers: WorkersOpt = 1,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS",
-                                                  help="Run on a Dask cluster (needs the dask extra), e.g. "
-                                                       "tcp://10.0.0.5:8786.")] = None,
+    scheduler: SchedulerOpt = None,
     out_dir: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Write sweep.csv, sweep_means.csv and sweep.png "
                                                                "into this folder.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, metavar="N", help="Override the scenario's seed.")] = None,
+    seed: SeedOpt = None,
     sets: SetOpt = None,
     as_json: JsonOpt = False,
     yes: YesOpt = False,

@@ -307,6 +307,12 @@ SetOpt = Annotated[
 
 YesOpt = Annotated[bool, typer.Option("--yes", help="Start even when the estimate says the run will not fit this "
                                                     "machine (memory) or will take more than a day.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, metavar="N", help="Override the scenario's seed.")]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=0, metavar="N", help="Worker processes for the runs "
+                                                                              "(0: one per CPU).")]
+SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS",
+                                                  help="Run on a Dask cluster (needs the dask extra), e.g. "
+                                                       "tcp://10.0.0.5:8786.")]
 
 
 def gate(sc: Scenario, *, yes: bool, replications: int = 1, points: int = 1, workers: int = 1,

@@ -17,8 +17,10 @@ from .core import (
     Command,
     JsonOpt,
     ScenarioArg,
+    SeedOpt,
     SetOpt,
     UserError,
+    WorkersOpt,
     YesOpt,
     app,
     check_out_dir,
@@ -235,7 +237,7 @@ def run(
     out_dir: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Write summary.json, timeseries.csv, scenario.yaml "
                                                                "(and the report) into this folder.")] = None,
     as_json: JsonOpt = False,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, metavar="N", help="Override the scenario's seed.")] = None,
+    seed: SeedOpt = None,
     sets: SetOpt = None,
     record: Annotated[bool, typer.Option("--record-invocations",
                                          help="Keep one row per invocation in DIR/invocations.csv (needs --out).")]
@@ -243,8 +245,7 @@ def run(
     replications: Annotated[int | None, typer.Option(
         "--replications", min=1, metavar="N", help="Independent replications; the summary holds means and 95% intervals "
                                       "(default: the scenario's `replications`, else 1).")] = None,
-    workers: Annotated[int, typer.Option("--workers", min=0, metavar="N", help="Worker processes for replications "
-                                                                  "(0: one per CPU).")] = 1,
+    workers: WorkersOpt = 1,
     strict: Annotated[bool, typer.Option("--strict", help="With replications, expectations check the unfavourable "
                                                           "end of the 95% interval, not the mean.")] = False,
     yes: YesOpt = False,
