@@ -12,6 +12,8 @@ import copy
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +26,19 @@ from ..units import parse_duration
 from .core import Command, UserError, app, check_out_file, err, out, print_table, user_errors, writing
 
 __all__ = ["import_app"]
+
+
+@contextmanager
+def _source_errors() -> Iterator[None]:
+    """An importer's :class:`~simulator.sources.common.SourceError` as the one line it writes itself
+    (``vpcsim: error: FILE:LINE: place: message``; a scenario's problems print without the prefix)."""
+    from ..sources.common import SourceError
+
+    try:
+        yield
+    except SourceError as exc:
+        raise UserError(str(exc)) from None
+
 
 import_app = typer.Typer(
     name="import",
@@ -207,17 +222,14 @@ def _finish(infra, out_file: Path | None, load: Path | None, sets: list[str] | N
             extra_files: dict[str, str] | None = None, force: bool = False) -> None:
     """Apply the load, validate, write (or print) and show what was imported: shared by every infrastructure
     importer."""
-    from ..sources.common import SourceError
     from ..sources.load import apply_load, read_load
     from ..sources.writer import build, write
     from .core import parse_sets
 
-    try:
+    with _source_errors():
         if load is not None:
             apply_load(infra, read_load(load), str(load))
         built = build(infra, out_file, parse_sets(sets))
-    except SourceError as exc:
-        raise UserError(str(exc)) from None
     if out_file is None:
         typer.echo(built.text, nl=False)
         for note in built.notes:
@@ -264,17 +276,14 @@ def cloudformation_cmd(
     """A scenario from a CloudFormation, SAM or CDK template: its functions, subnets, routes and provisioned
     concurrency."""
     from ..sources.cloudformation import import_cloudformation
-    from ..sources.common import SourceError
 
     with user_errors():
         check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
         _check_region(region)
-        try:
+        with _source_errors():
             infra = import_cloudformation(source, parameters=_key_values(parameter, "--parameter"),
                                           subnets_file=subnets, region=region, label=str(source),
                                           subnets_label=str(subnets) if subnets else None)
-        except SourceError as exc:
-            raise UserError(str(exc)) from None
         _finish(infra, out_file, load, sets, force=force)
 
 
@@ -290,16 +299,13 @@ def terraform_cmd(
 ) -> None:
     """A scenario from a Terraform plan: functions, subnets (through modules), routes and provisioned
     concurrency."""
-    from ..sources.common import SourceError
     from ..sources.terraform import import_terraform
 
     with user_errors():
         check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
-        try:
+        with _source_errors():
             infra = import_terraform(plan, subnets_file=subnets, label=str(plan),
                                      subnets_label=str(subnets) if subnets else None)
-        except SourceError as exc:
-            raise UserError(str(exc)) from None
         _finish(infra, out_file, load, sets, force=force)
 
 
@@ -322,7 +328,6 @@ def aws_cmd(
     """A scenario from a live account, with read-only calls: functions, concurrency, subnets and addresses in use,
     routes, the ENI quota; with --since, the load from CloudWatch."""
     from ..sources.aws import import_aws, subnets_yaml
-    from ..sources.common import SourceError
 
     with user_errors():
         check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
@@ -334,7 +339,7 @@ def aws_cmd(
                 since_s = parse_duration(since)
             except ValueError as exc:
                 raise UserError(f"--since: {exc}") from None
-        try:
+        with _source_errors():
             if subnets_only:
                 if since is not None or load is not None or sets:
                     raise UserError("--subnets-only writes the subnets alone: leave out --since, --load and --set")
@@ -349,8 +354,6 @@ def aws_cmd(
             trace = f"{out_file.stem}.invocations.csv" if out_file is not None and since_s is not None else None
             infra = import_aws(region=region, profile=profile, functions=functions, since_s=since_s,
                                trace_file=trace)
-        except SourceError as exc:
-            raise UserError(str(exc)) from None
         _finish(infra, out_file, load, sets, force=force)
 
 
@@ -364,18 +367,15 @@ def cloudwatch_cmd(
     """The load of each function from CloudWatch metrics, for teams that cannot give vpcsim credentials: per-minute
     invocations as a trace and durations as a distribution, written as a --load file."""
     from ..sources.cloudwatch import load_entries, read_metric_data, trace_csv
-    from ..sources.common import SourceError
     from ..sources.writer import HEADER, write_files
     from .core import check_out_dir
 
     with user_errors():
         check_out_dir(out_dir)  # a results folder, with vpcsim's manifest: replaced only when vpcsim wrote it
-        try:
+        with _source_errors():
             found, notes = read_metric_data(metrics)
             text, start, minutes = trace_csv(found, str(metrics))
             entries = load_entries(found, "invocations.csv", notes, str(metrics))
-        except SourceError as exc:
-            raise UserError(str(exc)) from None
         if not entries:
             raise UserError(f"{metrics}: no function has invocations in these results")
         from ..sources.writer import load_text
