@@ -25,7 +25,8 @@ __all__ = [
     "COUNT", "NUMBER", "RATE", "MS", "SECONDS", "FIRST_TIME", "USD", "TEXT", "BOOL", "KINDS",
     "Summary", "Metric", "declaration", "shape", "key_metrics", "not_averaged", "leaves", "get", "set_path", "is_first_time",
     "format_value", "format_usd", "percent", "prose_count", "fmt_num", "fmt_pct", "fmt_ms", "fmt_clock", "fmt_count",
-    "fmt_rate", "fmt_difference", "fmt_table", "MAX_FUNCTION_ROWS", "attention_order", "shown_functions",
+    "fmt_rate", "fmt_difference", "fmt_table", "MAX_FUNCTION_ROWS", "projected_peak", "attention_order",
+    "shown_functions",
 ]
 
 Summary = dict[str, Any]
@@ -290,6 +291,12 @@ MAX_FUNCTION_ROWS = 30
 functions that need attention first (an imported account has thousands); ``--json`` and ``summary.json`` hold all."""
 
 
+def projected_peak(figures: Mapping[str, Any]) -> int:
+    """The projected peak of a capacity entry (a function's, or ``total``): the p99.9 of a run's peak in service;
+    in results folders written before that figure existed, the mean in service (Little's law)."""
+    return figures.get("peak_in_service", figures["projected_peak"])
+
+
 def attention_order(capacity_functions: Mapping[str, Any], run_functions: Mapping[str, Any] | None = None) -> list[str]:
     """Function names, those that need attention first: the ones that failed or were throttled in the run (the
     highest rate first), then the least headroom (the binding ceiling over the projected peak, p99.9); ties keep the
@@ -301,8 +308,7 @@ def attention_order(capacity_functions: Mapping[str, Any], run_functions: Mappin
         i, (name, f) = item
         run = runs.get(name) or {}
         trouble = (run.get("failure_rate") or 0.0) + (run.get("throttle_rate") or 0.0)
-        peak = f.get("peak_in_service", f["projected_peak"])  # folders written before the p99.9 peak: the mean
-        return -trouble, f["ceilings"][f["binding"]] / max(peak, 1), i
+        return -trouble, f["ceilings"][f["binding"]] / max(projected_peak(f), 1), i
 
     return [name for _, (name, _) in sorted(enumerate(capacity_functions.items()), key=key)]
 

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..summary import fmt_num, shown_functions
+from ..summary import fmt_num, projected_peak, shown_functions
 from ..units import format_duration
 from .core import (
     Command,
@@ -158,7 +158,7 @@ def print_summary(s: Summary, timeseries: Any = None, scenario: Scenario | None 
         f = s["functions"][name]
         c = cap["functions"][name]
         hit = [f["first_outcome_s"][cause] for cause in BINDING_CAUSES[c["binding"]] if cause in f["first_outcome_s"]]
-        ceil.add_row(name, f"{c.get('peak_in_service', c['projected_peak']):,}", fmt_count(f["peak_concurrency"]),
+        ceil.add_row(name, f"{projected_peak(c):,}", fmt_count(f["peak_concurrency"]),
                      c["binding"],
                      f"{c['ceilings'][c['binding']]:,}", _when(min(hit)) if hit else "not hit",
                      fmt_num(c["ceilings"]["n_minus_1"]), _pct(f["failure_rate"]), _pct(f["throttle_rate"]))

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from ..summary import MAX_FUNCTION_ROWS, Summary, attention_order
+from ..summary import MAX_FUNCTION_ROWS, Summary, attention_order, projected_peak
 from .style import (
     CYCLE,
     GREY,
@@ -94,7 +94,7 @@ def timeline(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figur
     steps(ax_c, envs, color=OKABE_ITO["sky"], lw=1.4, ls="--", zorder=3, label="environments (busy + idle)")
     data_top = max(float(np.max(envs, initial=0)), float(ts["concurrency_max"].max() if len(ts) else 0), 1.0)
     cap = s["capacity"]
-    projected = cap["total"].get("peak_in_service", cap["total"]["projected_peak"])
+    projected = projected_peak(cap["total"])
     limits: list[tuple[str, np.ndarray | float, str, Any]] = []
     conc, conc_label = concurrency_ceiling_of(sc)
     limits.append((conc_label, float(conc), OKABE_ITO["black"], (0, (6, 3))))
@@ -465,7 +465,7 @@ def capacity_chart(data: RunData | Mapping[str, Any], *, fig: Figure | SubFigure
     for ax, (name, f) in zip(axes, fns.items(), strict=True):
         c = f["ceilings"]
         rows = [(key, label, c[key]) for key, label in _CEILINGS if c.get(key) is not None]
-        peak = f.get("peak_in_service", f["projected_peak"])
+        peak = projected_peak(f)
         mean = f["projected_peak"]
         sim = summary["functions"][name]["peak_concurrency"] if summary and name in summary["functions"] else None
         binding_value = c[f["binding"]]
@@ -542,8 +542,8 @@ def _capacity_compact(ax: Axes, fns: Mapping[str, Any], summary: Summary | None)
         c = f["ceilings"]
         binding = f["binding"]
         ax.barh(y, max(c[binding], 0.5), color=_BINDING_COLOUR[binding], height=0.6,
-                edgecolor="black" if f.get("peak_in_service", f["projected_peak"]) > c[binding] else "none", lw=1.2)
-        ax.plot([max(f.get("peak_in_service", f["projected_peak"]), 0.5)], [y], marker="|", ms=13, mew=2.2,
+                edgecolor="black" if projected_peak(f) > c[binding] else "none", lw=1.2)
+        ax.plot([max(projected_peak(f), 0.5)], [y], marker="|", ms=13, mew=2.2,
                 color="black", ls="none")
         if c.get("n_minus_1") is not None and c["n_minus_1"] != c[binding]:
             ax.plot([max(c["n_minus_1"], 0.5)], [y], marker="<", ms=6, color="#505050", ls="none")

@@ -32,6 +32,7 @@ from ..summary import (
     fmt_num,
     fmt_pct,
     fmt_rate,
+    projected_peak,
     prose_count,
 )
 from ..units import format_duration
@@ -210,15 +211,12 @@ def verdict(summary: Summary, timeseries: pd.DataFrame | None = None,
     cap_functions = (summary.get("capacity") or {}).get("functions") or {}
     run_functions = summary.get("functions") or {}
 
-    def peak_of(f: Mapping[str, Any]) -> int:
-        return f.get("peak_in_service", f["projected_peak"])  # folders written before the p99.9 peak: the mean
-
     def function_sentence(name: str) -> str:
         f = cap_functions[name]
         ceilings = f["ceilings"]
         bind = f["binding"]
         ceiling = ceilings[bind]
-        peak = peak_of(f)
+        peak = projected_peak(f)
         sim = run_functions.get(name, {}).get("peak_concurrency")
         seen = (f"; the run{'s' if reps else ''} peaked at {prose_count(sim)}{on_average}" if sim is not None
                 else "")
@@ -238,7 +236,7 @@ def verdict(summary: Summary, timeseries: pd.DataFrame | None = None,
         details += [function_sentence(name) for name in cap_functions]
     else:  # an account of many functions: a sentence each for those above their ceiling, one for all the others
         ordered = attention_order(cap_functions, run_functions)
-        above = [n for n in ordered if peak_of(cap_functions[n]) > cap_functions[n]["ceilings"][
+        above = [n for n in ordered if projected_peak(cap_functions[n]) > cap_functions[n]["ceilings"][
             cap_functions[n]["binding"]]]
         details += [function_sentence(name) for name in above[:MAX_FUNCTION_ROWS]]
         if len(above) > MAX_FUNCTION_ROWS:
@@ -247,7 +245,7 @@ def verdict(summary: Summary, timeseries: pd.DataFrame | None = None,
         shown = set(above)
         rest = [n for n in ordered if n not in shown]
         short = [n for n in rest if (cap_functions[n]["ceilings"].get("n_minus_1") is not None
-                                     and cap_functions[n]["ceilings"]["n_minus_1"] < peak_of(cap_functions[n]))]
+                                     and cap_functions[n]["ceilings"]["n_minus_1"] < projected_peak(cap_functions[n]))]
         if rest:
             text = (f"{'The other' if above else 'All'} {len(rest):,} functions fit their ceilings at the projected "
                     f"peak (p99.9)")
@@ -390,7 +388,7 @@ def _ceiling_rows(summary: Summary) -> list[dict[str, Any]]:
         f = summary["capacity"]["functions"][name]
         c = f["ceilings"]
         run = summary["functions"].get(name, {})
-        peak = f.get("peak_in_service", f["projected_peak"])
+        peak = projected_peak(f)
         rows.append({"name": name, "memory_mb": f["memory_mb"], "slots": f["slots_per_eni"],
                      "projected": f["projected_peak"], "peak": peak, "simulated": run.get("peak_concurrency"),
                      "enis_formula": f["enis_formula"], "enis_packed": f["enis_packed"],
