@@ -126,3 +126,19 @@ def test_a_provisioned_shortfall_is_a_warning_in_the_summary_and_in_run(tmp_path
                              "run (subnet_ips)"]
     code, out, err = run(capsys, "run", path)
     assert "warning function f: only 22 of its 30 provisioned environments" in out and err == ""
+
+
+def test_memory_per_function_is_what_a_run_holds():
+    # benchmarks/bench_functions.py measures 22-32 KB a function at 3,000 to 10,000 functions (the engine's state,
+    # histograms, arrival blocks), plus the projected peaks' batch of 64 functions (about 20 MB). The estimate was
+    # 200 KB a function, three times what a 3,000-function run holds, and could refuse a run that fits.
+    def account(n: int) -> vs.Scenario:
+        fn = BASE["functions"][0]
+        return vs.scenario_from_dict(deep_merge(BASE, {"functions": [{**fn, "name": f"f{i}"} for i in range(n)],
+                                                       "region": {"concurrency_limit": 100_000}}))
+
+    small, large = estimate(account(1000)).memory_mb, estimate(account(3000)).memory_mb
+    per_function_kb = (large - small) / 2000 * 1024
+    assert 20 <= per_function_kb <= 40, per_function_kb
+    batch_mb = small - estimate(account(1)).memory_mb - 999 * per_function_kb / 1024
+    assert 15 <= batch_mb <= 25, batch_mb
