@@ -18,7 +18,8 @@ import numpy as np
 from ..engine.limits import concurrency_ceiling, unreserved_pool
 from ..engine.platforms import platform_of
 from ..scenario.arrivals import peak_rate
-from ..scenario.models import BurstScaling, Function, PerFunctionScaling, Scenario
+from ..scenario.models import Scenario
+from ..scenario.sections import BurstScaling, Function, PerFunctionScaling
 from ..units import format_duration
 from .peak import PEAK_QUANTILE, peak_in_service, peaks_in_service
 

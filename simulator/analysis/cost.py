@@ -14,7 +14,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..scenario.models import Function, Scenario
+from ..scenario.models import Scenario
+from ..scenario.sections import Function
 from ..summary import Summary
 from .prices import FREE_TIER_GB_S, FREE_TIER_REQUESTS, Prices, prices_for
 

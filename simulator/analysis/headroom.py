@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import VpcsimError
-from ..scenario.models import Function, Scenario, scenario_from_dict
+from ..scenario.models import Scenario, scenario_from_dict
 from ..scenario.problems import ScenarioError
+from ..scenario.sections import Function
 from .expectations import (
     FIRST_TIME,
     Condition,

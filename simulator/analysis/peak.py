@@ -26,7 +26,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..scenario.arrivals import rate_at
-from ..scenario.models import Function, Scenario
+from ..scenario.models import Scenario
+from ..scenario.sections import Function
 
 __all__ = ["PEAK_QUANTILE", "poisson_quantile", "cold_holding_s", "mean_in_service", "peak_in_service",
            "peaks_in_service"]

@@ -7,7 +7,8 @@ functions, so a rule and its ceiling cannot drift apart.
 
 from __future__ import annotations
 
-from ..scenario.models import Function, Scenario
+from ..scenario.models import Scenario
+from ..scenario.sections import Function
 
 __all__ = ["TokenBucket", "unreserved_pool", "concurrency_ceiling", "free_ips"]
 

@@ -30,7 +30,8 @@ from heapq import heappush
 from typing import Any, cast
 
 from ..scenario.distributions import Constant
-from ..scenario.models import AzOutage, Function, IpsReleased, IpsTaken, Scenario
+from ..scenario.models import Scenario
+from ..scenario.sections import AzOutage, Function, IpsReleased, IpsTaken
 from ..summary import OUTCOMES, THROTTLES
 from .limits import TokenBucket, unreserved_pool
 from .loop import FIRST, URGENT, Loop

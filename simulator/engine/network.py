@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..scenario.models import Function, Scenario
+from ..scenario.models import Scenario
+from ..scenario.sections import Function
 from .limits import TokenBucket, free_ips
 from .loop import Loop
 

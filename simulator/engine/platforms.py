@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 
-from ..scenario.models import Function, Scenario
+from ..scenario.models import Scenario
+from ..scenario.sections import Function
 from .loop import Loop
 from .network import HyperplaneNetwork, LegacyNetwork
 

@@ -343,7 +343,7 @@ def cost_rows(s: Summary) -> dict[str, Any] | None:
 def event_rows(scenario: Scenario) -> list[dict[str, Any]]:
     """The scenario's events in time order, for a table: ``at_s``, ``kind``, ``what`` (a short sentence) and
     ``for_s`` (how long an AZ outage lasts; None for address events, which last until undone)."""
-    from ..scenario.models import AzOutage, IpsTaken
+    from ..scenario.sections import AzOutage, IpsTaken
 
     rows = []
     for ev in sorted(scenario.events, key=lambda e: e.at):

@@ -15,7 +15,8 @@ import pandas as pd
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import Formatter, MaxNLocator
 
-from ..scenario.models import AzOutage, IpsReleased, IpsTaken, Scenario
+from ..scenario.models import Scenario
+from ..scenario.sections import AzOutage, IpsReleased, IpsTaken
 from ..summary import OUTCOMES
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..scenario.models import Subnet
+from ..scenario.sections import Subnet
 from ..scenario.yaml_marks import compose_yaml
 from .common import ImportedSubnet, Origin, SourceError, read_source_text
 
