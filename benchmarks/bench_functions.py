@@ -4,6 +4,7 @@ functions carrying the same total load.
     python benchmarks/bench_functions.py                          # N = 1, 100, 1000, 3000, 10000; 200,000 invocations
     python benchmarks/bench_functions.py -N 1 1000 -n 100000      # other sizes
     python benchmarks/bench_functions.py --json                   # one JSON object per N
+    python benchmarks/bench_functions.py --steady 5               # + each N 5x as long: cost per extra invocation
 
 The scenario: N functions in a legacy VPC (two /16 subnets, quotas and the EC2 API bucket far above the load, so no
 limit binds), Poisson arrivals of ``n / 200 s`` per second in total split evenly, exponential durations whose mean
@@ -18,6 +19,11 @@ both per invocation, and its peak RSS; ``(capacity)`` is the share of the result
 ``(peak RSS at N - peak RSS at 1) / (N - 1)``: the total load is the same, so what grows is what each function holds.
 Target: end-to-end cost per invocation at 10,000 functions within 1.3x of 1 function. The public API only, so the same
 file measures an older checkout.
+
+``--steady X`` separates the two costs that the figure per invocation mixes: each N also runs X times as long at the
+same rates; the difference in CPU seconds over the difference in invocations is what an invocation costs once every
+function is warm (near-flat means: this does not grow with N), and what is left is what each function costs once
+(its random streams, its first cold start with its ENI, its closed forms).
 """
 
 from __future__ import annotations
@@ -31,8 +37,9 @@ import time
 HORIZON_S = 200.0
 
 
-def scenario_dict(n_functions: int, invocations: int) -> dict:
-    """The benchmark's scenario as a dict (``simulator.scenario_from_dict``)."""
+def scenario_dict(n_functions: int, invocations: int, horizon_s: float = HORIZON_S) -> dict:
+    """The benchmark's scenario as a dict (``simulator.scenario_from_dict``): ``invocations`` in ``HORIZON_S``
+    seconds, over ``horizon_s`` (longer: the same rate for longer)."""
     rate = invocations / HORIZON_S / n_functions
     functions = []
     for i in range(n_functions):
@@ -49,7 +56,7 @@ def scenario_dict(n_functions: int, invocations: int) -> dict:
     return {
         "version": 1,
         "name": f"bench-functions-{n_functions}",
-        "duration": HORIZON_S,
+        "duration": horizon_s,
         "timestep": "10s",
         "platform": "legacy",
         "region": {"concurrency_limit": 100_000, "scaling": {"model": "unlimited"}, "eni_quota": 100_000,
@@ -69,7 +76,7 @@ def _build_result():
     return build_result
 
 
-def child(n_functions: int, invocations: int) -> dict:
+def child(n_functions: int, invocations: int, horizon_s: float = HORIZON_S) -> dict:
     """One measurement, in this (fresh) process."""
     import resource
 
@@ -77,7 +84,7 @@ def child(n_functions: int, invocations: int) -> dict:
     from simulator.engine import simulate_once
 
     build_result = _build_result()
-    spec = scenario_dict(n_functions, invocations)
+    spec = scenario_dict(n_functions, invocations, horizon_s)
     sc = vs.scenario_from_dict(spec)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.process_time()
@@ -108,10 +115,29 @@ def child(n_functions: int, invocations: int) -> dict:
     }
 
 
-def measure(n_functions: int, invocations: int) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", str(n_functions), str(invocations)],
+def measure(n_functions: int, invocations: int, horizon_s: float = HORIZON_S) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", str(n_functions), str(invocations), str(horizon_s)],
                           capture_output=True, text=True, check=True)
     return json.loads(proc.stdout)
+
+
+def steady(functions: list[int], invocations: int, longer: float) -> None:
+    """Each N at the same rates for HORIZON_S and for ``longer`` times as long: the difference is what the extra
+    invocations cost once every function is warm (CPU µs each, engine and result), the rest is what each function
+    costs once (its streams, its first cold start, its closed forms)."""
+    print(f"{'functions':>9} {'invocations':>11} {'more':>9} {'µs per extra invocation':>23} {'x first':>7} "
+          f"{'ms per function once':>20}")
+    first = None
+    for n in functions:
+        short = measure(n, invocations)
+        long = measure(n, invocations, HORIZON_S * longer)
+        cpu = [r["engine_s"] + r["result_s"] for r in (short, long)]
+        extra = long["invocations"] - short["invocations"]
+        per_inv = (cpu[1] - cpu[0]) / extra * 1e6
+        first = first or per_inv
+        once = (cpu[0] - per_inv * 1e-6 * short["invocations"]) / n * 1e3
+        print(f"{n:>9,} {short['invocations']:>11,} {extra:>9,} {per_inv:>23.2f} {per_inv / first:>7.2f} "
+              f"{once:>20.3f}")
 
 
 def main() -> None:
@@ -120,10 +146,15 @@ def main() -> None:
                     help="numbers of functions (default 1 100 1000 3000 10000)")
     ap.add_argument("-n", "--invocations", type=int, default=200_000, help="total invocations (default 200,000)")
     ap.add_argument("--json", action="store_true", help="one JSON object per line instead of the table")
-    ap.add_argument("--child", nargs=2, type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--steady", type=float, metavar="X", help="also run each N X times as long at the same rates, "
+                    "and print the cost of an extra invocation and the cost of a function once (e.g. --steady 5)")
+    ap.add_argument("--child", nargs=3, type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(*args.child)))
+        print(json.dumps(child(int(args.child[0]), int(args.child[1]), args.child[2])))
+        return
+    if args.steady:
+        steady(args.functions, args.invocations, args.steady)
         return
     rows = [measure(n, args.invocations) for n in args.functions]
     if args.json:

@@ -145,10 +145,10 @@ def test_the_search_stays_within_its_budget_of_runs():
 
 
 def test_a_verification_stops_at_the_first_failing_pair_and_hands_it_the_guide():
-    from simulator.analysis.headroom import _Search
+    from simulator.analysis.headroom_search import Search
 
     sc = tiny(**ADDRESS_BOUND)
-    s = _Search(sc, default_conditions(sc), replications=5, share=1.0, resolution=0.02, max_multiplier=10,
+    s = Search(sc, default_conditions(sc), replications=5, share=1.0, resolution=0.02, max_multiplier=10,
                 seed=sc.seed, workers=1, scheduler=None, progress=None)
     fails = {3, 4}  # the replications that fail, whatever the load (a stand-in for runs)
     calls = []

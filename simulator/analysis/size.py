@@ -26,7 +26,7 @@ from typing import Any
 from ..scenario.models import Scenario, scenario_from_dict
 from ..scenario.problems import ScenarioError
 from .expectations import Condition
-from .headroom import HeadroomError, bounds_the_load, condition_text, default_conditions, holds
+from .answering import HeadroomError, bounds_the_load, condition_text, default_conditions, holds
 
 __all__ = ["SizeError", "Sizing", "size", "memory_tradeoff", "with_outage", "prefix_for", "MIN_PREFIX",
            "MAX_PREFIX"]
@@ -139,7 +139,7 @@ def _evaluate(variants: list[Scenario], conditions: Sequence[Condition], replica
     """For each variant: (holds, the summaries run). Replication 0 of every variant first; the others only where
     it still can hold (so which runs are made does not depend on the number of workers)."""
     from .capacity import capacity
-    from .headroom import run_task
+    from .answering import run_task
     from .sweep import execute
 
     caps = [capacity(v) for v in variants]
@@ -328,7 +328,7 @@ def memory_tradeoff(scenario: Scenario, sizes_mb: Sequence[int], *, function: st
     at the simulated peak and by the doc's formula, the addresses used at the peak, the failure rate and the cost
     (means of ``replications``, the same seeds at every size)."""
     from .capacity import capacity
-    from .headroom import run_task
+    from .answering import run_task
     from .sweep import execute
 
     vpc = [f.name for f in scenario.functions if f.in_vpc]
