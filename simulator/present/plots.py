@@ -1,4 +1,5 @@
-"""Figures of a run (SPEC §4, §6): the timeline, the network, latency, the capacity chart and a dashboard of all four.
+"""Figures of a run (SPEC §4, §6): the timeline, the network, latency, the capacity chart (drawn by
+:mod:`.capacity_figure`, which also draws it for a scenario alone) and a dashboard of all four.
 
 Every function takes results (a :class:`~simulator.analysis.results.Result`, or the capacity dict) and returns a
 :class:`matplotlib.figure.Figure` built without pyplot, so no GUI backend is needed and nothing is shown; callers save
@@ -11,18 +12,18 @@ greyscale; ticks, time units, events) is in :mod:`.style`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from ..summary import MAX_FUNCTION_ROWS, Summary, attention_order, projected_peak
+from ..summary import Summary, fmt_clock, projected_peak
+from .capacity_figure import capacity_chart, capacity_height
 from .style import (
     CYCLE,
     GREY,
-    LIGHT,
     NOT_SUCCESS,
     OKABE_ITO,
     OUTCOME_STYLE,
@@ -42,7 +43,6 @@ from .style import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
     from .shapes import RunData
@@ -53,7 +53,6 @@ __all__ = [
 ]
 
 _MAX_LATENCY_ROWS = 8  # the busiest functions the latency figure shows beside "all functions"
-_DETAILED_CAPACITY = 6  # up to this many functions the capacity chart has a panel each; beyond, one compact panel
 
 
 # --------------------------------------------------------------------------------------------------- timeline
@@ -249,8 +248,8 @@ def network(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figure
                 ax.plot([ex / div], [0], marker=markers[i % len(markers)], ms=9, color=colour, mec="black",
                         clip_on=False, zorder=5, ls="none")
                 # The summary counts from the end of the warm-up: exhaustion "at" the warm-up's end began earlier.
-                when = (f"already at the end of the warm-up ({_clock(ex)})" if sc.warmup and abs(ex - sc.warmup) < 1e-6
-                        else f"at {_clock(ex)}")
+                when = (f"already at the end of the warm-up ({fmt_clock(ex)})" if sc.warmup and abs(ex - sc.warmup) < 1e-6
+                        else f"at {fmt_clock(ex)}")
                 ax.annotate(f"{sub.id} out of addresses {when}", (ex / div, 0), xytext=(8, 12 + 13 * i),
                             textcoords="offset points", fontsize=8, color="#202020",
                             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1},
@@ -268,12 +267,6 @@ def network(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figure
     axes[-1].set_xlabel(f"simulated time ({unit})")
     axes[-1].set_xlim(0, sc.duration / div)
     return fig
-
-
-def _clock(t: float) -> str:
-    from ..units import format_duration
-
-    return format_duration(round(t) if t >= 60 else round(t, 1))
 
 
 # --------------------------------------------------------------------------------------------------- latency
@@ -437,142 +430,6 @@ def _latency_ladder(result: RunData, axes: Sequence[Axes]) -> None:
         ax.set_xlabel(f"{what} (ms, log scale)")
         ax.grid(axis="x", color="#DDDDDD", lw=0.6, which="both")
 
-# --------------------------------------------------------------------------------------------------- capacity
-
-_CEILINGS = (("concurrency", "concurrency (account / reserved)"), ("subnet_ips", "subnet addresses"),
-             ("eni_quota", "ENI quota"), ("n_minus_1", "N-1: largest AZ lost"))
-
-
-@overload
-def capacity_chart(data: RunData | Mapping[str, Any], *, fig: None = None) -> Figure: ...
-@overload
-def capacity_chart(data: RunData | Mapping[str, Any], *, fig: Figure | SubFigure) -> Figure | SubFigure: ...
-def capacity_chart(data: RunData | Mapping[str, Any], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
-    """Each function's ceilings as bars (the binding one highlighted), the projected peak as a line, the N-1
-    ceiling shown; with a run's Result, the simulated peak too. ``data`` is a Result or ``capacity(scenario)``."""
-    if isinstance(data, Mapping):
-        cap, summary, result = data, None, None
-    else:
-        cap, summary, result = data.summary["capacity"], data.summary, data
-    fns = cap["functions"]
-    n = len(fns)
-    fig = new_figure(fig, (11, _capacity_height(n)))
-    figure_title(fig, "Capacity: concurrent executions each limit allows", result)
-    if n > _DETAILED_CAPACITY:
-        _capacity_compact(fig.subplots(), fns, summary)
-        return fig
-    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
-    for ax, (name, f) in zip(axes, fns.items(), strict=True):
-        c = f["ceilings"]
-        rows = [(key, label, c[key]) for key, label in _CEILINGS if c.get(key) is not None]
-        peak = projected_peak(f)
-        mean = f["projected_peak"]
-        sim = summary["functions"][name]["peak_concurrency"] if summary and name in summary["functions"] else None
-        binding_value = c[f["binding"]]
-        scale = max(v for v in (peak, sim or 0, binding_value, c.get("n_minus_1") or 0, 1) if v is not None) * 1.45
-        for i, (key, _, value) in enumerate(rows):
-            y = len(rows) - 1 - i
-            shown = min(value, scale)
-            is_binding = key == f["binding"]
-            colour = OKABE_ITO["vermillion"] if is_binding else (OKABE_ITO["sky"] if key != "n_minus_1" else LIGHT)
-            ax.barh(y, shown, color=colour, edgecolor="black" if is_binding else "#606060",
-                    lw=1.6 if is_binding else 0.6, hatch="//" if key == "n_minus_1" else None, height=0.7)
-            if value > scale:  # a broken bar: two white slashes near its end
-                for dx in (0.05, 0.035):
-                    ax.plot([shown - scale * (dx + 0.006), shown - scale * (dx - 0.006)], [y - 0.42, y + 0.42],
-                            color="white", lw=2.5, solid_capstyle="butt", zorder=3)
-            text = f"{value:,}" + ("  ◀ binding" if is_binding else "") + ("  (off scale)" if value > scale else "")
-            inside = shown > scale * 0.8
-            # Inside a long bar, right-aligned (left of the break marks of an off-scale bar); else after its end.
-            tx = shown - scale * (0.075 if value > scale else 0.015) if inside else shown + scale * 0.01
-            ax.text(tx, y, text,
-                    ha="right" if inside else "left", va="center", fontsize=8.5,
-                    fontweight="bold" if is_binding else "normal", color="white" if inside and is_binding else "black")
-        ax.set_yticks(range(len(rows)), [label for _, label, _ in reversed(rows)], fontsize=9)
-        ax.axvline(peak, color="black", lw=2, ls=(0, (5, 2)), label=f"projected peak (p99.9) {peak:,}")
-        if mean != peak:
-            ax.axvline(mean, color=GREY, lw=1.2, ls=(0, (2, 2)), label=f"mean in service {mean:,}")
-        if sim is not None:
-            ax.axvline(sim, color=OKABE_ITO["blue"], lw=2, ls=(0, (1, 1)), label=f"simulated peak {sim:,}")
-        ax.set_xlim(0, scale * 1.02)
-        ax.set_ylim(-0.6, len(rows) - 0.4)
-        slots = f.get("slots_per_eni")
-        if not slots:
-            extra = ", not in a VPC"
-        elif slots >= 1000:  # legacy packs at most a few dozen per ENI; this is Hyperplane's connection count
-            extra = f", {slots:,} connections per Hyperplane ENI"
-        else:
-            extra = f", {slots:,} environment{'s' * (slots != 1)} per ENI"
-        scaling = c.get("scaling_s")
-        if scaling:
-            extra += f", scaling needs {_clock(scaling) if math.isfinite(scaling) else 'forever'} to the peak"
-        if peak > binding_value:
-            verdict = f"projected peak ABOVE the {f['binding']} ceiling"
-        elif c.get("n_minus_1") is not None and peak > c["n_minus_1"]:
-            verdict = "fits, but NOT with its largest AZ lost (N-1)"
-        else:
-            verdict = "fits, also with its largest AZ lost (N-1)"
-        ax.set_title(f"{name}: {f['memory_mb']:,} MB{extra} — {verdict}", loc="left", fontsize=10)
-        ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
-        ax.set_xlabel("concurrent executions")
-        thousands(ax, "x")
-        ax.grid(axis="x", color="#DDDDDD", lw=0.6)
-        ax.set_axisbelow(True)
-    return fig
-
-
-def _capacity_height(n_functions: int) -> float:
-    if n_functions <= _DETAILED_CAPACITY:
-        return 1.0 + 1.9 * n_functions
-    return 1.6 + 0.3 * min(n_functions, MAX_FUNCTION_ROWS)
-
-
-_BINDING_COLOUR = {"concurrency": OKABE_ITO["orange"], "subnet_ips": OKABE_ITO["vermillion"],
-                   "eni_quota": OKABE_ITO["purple"]}
-
-
-def _capacity_compact(ax: Axes, fns: Mapping[str, Any], summary: Summary | None) -> None:
-    """Many functions: one row each, the binding ceiling as a bar coloured by the limit, the projected and simulated
-    peaks and the N-1 ceiling as marks; the functions with the least headroom first (log scale: sizes differ)."""
-    names = attention_order(fns, summary["functions"] if summary is not None else None)[:MAX_FUNCTION_ROWS]
-    ordered = [(name, fns[name]) for name in names]
-    k = len(ordered)
-    for i, (name, f) in enumerate(ordered):
-        y = k - 1 - i
-        c = f["ceilings"]
-        binding = f["binding"]
-        ax.barh(y, max(c[binding], 0.5), color=_BINDING_COLOUR[binding], height=0.6,
-                edgecolor="black" if projected_peak(f) > c[binding] else "none", lw=1.2)
-        ax.plot([max(projected_peak(f), 0.5)], [y], marker="|", ms=13, mew=2.2,
-                color="black", ls="none")
-        if c.get("n_minus_1") is not None and c["n_minus_1"] != c[binding]:
-            ax.plot([max(c["n_minus_1"], 0.5)], [y], marker="<", ms=6, color="#505050", ls="none")
-        if summary is not None and name in summary["functions"]:
-            ax.plot([max(summary["functions"][name]["peak_concurrency"], 0.5)], [y], marker="o", ms=5,
-                    color=OKABE_ITO["blue"], ls="none")
-    ax.set_yticks(range(k), [name for name, _ in reversed(ordered)], fontsize=8)
-    ax.set_ylim(-0.7, k - 0.3)
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
-    ax.set_xlabel("concurrent executions (log scale)")
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    handles: list[Artist] = [Patch(color=colour, label=f"binding: {key}") for key, colour in _BINDING_COLOUR.items()
-                             if any(f["binding"] == key for _, f in ordered)]
-    handles += [Line2D([], [], marker="|", ms=11, mew=2.2, color="black", ls="none", label="projected peak (p99.9)"),
-                Line2D([], [], marker="<", ms=6, color="#505050", ls="none", label="N-1 ceiling")]
-    if summary is not None:
-        handles.append(Line2D([], [], marker="o", ms=5, color=OKABE_ITO["blue"], ls="none", label="simulated peak"))
-    handles.append(Patch(facecolor="none", edgecolor="black", lw=1.2, label="outlined: projected\npeak above ceiling"))
-    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=0.9)
-    order = "failed or throttled most, then least headroom" if summary is not None else "least headroom"
-    shown = f"the {k} of {len(fns):,} functions" if len(fns) > k else f"{k} functions"
-    ax.set_title(f"Binding ceiling per function, {shown}: {order} first", loc="left", fontsize=10)
-    ax.grid(axis="x", color="#DDDDDD", lw=0.6, which="both")
-    ax.set_axisbelow(True)
-
-
 # --------------------------------------------------------------------------------------------------- dashboard
 
 
@@ -585,7 +442,7 @@ def dashboard(result: RunData) -> Figure:
     has_hist = (result.invocations is not None and len(result.invocations)) or (
         result.latency_distribution is not None and len(result.latency_distribution))
     left = (7.5, 4.2 if has_hist else 2.6 + 0.6 * n_lat)
-    right = (2.4 + 1.9 * n_az, _capacity_height(n_fn))
+    right = (2.4 + 1.9 * n_az, capacity_height(n_fn))
     fig = Figure(figsize=(20, max(sum(left), sum(right))), layout="constrained")
     columns = fig.subfigures(1, 2, width_ratios=[1.15, 1])
     assert not isinstance(columns, SubFigure)  # 1 x 2: an array (matplotlib's stubs allow a single SubFigure)
