@@ -25,8 +25,8 @@ from typing import Any
 
 from ..scenario.models import Scenario, scenario_from_dict
 from ..scenario.problems import ScenarioError
-from .expectations import Condition
 from .answering import HeadroomError, bounds_the_load, condition_text, default_conditions, holds
+from .expectations import Condition
 
 __all__ = ["SizeError", "Sizing", "size", "memory_tradeoff", "with_outage", "prefix_for", "MIN_PREFIX",
            "MAX_PREFIX"]
@@ -138,8 +138,8 @@ def _evaluate(variants: list[Scenario], conditions: Sequence[Condition], replica
               seed: int, workers: int, scheduler: str | None) -> list[tuple[bool, list[dict[str, Any]]]]:
     """For each variant: (holds, the summaries run). Replication 0 of every variant first; the others only where
     it still can hold (so which runs are made does not depend on the number of workers)."""
-    from .capacity import capacity
     from .answering import run_task
+    from .capacity import capacity
     from .sweep import execute
 
     caps = [capacity(v) for v in variants]
@@ -327,8 +327,8 @@ def memory_tradeoff(scenario: Scenario, sizes_mb: Sequence[int], *, function: st
     """Per memory size of ``function`` (default: the only function in a VPC), with the current subnets: the ENIs
     at the simulated peak and by the doc's formula, the addresses used at the peak, the failure rate and the cost
     (means of ``replications``, the same seeds at every size)."""
-    from .capacity import capacity
     from .answering import run_task
+    from .capacity import capacity
     from .sweep import execute
 
     vpc = [f.name for f in scenario.functions if f.in_vpc]

@@ -156,7 +156,7 @@ class Stack:
             return str(value)
         raise self.error(f"needs a text value here (got {show(value)})", path)
 
-    def _list(self, value: Any, path: tuple) -> list:
+    def as_list(self, value: Any, path: tuple) -> list:
         if isinstance(value, Unvalued):
             raise self.missing(value)
         if isinstance(value, str):  # a CommaDelimitedList parameter given as text
@@ -208,13 +208,13 @@ class Stack:
             if not (isinstance(arg, list) and len(arg) == 2):
                 raise self.error(f"Fn::Join takes [delimiter, [values]] (got {show(arg)})", path)
             delim = self.text(self.resolve(arg[0], path + (0,)), path)
-            items = self._list(self.resolve(arg[1], path + (1,)), path + (1,))
+            items = self.as_list(self.resolve(arg[1], path + (1,)), path + (1,))
             return delim.join(self.text(x, path + (1,)) for x in items)
         if key == "Fn::Select":
             if not (isinstance(arg, list) and len(arg) == 2):
                 raise self.error(f"Fn::Select takes [index, [values]] (got {show(arg)})", path)
             index_text = self.text(self.resolve(arg[0], path + (0,)), path + (0,))
-            items = self._list(self.resolve(arg[1], path + (1,)), path + (1,))
+            items = self.as_list(self.resolve(arg[1], path + (1,)), path + (1,))
             if not index_text.isdigit():
                 raise self.error(f"Fn::Select: the index must be a whole number (got {index_text!r})", path)
             index = int(index_text)
