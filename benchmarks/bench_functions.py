@@ -35,6 +35,7 @@ import sys
 import time
 
 HORIZON_S = 200.0
+KEEP_ALIVE_S = 3600.0  # outlasts the run (and a --steady run up to 18 times as long): one cold start per function
 
 
 def scenario_dict(n_functions: int, invocations: int, horizon_s: float = HORIZON_S) -> dict:
@@ -49,7 +50,7 @@ def scenario_dict(n_functions: int, invocations: int, horizon_s: float = HORIZON
             "memory_mb": 128 + 64 * (i % 15),
             "subnets": ["a", "b"],
             "timeout": "15m",
-            "keep_alive": "1h",
+            "keep_alive": KEEP_ALIVE_S,
             "duration": {"dist": "exponential", "mean": f"{150 + 100 * spread:.4f}ms"},
             "arrivals": {"process": "poisson", "rate": rate},
         })
@@ -153,7 +154,13 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(int(args.child[0]), int(args.child[1]), args.child[2])))
         return
-    if args.steady:
+    if args.steady is not None:
+        # Longer than 1 (a difference to measure), and at most 18: 200 s x 18 stays within the 1 h keep-alive, so
+        # the longer run has no second cold starts to count as a cost per invocation.
+        if not 1 < args.steady <= KEEP_ALIVE_S / HORIZON_S:
+            ap.error(f"--steady: X must be above 1 and at most {KEEP_ALIVE_S / HORIZON_S:g} (got {args.steady:g})")
+        if args.json:
+            ap.error("--steady prints its own table; leave out --json")
         steady(args.functions, args.invocations, args.steady)
         return
     rows = [measure(n, args.invocations) for n in args.functions]

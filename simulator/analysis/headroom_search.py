@@ -160,7 +160,7 @@ def _crossing(m1: float, e1: float, m2: float, e2: float) -> float:
 
 
 class Search:
-    """The runs of one headroom search and the rules that choose them (see the module's docstring)."""
+    """The runs of one headroom search and the rules that choose them (how the search goes: :mod:`.headroom`'s docstring)."""
 
     def __init__(self, scenario: Scenario, conditions: Sequence[Condition], *, replications: int, share: float,
                  resolution: float, max_multiplier: float, seed: int, workers: int, scheduler: str | None,
