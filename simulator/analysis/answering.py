@@ -128,10 +128,6 @@ def holds(conditions: Sequence[Condition], summary: dict[str, Any]) -> tuple[boo
     """Whether every condition holds in ``summary``, and the text of those that do not."""
     failed = []
     for c in conditions:
-        try:
-            value = lookup(summary, c.path)
-        except KeyError:
-            value = None
-        if not c.holds(value):
+        if not c.holds(lookup(summary, c.path)):  # None where the summary has no value at the path
             failed.append(condition_text(c))
     return not failed, failed

@@ -69,10 +69,7 @@ def _point(m: float, summaries: list[dict[str, Any]], conditions: Sequence[Condi
     first = conditions[0]
     values = []
     for s in summaries:
-        try:
-            v = lookup(s, first.path)
-        except KeyError:
-            v = None
+        v = lookup(s, first.path)  # None where the summary has no value at the path
         values.append(math.inf if v is None and first.kind == FIRST_TIME else v)
     finite = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)]
     outcomes = [o for o in (_first_outcome(s) for s in summaries) if o is not None]
@@ -109,10 +106,7 @@ def _number(v: Any) -> float | None:
 
 
 def _value(c: Condition, summary: dict[str, Any]) -> float | None:
-    try:
-        return _number(lookup(summary, c.path))
-    except KeyError:
-        return None
+    return _number(lookup(summary, c.path))
 
 
 def _excess(c: Condition, summary: dict[str, Any]) -> float | None:
