@@ -7,6 +7,7 @@ resolver (:mod:`.cfn_intrinsics`), and every error names the resource and the li
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,55 +265,51 @@ def read_subnet(st: Stack, lid: str, sid: str, routes: dict[tuple[int, str], str
     return ImportedSubnet(id=sid, az=az, cidr=cidr, origin=origin, ips_in_use=ips, route=route)
 
 
+def _created(stacks: list[Stack], *types: str) -> Iterator[tuple[Stack, str, dict[str, Any], tuple]]:
+    """(stack, logical ID, properties, path of the properties) of every resource of ``types`` that the stacks
+    create (its Condition, if any, is true), in file order."""
+    for st in stacks:
+        for lid, res in st.resources.items():
+            if res.get("Type") in types and st.exists(lid):
+                yield st, lid, section(res, "Properties"), ("Resources", lid, "Properties")
+
+
 def read_routes(stacks: list[Stack]) -> dict[tuple[int, str], str | None]:
     """(stack, subnet logical ID) -> nat | igw | none | None (a default route through something else)."""
     table_route: dict[tuple[int, str], str | None] = {}
-    for st in stacks:
-        for lid, res in st.resources.items():
-            if res.get("Type") != "AWS::EC2::Route" or not st.exists(lid):
-                continue
-            props = section(res, "Properties")
-            base = ("Resources", lid, "Properties")
-            dest = st.resolve(props.get("DestinationCidrBlock"), base + ("DestinationCidrBlock",))
-            if dest != "0.0.0.0/0":
-                continue
-            table = st.resolve(props.get("RouteTableId"), base + ("RouteTableId",))
-            if not isinstance(table, Res):
-                continue
-            kind: str | None = None
-            if props.get("NatGatewayId") is not None or props.get("InstanceId") is not None:
-                kind = "nat"
-            elif props.get("GatewayId") is not None:
-                gw = st.resolve(props["GatewayId"], base + ("GatewayId",))
-                if isinstance(gw, Res) and gw.type == "AWS::EC2::InternetGateway" or (
-                        isinstance(gw, str) and gw.startswith("igw-")):
-                    kind = "igw"
-            table_route[(id(table.stack), table.logical_id)] = kind
+    for st, _lid, props, base in _created(stacks, "AWS::EC2::Route"):
+        dest = st.resolve(props.get("DestinationCidrBlock"), base + ("DestinationCidrBlock",))
+        if dest != "0.0.0.0/0":
+            continue
+        table = st.resolve(props.get("RouteTableId"), base + ("RouteTableId",))
+        if not isinstance(table, Res):
+            continue
+        kind: str | None = None
+        if props.get("NatGatewayId") is not None or props.get("InstanceId") is not None:
+            kind = "nat"
+        elif props.get("GatewayId") is not None:
+            gw = st.resolve(props["GatewayId"], base + ("GatewayId",))
+            if isinstance(gw, Res) and gw.type == "AWS::EC2::InternetGateway" or (
+                    isinstance(gw, str) and gw.startswith("igw-")):
+                kind = "igw"
+        table_route[(id(table.stack), table.logical_id)] = kind
     out: dict[tuple[int, str], str | None] = {}
-    for st in stacks:
-        for lid, res in st.resources.items():
-            if res.get("Type") != "AWS::EC2::SubnetRouteTableAssociation" or not st.exists(lid):
-                continue
-            props = section(res, "Properties")
-            base = ("Resources", lid, "Properties")
-            subnet = st.resolve(props.get("SubnetId"), base + ("SubnetId",))
-            table = st.resolve(props.get("RouteTableId"), base + ("RouteTableId",))
-            if isinstance(subnet, Res) and isinstance(table, Res):
-                out[(id(subnet.stack), subnet.logical_id)] = table_route.get((id(table.stack), table.logical_id),
-                                                                              "none")
+    for st, _lid, props, base in _created(stacks, "AWS::EC2::SubnetRouteTableAssociation"):
+        subnet = st.resolve(props.get("SubnetId"), base + ("SubnetId",))
+        table = st.resolve(props.get("RouteTableId"), base + ("RouteTableId",))
+        if isinstance(subnet, Res) and isinstance(table, Res):
+            out[(id(subnet.stack), subnet.logical_id)] = table_route.get((id(table.stack), table.logical_id),
+                                                                          "none")
     return out
 
 
 def read_tenancy(stacks: list[Stack], notes: list[str]) -> bool:
     dedicated = []
-    for st in stacks:
-        for lid, res in st.resources.items():
-            if res.get("Type") == "AWS::EC2::VPC" and st.exists(lid):
-                props = section(res, "Properties")
-                if "InstanceTenancy" in props:
-                    path = ("Resources", lid, "Properties", "InstanceTenancy")
-                    if st.text(st.resolve(props["InstanceTenancy"], path), path) == "dedicated":
-                        dedicated.append(str(st.origin(lid)))
+    for st, lid, props, base in _created(stacks, "AWS::EC2::VPC"):
+        if "InstanceTenancy" in props:
+            path = base + ("InstanceTenancy",)
+            if st.text(st.resolve(props["InstanceTenancy"], path), path) == "dedicated":
+                dedicated.append(str(st.origin(lid)))
     if dedicated:
         notes.append(f"dedicated tenancy: {', '.join(dedicated)} (Lambda does not support it; the lint says so)")
     return bool(dedicated)
@@ -322,33 +319,28 @@ def add_provisioned(stacks: list[Stack], by_logical: dict[tuple[int, str], Impor
     """``AWS::Lambda::Version``/``Alias`` ``ProvisionedConcurrencyConfig``: added to the function they name."""
     by_name = {fn.name: fn for fn in by_logical.values()}
     sources: dict[str, list[str]] = {}
-    for st in stacks:
-        for lid, res in st.resources.items():
-            if res.get("Type") not in ("AWS::Lambda::Version", "AWS::Lambda::Alias") or not st.exists(lid):
-                continue
-            props = section(res, "Properties")
-            if "ProvisionedConcurrencyConfig" not in props:
-                continue
-            base = ("Resources", lid, "Properties")
-            pcc = st.resolve(props["ProvisionedConcurrencyConfig"], base + ("ProvisionedConcurrencyConfig",))
-            if pcc is NO_VALUE:
-                continue
-            ppath = base + ("ProvisionedConcurrencyConfig", "ProvisionedConcurrentExecutions")
-            if not isinstance(pcc, dict) or "ProvisionedConcurrentExecutions" not in pcc:
-                raise st.error("ProvisionedConcurrencyConfig needs ProvisionedConcurrentExecutions", ppath[:-1])
-            n = _whole(pcc["ProvisionedConcurrentExecutions"], st, ppath, "ProvisionedConcurrentExecutions")
-            target = st.resolve(props.get("FunctionName"), base + ("FunctionName",))
-            fn = None
-            if isinstance(target, Res):
-                fn = by_logical.get((id(target.stack), target.logical_id))
-            elif isinstance(target, str):
-                fn = by_name.get(target.split(":")[-1]) or by_name.get(target)
-            if fn is None:
-                notes.append(f"{st.origin(lid)}: provisioned concurrency for {show(target)}, a function not in "
-                             f"the template: left out")
-                continue
-            fn.provisioned += n
-            sources.setdefault(fn.name, []).append(lid)
+    for st, lid, props, base in _created(stacks, "AWS::Lambda::Version", "AWS::Lambda::Alias"):
+        if "ProvisionedConcurrencyConfig" not in props:
+            continue
+        pcc = st.resolve(props["ProvisionedConcurrencyConfig"], base + ("ProvisionedConcurrencyConfig",))
+        if pcc is NO_VALUE:
+            continue
+        ppath = base + ("ProvisionedConcurrencyConfig", "ProvisionedConcurrentExecutions")
+        if not isinstance(pcc, dict) or "ProvisionedConcurrentExecutions" not in pcc:
+            raise st.error("ProvisionedConcurrencyConfig needs ProvisionedConcurrentExecutions", ppath[:-1])
+        n = _whole(pcc["ProvisionedConcurrentExecutions"], st, ppath, "ProvisionedConcurrentExecutions")
+        target = st.resolve(props.get("FunctionName"), base + ("FunctionName",))
+        fn = None
+        if isinstance(target, Res):
+            fn = by_logical.get((id(target.stack), target.logical_id))
+        elif isinstance(target, str):
+            fn = by_name.get(target.split(":")[-1]) or by_name.get(target)
+        if fn is None:
+            notes.append(f"{st.origin(lid)}: provisioned concurrency for {show(target)}, a function not in "
+                         f"the template: left out")
+            continue
+        fn.provisioned += n
+        sources.setdefault(fn.name, []).append(lid)
     for name, lids in sources.items():
         if len(lids) > 1:
             notes.append(f"provisioned concurrency of {name} adds up {', '.join(lids)}")
