@@ -335,6 +335,33 @@ def test_log_axis_ticks_are_whole_numbers():
     assert labels and all("." not in label for label in labels), labels
 
 
+@pytest.mark.parametrize("lo, hi, width_in", [(1e-3, 405_673, 4.75), (1e-3, 45_000, 4.75), (7, 17_000, 4.75),
+                                               (1e-3, 405_673, 2.5), (30, 13_000, 4.75), (1e-3, 1e9, 4.0)])
+def test_log_ms_axis_labels_never_touch(lo, hi, width_in):
+    """Over nine decades (azure-trace.yaml: 0.001 ms to 406 s), ``10,000`` and ``100,000`` were drawn into one
+    another: the axis allowed a tick every three font sizes. Labels in view keep apart, and a range whose labels
+    fit keeps a label at every power of ten."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=(width_in, 3), dpi=110)  # the report's resolution
+    ax = fig.add_axes((0, 0.2, 1, 0.7))  # an axis width_in inches wide (the report's latency panels: 4.75)
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    plots._log_ms(ax, lo, hi)
+    FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    shown = sorted((t.get_window_extent(renderer).x0, t.get_window_extent(renderer).x1, t.get_text())
+                   for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi and t.get_text())
+    assert len(shown) >= 2, shown
+    gap = 0.5 * 10 * fig.dpi / 72  # half a font size (10 pt), in pixels
+    for (_, right, a), (left, _, b) in zip(shown, shown[1:], strict=False):
+        assert left - right >= gap, (a, b, left - right)
+    decades = np.floor(np.log10(hi)) - np.ceil(np.log10(lo)) + 1
+    if (lo, hi, width_in) in ((1e-3, 45_000, 4.75), (7, 17_000, 4.75)):  # room for all: none is dropped
+        assert len(shown) == decades, shown
+
+
 # --------------------------------------------------------------------------------------------------- legends and notes
 
 

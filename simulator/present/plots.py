@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
+from matplotlib.axis import Axis as MplAxis
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
@@ -300,13 +301,54 @@ def latency(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figure
     return fig
 
 
+def _ms_label(v: float) -> str:
+    return f"{v:,.0f}" if v >= 1 else f"{v:.2g}"
+
+
+class _DecadeLocator(LogLocator):
+    """Powers of ten on a logarithmic millisecond axis, as many as their labels fit side by side: the axis's own
+    estimate allows a tick every three font sizes, too close for ``10,000`` beside ``100,000`` over nine decades."""
+
+    _GAP_EM = 0.8  # the least space between two neighbouring labels, in font sizes
+
+    def __init__(self) -> None:
+        super().__init__(base=10, subs=(1.0,))
+
+    def tick_values(self, vmin: float, vmax: float) -> Any:
+        axis = self.axis
+        if not isinstance(axis, MplAxis) or not 0 < vmin < vmax:
+            return super().tick_values(vmin, vmax)
+        from matplotlib import rcParams
+        from matplotlib.font_manager import FontProperties
+        from matplotlib.textpath import TextToPath
+
+        prop = FontProperties(size=rcParams["xtick.labelsize"])
+        width = TextToPath().get_text_width_height_descent
+        first, last = math.ceil(math.log10(vmin)), math.floor(math.log10(vmax))
+        if last <= first:
+            return super().tick_values(vmin, vmax)
+        widths = [width(_ms_label(10.0 ** k), prop, ismath=False)[0] for k in range(first, last + 1)]  # points
+        need = max((a + b) / 2 for a, b in zip(widths, widths[1:], strict=False))
+        need += self._GAP_EM * prop.get_size_in_points()
+        fig = axis.axes.get_figure(root=True)
+        if fig is None:
+            return super().tick_values(vmin, vmax)
+        length = axis.axes.bbox.width * 72 / fig.dpi  # points
+        stride = max(1, math.ceil(need / (length / math.log10(vmax / vmin))))
+        # LogLocator takes a number of ticks and picks a stride from it: this number gives at least ``stride``.
+        auto, self.numticks = self.numticks, max(2, math.ceil((last - first + 1) / stride))
+        try:
+            return super().tick_values(vmin, vmax)
+        finally:
+            self.numticks = auto
+
+
 def _log_ms(ax: Axes, lo: float, hi: float) -> None:
     """Plain numbers on a logarithmic millisecond axis (not 10^3, 2x10^3...): at 1-2-5 steps over a short range,
-    at powers of ten over a long one."""
+    at powers of ten over a long one, every other one (or fewer) when their labels would touch."""
     decades = math.log10(max(hi, 1e-9) / max(lo, 1e-9))
-    subs = (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:.2g}"))
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)) if decades <= 2.5 else _DecadeLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _ms_label(v)))
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
