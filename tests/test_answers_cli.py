@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from simulator.cli.core import main
 
@@ -59,4 +60,8 @@ def test_headroom_prints_the_answer_the_closed_form_and_the_points(scenario_file
     report = (out_dir / "run" / "report.html").read_text(encoding="utf-8")
     assert 'id="figure-headroom"' in report and "This is the run at x6.5" in report
     assert (out_dir / "run" / "figures" / "headroom.png").is_file()
-    assert json.loads((out_dir / "run" / "summary.json").read_text())["failed"] == 0  # the answer holds
+    run = json.loads((out_dir / "run" / "summary.json").read_text())
+    assert run["failed"] == 0  # the answer holds
+    # Named for its load: its figures, pasted alone, read "<scenario> at x6.5.. load", not the scenario as written.
+    name = yaml.safe_load(scenario_file.read_text())["name"]
+    assert run["scenario"].startswith(f"{name} at x6.5") and run["scenario"].endswith(" load"), run["scenario"]

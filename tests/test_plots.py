@@ -15,6 +15,8 @@ from matplotlib.patches import StepPatch
 
 import simulator as vs
 from simulator.present import compare_figures, plots
+from simulator.present.style import time_unit
+from simulator.summary import fmt_clock
 
 from .conftest import BASE, deep_merge, tiny
 
@@ -397,3 +399,115 @@ def test_off_scale_eni_quota_is_named_as_executions_not_enis():
     note = next(t for t in titles if t.startswith("above the plot"))
     assert "ENI quota × envs/ENI 1,050" in note  # 350 ENIs × 3 environments of 1024 MB
     assert "account concurrency limit 1,000" in note
+
+
+# --------------------------------------------------------------------------------------------------- a design review's reading
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    return fig.canvas.get_renderer()
+
+
+@pytest.fixture(scope="module")
+def replicated() -> vs.Result:
+    """Three replications of the stressed scenario at 12/s Poisson arrivals, no warm-up: the summary holds means (of
+    cold starts 57.67; subnet b ran out at 1.46 s, 2.72 s and 1.53 s), the time series is replication 1's."""
+    fn = {**BASE["functions"][0], "memory_mb": 3072, "arrivals": {"process": "poisson", "rate": 12}}
+    return vs.run_replications(stressed(functions=[fn], warmup=0), replications=3)
+
+
+def test_replicated_figures_say_what_they_draw(replicated):
+    """The figures of a replicated run showed replication 1's path under the title of the run, beside a report of
+    means, and the latency panels printed mean counts as ``193,320.33333333334``."""
+    assert replicated.summary["cold_starts"] % 1  # a mean: not to be printed raw
+    assert plots.timeline(replicated).get_suptitle().endswith(": replication 1 of 3")
+    assert plots.network(replicated).get_suptitle().endswith(": replication 1 of 3")
+    lat = plots.latency(replicated)  # no histogram kept: the summary's percentiles, means of the three
+    assert lat.get_suptitle().endswith(": means of 3 replications")
+    titles = [ax.get_title(loc="left") for ax in lat.axes]
+    assert titles == [f"end-to-end latency: {replicated.summary['succeeded']:,.0f} successful invocations",
+                      f"cold start (ENI wait + init): {replicated.summary['cold_starts']:,.0f} cold starts"]
+    single = vs.simulate(stressed())
+    assert plots.timeline(single).get_suptitle() == "Timeline — stressed (legacy, seed 0)"
+
+
+def test_replicated_network_marks_where_its_own_path_ran_out(replicated):
+    """The mean exhaustion time was marked on replication 1's curve, which ran out elsewhere."""
+    fig = plots.network(replicated)
+    ax = next(a for a in fig.axes if a.get_title(loc="left") == "az-b")
+    note = next(t for t in ax.texts if t.get_text().startswith("b out of addresses"))
+    mean = replicated.summary["subnets"]["b"]["exhausted_s"]
+    assert f"(mean of 3 replications: {fmt_clock(mean)})" in note.get_text()
+    ts = replicated.timeseries
+    own = float(ts["t_s"][ts["free_ips.b"] <= 0].iloc[0])  # the step in which replication 1's subnet ran out
+    assert abs(mean - own) > 0.5 and note.xy[0] == pytest.approx(own / time_unit(60)[0])
+
+
+def test_latency_ladder_max_label_beside_its_tick(replicated):
+    fig = plots.latency(replicated)
+    renderer = _drawn(fig)
+    ax = fig.axes[0]
+    maximum = replicated.summary["latency_ms"]["max"]
+    label = [t for t in ax.texts if t.get_text() == f"{maximum:,.0f}"][-1]  # after p50, p95, p99 (p99 may equal it)
+    tick = next(line for line in ax.lines if line.get_label() == "max")
+    box = tick.get_window_extent(renderer)  # the marker's square; the tick is its middle, 2 points wide
+    assert label.get_window_extent(renderer).x0 > (box.x0 + box.x1) / 2 + 2 * fig.dpi / 72
+
+
+def test_latency_count_keeps_what_the_log_axis_cannot_show():
+    """azure-trace.yaml: 4,684 invocations of under 0.001 ms were cut from the histogram and from its count."""
+    import dataclasses
+
+    res = vs.simulate(calm())
+    dist = res.latency_distribution
+    # The engine's first bucket, [0, 0.001) ms, holds 7 invocations (the frame lists the buckets that hold any).
+    dist = pd.concat([pd.DataFrame({"kind": ["latency"], "low_ms": [0.0], "high_ms": [1e-3], "count": [7]}), dist],
+                     ignore_index=True)
+    total = int(dist.loc[dist["kind"] == "latency", "count"].sum())
+    title = plots.latency(dataclasses.replace(res, latency_distribution=dist)).axes[0].get_title(loc="left")
+    assert title == (f"end-to-end latency: {total:,} successful invocations\n"
+                     "(7 under 0.001 ms: left of this log axis)")
+
+
+def test_a_rare_failure_cause_is_marked_where_it_happens():
+    """az-outage.yaml: two timeouts at 0.1/s beside 60 subnet_ips/s were in the legend and nowhere to be seen."""
+    import dataclasses
+
+    res = vs.simulate(tiny(name="rare", duration=40, functions=[
+        {**BASE["functions"][0], "arrivals": {"process": "constant", "rate": 0.1}}]))
+    ts = res.timeseries.copy()
+    ts.loc[10, "subnet_ips"] = 500
+    ts.loc[30, "timeout"] = 1
+    fig = plots.timeline(dataclasses.replace(res, timeseries=ts))
+    ax = next(a for a in fig.axes if a.get_ylabel().startswith("failed or throttled"))
+    marks = next(line for line in ax.lines if line.get_label().startswith("timeout (too few to see"))
+    assert list(marks.get_xdata()) == [pytest.approx(30.5)] and list(marks.get_ydata()) == [0]
+    labels = ax.get_legend_handles_labels()[1]
+    assert "subnet_ips" in labels and "timeout" not in labels  # one entry per cause
+
+
+def test_off_scale_address_ceiling_says_lowest_when_an_az_is_down():
+    """az-outage.yaml on Hyperplane: "address ceiling 6.6M" was the ceiling during the outage, 9.9M otherwise."""
+    sc = stressed(platform="hyperplane", functions=[{**BASE["functions"][0], "arrivals": {"process": "constant",
+                                                                                            "rate": 5}}])
+    fig = plots.timeline(vs.simulate(sc))
+    ax = next(a for a in fig.axes if a.get_ylabel() == "executions")
+    above = ax.get_title(loc="right")
+    assert "address ceiling lowest " in above, above
+
+
+def test_labels_above_the_data():
+    """The arrivals panel's event labels sat on the arrivals line; the ENI panel's legend on a Hyperplane run's few
+    ENIs, which fill it to the top."""
+    res = vs.simulate(stressed(platform="hyperplane"))
+    fig = plots.timeline(res)
+    ax = next(a for a in fig.axes if a.get_ylabel().startswith("arrivals"))
+    assert ax.get_ylim()[1] >= 1.3 * (res.timeseries["arrivals"].max() / res.scenario.timestep) - 1e-9
+    net = plots.network(res)
+    renderer = _drawn(net)
+    top = net.axes[0]
+    assert top.get_legend().get_window_extent(renderer).y0 >= top.get_window_extent(renderer).y1 - 1

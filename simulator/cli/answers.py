@@ -165,7 +165,8 @@ def _write_headroom(sc: Any, h: Any, out_dir: Path) -> None:
 
     png = plots.png_bytes(h.plot())
     m = h.multiplier if h.multiplier > 0 else (h.bracket[1] or 1.0)
-    result = simulate(scale_load(sc, m), seed=h.seed)
+    # Named for its load, so that its figures, pasted alone, do not pass for the scenario as written.
+    result = simulate(scale_load(sc, m).with_changes({"name": f"{sc.name} at x{m:.4g} load"}), seed=h.seed)
     result.extra["figures"] = {"headroom": png}
     result.extra["captions"] = {"headroom": ("Headroom", "The search that led to this load: the first condition's "
                                              "metric at each multiplier evaluated (bars: lowest and highest of the "

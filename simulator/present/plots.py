@@ -35,6 +35,7 @@ from .style import (
     new_figure,
     per_step_ticks,
     png_bytes,
+    replications_of,
     shade_events,
     short_number,
     thousands,
@@ -73,7 +74,7 @@ def timeline(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figur
     t = ts["t_s"].to_numpy(dtype=float)
     x = np.append(t, min(t[-1] + width_s, sc.duration)) / div if len(t) else np.array([0.0])
     ax_a, ax_c, ax_o = fig.subplots(3, 1, sharex=True, height_ratios=[1, 2, 1.3])
-    figure_title(fig, "Timeline", result)
+    figure_title(fig, "Timeline", result, sample_path=True)
 
     def steps(ax: Axes, y: np.ndarray, **kw: Any) -> None:
         ax.stairs(y, x, baseline=None, **kw)
@@ -81,7 +82,8 @@ def timeline(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figur
     # Arrivals.
     steps(ax_a, ts["arrivals"].to_numpy() / width_s, color=OKABE_ITO["blue"], lw=1.4, label="arrivals")
     ax_a.set_ylabel("arrivals\n(invocations/s)")
-    ax_a.set_ylim(bottom=0)
+    # Headroom above the arrivals for the events' labels (warm-up, an AZ down), which sit at the panel's top.
+    ax_a.set_ylim(0, max(float((ts["arrivals"] / width_s).max() if len(ts) else 0), 1e-9) * 1.3)
     per_step_ticks(ax_a, [width_s])
     thousands(ax_a)
     shade_events(ax_a, sc, div, label=True)
@@ -121,7 +123,8 @@ def timeline(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figur
     for label, value, colour, ls in limits:
         if isinstance(value, np.ndarray):
             if float(np.min(value)) > top:
-                off_scale.append(f"{without_brackets(label)} {short_number(float(np.min(value)))}")
+                lowest = "lowest " if float(np.max(value)) > float(np.min(value)) else ""  # an AZ down lowers it
+                off_scale.append(f"{without_brackets(label)} {lowest}{short_number(float(np.min(value)))}")
                 continue
             ax_c.stairs(value, x, baseline=None, color=colour, lw=3, ls=ls, label=label, zorder=2)
         elif value > top:
@@ -146,14 +149,21 @@ def timeline(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figur
     present = [o for o in NOT_SUCCESS if o in ts and ts[o].sum() > 0]
     if present:
         bottom = np.zeros(len(ts))
+        rates = {o: ts[o].to_numpy(dtype=float) / width_s for o in present}
+        top_o = max(float(np.sum(list(rates.values()), axis=0).max()), 1e-9) * 1.25
+        # A cause too rare to see beside the others (two timeouts under 60 subnet_ips/s) is marked where it happens.
+        rare = {o for o in present if rates[o].max() < 0.02 * top_o}
         for o in present:
-            y = ts[o].to_numpy(dtype=float) / width_s
             colour, hatch = OUTCOME_STYLE[o]
-            ax_o.stairs(bottom + y, x, baseline=bottom, fill=True, facecolor=colour, hatch=hatch,
-                        edgecolor="white" if hatch else "none", lw=0, label=o)
-            bottom = bottom + y
+            ax_o.stairs(bottom + rates[o], x, baseline=bottom, fill=True, facecolor=colour, hatch=hatch,
+                        edgecolor="white" if hatch else "none", lw=0, label="_" + o if o in rare else o)
+            bottom = bottom + rates[o]
+            if o in rare:
+                at = np.flatnonzero(rates[o] > 0)
+                ax_o.plot((x[at] + x[at + 1]) / 2, np.zeros(len(at)), marker="^", ms=7, color=colour, mec="black",
+                          mew=0.6, ls="none", clip_on=False, zorder=5, label=f"{o} (too few to see; ▲ marks them)")
         ax_o.legend(loc="upper left", fontsize=8, ncols=min(3, len(present)), framealpha=0.9)
-        ax_o.set_ylim(0, max(bottom.max(), 1e-9) * 1.25)
+        ax_o.set_ylim(0, top_o)
         per_step_ticks(ax_o, [width_s])
     else:
         ax_o.text(0.5, 0.5, "no failures and no throttles", transform=ax_o.transAxes, ha="center", va="center",
@@ -186,7 +196,7 @@ def network(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figure
     div, unit = time_unit(sc.duration)
     azs = sc.azs
     fig = new_figure(fig, (11, 2.4 + 1.9 * max(1, len(azs))))
-    figure_title(fig, "Network", result)
+    figure_title(fig, "Network", result, sample_path=True)
     if not sc.vpc.subnets:
         ax = fig.subplots()
         ax.text(0.5, 0.5, "no VPC subnets: the functions are not in a VPC", ha="center", va="center",
@@ -221,10 +231,12 @@ def network(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figure
     ax.set_ylim(0, top)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("Lambda ENIs")
-    ax.legend(loc="upper left", fontsize=8, ncols=2, framealpha=0.9)
+    # Above the panel: a few ENIs (Hyperplane) fill it to the top, and a legend inside would cover them.
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, ncols=4, frameon=False, borderaxespad=0.2)
     shade_events(ax, sc, div, label=False)  # the AZ panels below carry the labels; the legend sits here
 
     colours = {sub.id: CYCLE[i % len(CYCLE)] for i, sub in enumerate(sc.vpc.subnets)}
+    reps = replications_of(result)
     markers = ["o", "s", "^", "D", "v", "P"]
     for ax, az in zip(axes[1:], azs, strict=True):
         subs = [sub for sub in sc.vpc.subnets if sub.az == az]
@@ -245,12 +257,18 @@ def network(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figure
                                 facecolor=colour, alpha=0.16, lw=0, label=f"{sub.id}: no free address")
             info = s["subnets"].get(sub.id, {})
             ex = info.get("exhausted_s")
-            if ex is not None:
-                ax.plot([ex / div], [0], marker=markers[i % len(markers)], ms=9, color=colour, mec="black",
-                        clip_on=False, zorder=5, ls="none")
+            if ex is not None and reps > 1:
+                # A mean over the replications; the curve is replication 1's: mark where this one ran out.
+                counted = np.flatnonzero(empty & (t + width_s > sc.warmup))
+                when = f"(mean of {reps} replications: {fmt_clock(ex)})"
+                ex = max(float(t[counted[0]]), sc.warmup) if len(counted) else None
+            elif ex is not None:
                 # The summary counts from the end of the warm-up: exhaustion "at" the warm-up's end began earlier.
                 when = (f"already at the end of the warm-up ({fmt_clock(ex)})" if sc.warmup and abs(ex - sc.warmup) < 1e-6
                         else f"at {fmt_clock(ex)}")
+            if ex is not None:
+                ax.plot([ex / div], [0], marker=markers[i % len(markers)], ms=9, color=colour, mec="black",
+                        clip_on=False, zorder=5, ls="none")
                 ax.annotate(f"{sub.id} out of addresses {when}", (ex / div, 0), xytext=(8, 12 + 13 * i),
                             textcoords="offset points", fontsize=8, color="#202020",
                             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1},
@@ -290,7 +308,7 @@ def latency(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figure
     n_fn = len(result.summary["functions"])
     rows = 1 + min(n_fn, _MAX_LATENCY_ROWS) if n_fn > 1 else 1
     fig = new_figure(fig, (11, 4.2 if has_rows or has_buckets else 2.6 + 0.6 * rows))
-    figure_title(fig, "Latency", result)
+    figure_title(fig, "Latency", result, sample_path=has_rows or has_buckets)
     axes = fig.subplots(1, 2)
     if has_rows:
         _latency_histograms(result, axes)
@@ -385,6 +403,18 @@ def _draw_histogram(ax: Axes, counts: np.ndarray, edges: np.ndarray, summary: Su
     ax.grid(axis="y", color="#DDDDDD", lw=0.6)
 
 
+_LOG_FLOOR_MS = 1e-3  # the latency axes start here: a log axis has no place for 0 ms
+
+
+def _count_text(total: int, under: int, noun: str) -> str:
+    """A panel's count: every value counted, and those under the axis's floor said apart (azure-trace.yaml has
+    4,684 invocations of a few microseconds, which the first version left out of the count silently)."""
+    text = f"{total:,} {noun}"
+    if under:
+        text += f"\n({under:,} under {_LOG_FLOOR_MS:g} ms: left of this log axis)"
+    return text
+
+
 def _latency_histograms(result: RunData, axes: Sequence[Axes]) -> None:
     inv = result.invocations
     assert inv is not None  # latency() draws these only from kept invocations
@@ -395,15 +425,16 @@ def _latency_histograms(result: RunData, axes: Sequence[Axes]) -> None:
     cold = ok[ok["cold"]]
     cold_ms = ((cold["start_s"] - cold["arrival_s"]) * 1000).to_numpy()
     for ax, values, (key, what, noun) in zip(axes, (e2e_ms, cold_ms), _PANELS, strict=True):
-        values = values[np.isfinite(values) & (values > 0)]
-        if not len(values):
+        values = values[np.isfinite(values)]
+        shown = values[values >= _LOG_FLOOR_MS]
+        if not len(shown):
             _draw_histogram(ax, np.zeros(1), np.array([1.0, 2.0]), s, key, what, "")
             continue
-        lo, hi = float(values.min()), float(values.max())
-        nbins = int(np.clip(2 * np.sqrt(len(values)), 8, 60))
-        bins = np.geomspace(max(lo, 1e-3), max(hi, lo * 1.01, 1e-3 * 1.01), nbins + 1)
-        counts, _ = np.histogram(values, bins=bins)
-        _draw_histogram(ax, counts, bins, s, key, what, f"{len(values):,} {noun}")
+        lo, hi = float(shown.min()), float(shown.max())
+        nbins = int(np.clip(2 * np.sqrt(len(shown)), 8, 60))
+        bins = np.geomspace(lo, max(hi, lo * 1.01), nbins + 1)
+        counts, _ = np.histogram(shown, bins=bins)
+        _draw_histogram(ax, counts, bins, s, key, what, _count_text(len(values), len(values) - len(shown), noun))
 
 
 def _latency_from_buckets(result: RunData, axes: Sequence[Axes]) -> None:
@@ -411,7 +442,8 @@ def _latency_from_buckets(result: RunData, axes: Sequence[Axes]) -> None:
     dist = result.latency_distribution
     assert dist is not None
     for ax, kind, (key, what, noun) in zip(axes, ("latency", "cold_start"), _PANELS, strict=True):
-        part = dist[(dist["kind"] == kind) & (dist["high_ms"] > 1e-3)]
+        of_kind = dist[dist["kind"] == kind]
+        part = of_kind[of_kind["high_ms"] > _LOG_FLOOR_MS]
         counts = part["count"].to_numpy()
         if not len(part) or counts.sum() == 0:
             _draw_histogram(ax, np.zeros(1), np.array([1.0, 2.0]), result.summary, key, what, "")
@@ -420,8 +452,10 @@ def _latency_from_buckets(result: RunData, axes: Sequence[Axes]) -> None:
         starts = np.arange(0, len(part), k)
         merged = np.add.reduceat(counts, starts)
         edges = np.append(part["low_ms"].to_numpy()[starts], part["high_ms"].to_numpy()[-1])
-        edges[0] = max(edges[0], 1e-3)  # bucket 0 starts at 0 ms: no place on a log axis
-        _draw_histogram(ax, merged, edges, result.summary, key, what, f"{int(counts.sum()):,} {noun}")
+        edges[0] = max(edges[0], _LOG_FLOOR_MS)  # bucket 0 starts at 0 ms: no place on a log axis
+        total = int(of_kind["count"].sum())
+        _draw_histogram(ax, merged, edges, result.summary, key, what, _count_text(total, total - int(counts.sum()),
+                                                                                  noun))
 
 
 def _latency_ladder(result: RunData, axes: Sequence[Axes]) -> None:
@@ -447,17 +481,18 @@ def _latency_ladder(result: RunData, axes: Sequence[Axes]) -> None:
                 ax.annotate(f"{p[q]:,.0f}", (p[q], y), xytext=(0, 10 if k % 2 == 0 else -10),
                             textcoords="offset points", ha="center", va="center", fontsize=8)
             ax.plot([p["max"]], [y], marker="|", ms=16, mew=2, color="black", ls="none", zorder=3, label="max")
-            ax.annotate(f"{p['max']:,.0f}", (p["max"], y), xytext=(0, -10), textcoords="offset points",
-                        ha="center", va="center", fontsize=8)
+            ax.annotate(f"{p['max']:,.0f}", (p["max"], y), xytext=(7, 0), textcoords="offset points",
+                        ha="left", va="center", fontsize=8)  # beside its tick, not through it
             ax.plot([p["mean"]], [y], marker="x", ms=8, mew=2, color=OKABE_ITO["purple"], ls="none", zorder=4,
                     label="mean")
         ax.set_yticks(range(len(rows)), [name for name, _ in reversed(rows)])
         ax.set_ylim(-1.4, len(rows) - 0.4)  # room below the rows for the legend
         # The engine keeps a fixed-size histogram, not the values: the summary's percentiles are what there is.
+        # With replications the counts are means (the figure's title says so): whole numbers here.
         n = s["succeeded"] if key == "latency_ms" else s["cold_starts"]
-        which = f" ({len(rows) - 1} busiest functions)" if len(fns) > len(rows) - 1 > 0 else ""
-        ax.set_title(f"{what}: percentiles of {n:,} " + ("successful invocations" if key == "latency_ms"
-                                                          else "cold starts") + which, loc="left", fontsize=10)
+        noun = "successful invocations" if key == "latency_ms" else "cold starts"
+        which = f"\n(all functions, then the {len(rows) - 1} busiest)" if len(fns) > len(rows) - 1 > 0 else ""
+        ax.set_title(f"{what}: {n:,.0f} {noun}{which}", loc="left", fontsize=10)
         if hi > 0:
             ax.set_xscale("log")
             lo = lo if lo > 0 else hi / 1000  # a percentile of 0 ms (a no-op function) has no place on a log axis
