@@ -178,9 +178,10 @@ def format_duration(seconds: float) -> str:
     parts = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         n, whole = divmod(whole, size)
-        if n:
-            parts.append(f"{n}{unit}")
-    return sign + "".join(parts)
+        parts.append((n, unit))
+    used = [i for i, (n, _) in enumerate(parts) if n]
+    # Zeros between the first and last unit stay: 9h0m30s, not 9h30s (which reads as nine and a half hours).
+    return sign + "".join(f"{n}{unit}" for n, unit in parts[used[0]:used[-1] + 1])
 
 
 def format_rate(per_second: float) -> str:

@@ -113,3 +113,21 @@ def test_strict_with_one_run_is_not_silently_a_plain_check(tmp_path, capsys):
     assert code == 0
     assert "strict had no effect: one replication has no 95% interval" in out
     assert "the unfavourable end of each 95% interval was checked" not in out
+
+
+def test_a_reader_that_goes_away_stops_the_command_as_sigpipe_would():
+    """``vpcsim capacity ... | head -1`` exited 1 (rich's choice), which the CLI's exit codes keep for "an expectation
+    failed": a CI script would read a closed pipe as a broken sizing assumption."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import SCENARIOS
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line, as `head -0` is: every write meets a closed pipe
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", "capacity", str(SCENARIOS / "quickstart.yaml")],
+                            stdout=write, stderr=subprocess.PIPE)
+    os.close(write)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141 and err == b"", err

@@ -594,6 +594,22 @@ def test_set_values_are_checked_the_same(tmp_path, capsys, path, value, message)
     assert one_line(err) == f"{target}: --set {path}: {message}"
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("1e3", "must be a whole number: YAML reads 1e3 as text, not a number; write 1000 (got '1e3')"),
+    ("1.5e3", "must be a whole number: YAML reads 1.5e3 as text, not a number; write 1500 (got '1.5e3')"),
+    ("1e400", "must be a finite number (got '1e400')"),
+    ("'1000'", "must be a whole number, not text: write it without quotes (got '1000')"),
+])
+def test_a_number_yaml_reads_as_text_gets_advice_that_works(tmp_path, capsys, text, message):
+    """YAML 1.1 reads 1e3 as text: "write it without quotes" was advice with no quotes to remove."""
+    target = tmp_path / "exp.yaml"
+    target.write_text(dump(FULL).replace("concurrency_limit: 1000", f"concurrency_limit: {text}", 1))
+    assert f"concurrency_limit: {text}" in target.read_text()
+    code, _, err = run(capsys, "validate", target)
+    assert code == 2
+    assert one_line(err).endswith(f": region.concurrency_limit: {message}"), one_line(err)
+
+
 def test_a_seed_option_beyond_the_range_is_one_line(tmp_path, capsys):
     target = tmp_path / "ok.yaml"
     target.write_text(dump(FULL))

@@ -78,7 +78,7 @@ def test_whole_seconds_round_trip_exactly(seconds):
 
 
 @pytest.mark.parametrize(("seconds", "text"), [
-    (0, "0s"), (0.25, "250ms"), (5400, "1h30m"), (42.5, "42.5s"), (86400 + 61, "1d1m1s"), (5e-4, "500us"),
+    (0, "0s"), (0.25, "250ms"), (5400, "1h30m"), (42.5, "42.5s"), (86400 + 61, "1d0h1m1s"), (9 * 3600 + 30, "9h0m30s"), (5e-4, "500us"),
     (-90, "-1m30s"), (math.inf, "forever"),
 ])
 def test_format_duration_is_short_and_human(seconds, text):

@@ -6,6 +6,7 @@ line on stderr naming the file, line and field; never a traceback (``--debug`` s
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from contextlib import contextmanager, suppress
@@ -76,7 +77,20 @@ app = typer.Typer(
 # On a terminal, tables and sentences fit its width (print_table, say). Anywhere else (a file, a pipe, a CI log)
 # lines stay whole: tables get 200 columns and a sentence is never wrapped, so that a log can be searched line by line.
 _TERMINAL = sys.stdout.isatty()
-out = Console(highlight=False, soft_wrap=False, width=None if _TERMINAL else 200)
+BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for a program the closed pipe stopped
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (``vpcsim run ... | head -3``): stop quietly, with the status of a program stopped by
+        SIGPIPE, not rich's 1, which here means "an expectation failed" to a CI script."""
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout must not fail again
+        raise SystemExit(BROKEN_PIPE_EXIT)
+
+
+out = _Console(highlight=False, soft_wrap=False, width=None if _TERMINAL else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 _DEBUG = False
 

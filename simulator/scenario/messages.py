@@ -5,6 +5,8 @@ hints, as one :class:`~simulator.scenario.problems.Problem` per error."""
 from __future__ import annotations
 
 import difflib
+import math
+import re
 import types
 import typing
 from typing import Annotated, Any, Literal
@@ -158,6 +160,15 @@ def _message(err: ErrorDetails, raw: Any, place: _Place, root: type[BaseModel]) 
     if kind == "finite_number":
         return f"must be a finite number{got}"
     what = "a whole number" if kind == "int_type" else "a number"
+    if kind in ("int_type", "float_type") and isinstance(value, str) and _YAML11_EXPONENT.fullmatch(value.strip()):
+        # YAML 1.1 reads 1e3 as text (its floats need a dot and a signed exponent: 1.0e+3): there are no quotes
+        # to remove, so say what to write.
+        number = float(value)
+        if not math.isfinite(number):
+            return f"must be a finite number{got}"
+        plain = f"{int(number)}" if number == int(number) and abs(number) < 1e18 else None
+        instead = f"write {plain}" if plain else "write it with a dot and a signed exponent (1.5e+3, 2.0e-3)"
+        return f"must be {what}: YAML reads {value.strip()} as text, not a number; {instead}{got}"
     if kind in ("int_type", "float_type") and isinstance(value, str) and _numeric_text(value):
         return f"must be {what}, not text: write it without quotes{got}"
     if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):
@@ -182,6 +193,9 @@ def _message(err: ErrorDetails, raw: Any, place: _Place, root: type[BaseModel]) 
         return f"must be a list{got}"
     msg = str(err["msg"]).replace("Input should be", "should be")
     return msg + got
+
+
+_YAML11_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # numbers YAML 1.1 reads as text
 
 
 def _numeric_text(text: str) -> bool:
