@@ -113,6 +113,8 @@ def test_size_on_the_command_line(tmp_path, capsys):
     assert main(["size", str(path), "--replications", "1", "--memory", "512,1024", "--out", str(tmp_path / "o")]) == 0
     text = capsys.readouterr().out
     assert "/27 (larger)" in text and "one prefix smaller fails" in text and "Memory trade-off of f" in text
+    # Not capacity's "ENIs (doc formula)", which takes the mean in service: the same words named two numbers.
+    assert "doc formula ENIs at the p99.9 peak" in text and "ENIs (doc formula)" not in text
     assert {p.name for p in (tmp_path / "o").iterdir()} == {"size.json", "subnets.csv", "memory.csv", "memory.png",
                                                         "vpcsim-manifest.json"}
 

@@ -254,7 +254,7 @@ def test_scenario_names_are_text_not_console_markup(tmp_path, capsys):
 def test_capacity_table_headers_are_not_wrapped_in_a_log(tmp_path, capsys):
     assert main(["capacity", scenario_file(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "ENIs (doc formula)" in out  # a 12-column table is wider than 160 columns
+    assert "ENIs (doc formula)" in out  # a 12-column table is wider than 160 columns (capacity: at the mean in service)
 
 
 def _account(tmp_path) -> str:

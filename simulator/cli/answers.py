@@ -234,7 +234,7 @@ def print_memory(rows: list[dict[str, Any]], function: str) -> None:
     from ..summary import format_usd
 
     t = Table(title=f"Memory trade-off of {escape(function)} with the current subnets (means)", title_justify="left")
-    for col in ("memory MB", "env/ENI", "ENIs (doc formula)", "peak ENIs", "peak addresses", "failed or throttled",
+    for col in ("memory MB", "env/ENI", "doc formula ENIs at the p99.9 peak", "peak ENIs", "peak addresses", "failed or throttled",
                 "p99 ms", "cost / 30 days"):
         t.add_column(col, justify="right")
     for r in rows:
