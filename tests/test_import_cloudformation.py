@@ -266,8 +266,11 @@ def test_printed_without_out_and_set_errors(capsys):
     printed = capsys.readouterr()
     assert printed.out.startswith(HEADER) and yaml.safe_load(printed.out)["name"] == "orders-sam"
     assert main(["import", "cloudformation", str(ORDERS), "--set", "functions.orders-apx.memory_mb=256"]) == 2
-    assert "--set functions.orders-apx.memory_mb: no function named 'orders-apx'; did you mean 'orders-api'?" in \
-        _one_error(capsys)
+    # Named after the template, as `vpcsim run FILE --set` names FILE (not "<scenario>:" or "<import>:").
+    assert _one_error(capsys) == (f"{ORDERS}: --set functions.orders-apx.memory_mb: no function named 'orders-apx'; "
+                                  "did you mean 'orders-api'?")
+    assert main(["import", "cloudformation", str(ORDERS), "--set", "duration=-5"]) == 2
+    assert _one_error(capsys) == f"{ORDERS}: --set duration: must be > 0 (got -5)"
 
 
 # --------------------------------------------------------------------------------------------------- architecture

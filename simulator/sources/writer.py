@@ -82,14 +82,15 @@ def _relative_files(entry: dict[str, Any], base_dir: Path) -> None:
 
 
 def attribute(problems: list[Problem], origins: dict[str, Origin], changed: dict[str, str],
-              fallback: str | None) -> list[Problem]:
-    """Point each problem at what is at fault: a ``--set`` change, an imported item's origin (the longest matching
-    path), or else ``fallback``."""
+              fallback: str | None, source: str | None = None) -> list[Problem]:
+    """Point each problem at what is at fault: a ``--set`` change (named after ``source``, what was imported, as
+    ``vpcsim run FILE --set`` names FILE), an imported item's origin (the longest matching path), or else
+    ``fallback``."""
     out = []
     for p in problems:
         cause = next((c for c in changed if is_inside(p.path, c) or is_inside(c, p.path)), None)
         if cause is not None:
-            out.append(p._replace(file=fallback, line=None, path=f"--set {changed[cause]}"))
+            out.append(p._replace(file=source or fallback, line=None, path=f"--set {changed[cause]}"))
             continue
         best = max((k for k in origins if is_inside(p.path, k)), key=len, default=None)
         out.append(origins[best].problem(p.message, p.path) if best is not None else p._replace(file=fallback))
@@ -106,7 +107,7 @@ def build(infra: Infrastructure, out_file: Path | None = None, sets: dict[str, A
         try:
             changed[dotted_path(set_path(data, path, value))] = path
         except ScenarioError as exc:
-            raise ScenarioError([p._replace(path=f"--set {path}") for p in exc.problems]) from None
+            raise ScenarioError([p._replace(file=infra.label, path=f"--set {path}") for p in exc.problems]) from None
     label = str(out_file) if out_file is not None else "<import>"
     no_load = [f["name"] for f in data["functions"] if not f.get("arrivals")]
     text = render(data, infra, origins, no_load)
@@ -127,7 +128,7 @@ def build(infra: Infrastructure, out_file: Path | None = None, sets: dict[str, A
         try:
             sc = scenario_from_dict(check, source=label, base_dir=base_dir)
         except ScenarioError as exc:
-            raise ScenarioError(attribute(exc.problems, origins, changed, label)) from None
+            raise ScenarioError(attribute(exc.problems, origins, changed, label, infra.label)) from None
     return Built(parsed, text, sc, list(infra.notes), no_load)
 
 
