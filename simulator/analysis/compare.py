@@ -162,9 +162,7 @@ class Comparison:
         figs = {"timeline": compare_figures.compare_timeline(runs), "network": compare_figures.compare_network(runs),
                 "latency": compare_figures.compare_latency(runs)}
         for key, (label, r) in zip(("capacity_a", "capacity_b"), runs.items(), strict=True):
-            fig = plots.capacity_chart(r)
-            fig.suptitle(f"Capacity — {label}", fontsize=13, fontweight="bold", x=0.01, ha="left")
-            figs[key] = fig
+            figs[key] = plots.capacity_chart(r, label=label, same_scale_as=list(runs.values()))  # one scale for both
         return figs
 
     def images(self) -> dict[str, bytes]:

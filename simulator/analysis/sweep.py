@@ -393,11 +393,45 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+_FREE_IPS = "min_free_ips"  # the fewest free addresses of a run (overall, or ``min_free_ips.SUBNET`` of one subnet)
+
+
+def _metric_bounds(col: str) -> tuple[float | None, float | None]:
+    """The values a sweep column can take, from its kind in the metric registry (:mod:`simulator.summary`): a rate
+    lies in [0, 1]; a count, a time or a cost is never below 0; a plain number is unbounded. The free-address
+    columns are counts (their upper bound, the subnet's size, is not in the tidy frame: see :func:`plot_sweep`)."""
+    from ..summary import COUNT, FIRST_TIME, MS, RATE, SECONDS, USD, declaration
+
+    if col == _FREE_IPS or col.startswith(f"{_FREE_IPS}."):
+        kind = declaration([], ["subnet"])["subnets"]["subnet"]["min_free_ips"].kind
+    else:
+        metric = {m.column: m for _, m in key_metrics({}, columns=True)}.get(col)
+        if metric is None:
+            return None, None
+        kind = metric.kind
+    if kind == RATE:
+        return 0.0, 1.0
+    if kind in (COUNT, MS, SECONDS, FIRST_TIME, USD):
+        return 0.0, None
+    return None, None
+
+
+def _fmt_bound(v: float, percent: bool) -> str:
+    return f"{v:g}%" if percent and v else f"{v:,g}"
+
+
 def plot_sweep(df: pd.DataFrame, vary: Sequence[str] | None = None, title: str | None = None) -> Figure:
     """Three panels against the first varied path: failed or throttled invocations (%), p99 latency (ms) and the
-    fewest free subnet addresses, one line per combination of the other varied paths, with 95% intervals of the
-    mean as error bars when there are several replications. Returns the Figure (never shows it)."""
+    fewest free subnet addresses, one line per combination of the other varied paths (the legend's title names
+    their full paths), with 95% intervals of the mean as error bars when there are several replications. Against a
+    categorical path (``platform``, a CIDR) the points are markers with error bars, not joined by a line.
+
+    An interval never claims a value the metric cannot take: it is clipped at the bounds of the metric's kind (a
+    share at 0 and 100%, a count or a time at 0) and, for free addresses, at the most a replication had at that
+    point (every replication's value is at most the subnet's size, which the tidy frame does not hold); a panel
+    where a bar was clipped says so. Returns the Figure (never shows it)."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     vary = list(vary if vary is not None else df.attrs.get("vary", []))
     means = sweep_means(df, vary)
@@ -407,38 +441,72 @@ def plot_sweep(df: pd.DataFrame, vary: Sequence[str] | None = None, title: str |
     pos = {v: (float(v) if numeric else i) for i, v in enumerate(xs)}
     panels = [("error_rate", "Failed or throttled (% of invocations)", 100.0),
               ("latency_p99_ms", "p99 latency of successes (ms)", 1.0)]
-    if "min_free_ips" in means and means["min_free_ips"].notna().any():
-        panels.append(("min_free_ips", "Fewest free subnet addresses (IPs)", 1.0))
+    if _FREE_IPS in means and means[_FREE_IPS].notna().any():
+        panels.append((_FREE_IPS, "Fewest free subnet addresses (IPs)", 1.0))
     else:
         panels.append(("peak_concurrency", "Peak concurrency (executions)", 1.0))
+    # The most free addresses any replication had, per grid point: an upper bound the data gives.
+    most = df.groupby(vary, sort=False, dropna=False)[[c for c, _, _ in panels if c in df]].max()
     fig = Figure(figsize=(5.0 * len(panels), 4.2), layout="constrained")
     axes = fig.subplots(1, len(panels))
     groups = list(means.groupby(others, sort=False, dropna=False)) if others else [((), means)]
+    # Categories: each group's markers beside the others' at a category, not on top of them.
+    spread = 0.0 if numeric or len(groups) < 2 else min(0.5, 0.15 * len(groups))
+    clipped: dict[str, set[str]] = {col: set() for col, _, _ in panels}
     for g, (key, grp) in enumerate(groups):
         key = key if isinstance(key, tuple) else (key,)
-        label = (str(key[0]) if len(others) == 1 else
-                 ", ".join(f"{p.split('.')[-1]}={v}" for p, v in zip(others, key, strict=True))) or None
+        label = ", ".join(str(v) for v in key) if others else None
         colour, marker = _COLOURS[g % len(_COLOURS)], _MARKERS[g % len(_MARKERS)]
-        x = [pos[v] for v in grp[x_path]]
+        shift = (g / (len(groups) - 1) - 0.5) * spread if spread else 0.0
+        x = [pos[v] + shift for v in grp[x_path]]
         for ax, (col, _, scale) in zip(axes, panels, strict=True):
-            y = grp[col].astype(float) * scale
+            y = grp[col].astype(float).to_numpy() * scale
             yerr = None
             if f"{col}_ci_low" in grp:
-                low = (grp[f"{col}_ci_low"].astype(float) * scale).to_numpy()
-                high = (grp[f"{col}_ci_high"].astype(float) * scale).to_numpy()
-                yerr = [(y.to_numpy() - low).clip(min=0), (high - y.to_numpy()).clip(min=0)]
-            ax.errorbar(x, y, yerr=yerr, color=colour, marker=marker, linestyle="-" if g % 2 == 0 else "--",
+                high = grp[f"{col}_ci_high"].astype(float).to_numpy() * scale
+                low_raw = 2 * y - high  # the t interval is symmetric; sweep_means clips its low end at 0 unsaid
+                low = grp[f"{col}_ci_low"].astype(float).to_numpy() * scale
+                floor, ceiling = _metric_bounds(col)
+                percent = scale == 100.0 and ceiling == 1.0
+                if floor is not None:
+                    floor *= scale
+                    if (low_raw < floor - 1e-12).any():
+                        clipped[col].add(_fmt_bound(floor, percent))
+                    low = low.clip(min=floor)
+                if ceiling is not None:
+                    ceiling *= scale
+                    if (high > ceiling + 1e-12).any():
+                        clipped[col].add(_fmt_bound(ceiling, percent))
+                    high = high.clip(max=ceiling)
+                if col == _FREE_IPS or col.startswith(f"{_FREE_IPS}."):
+                    index = [tuple(r) if len(vary) > 1 else r[0] for r in grp[vary].itertuples(index=False)]
+                    top = most.loc[index, col].astype(float).to_numpy() * scale
+                    if (high > top + 1e-9).any():
+                        clipped[col].add("the most\nfree addresses a replication had")
+                    high = pd.Series(high).where(~(high > top), top).to_numpy()
+                yerr = [(y - low).clip(min=0), (high - y).clip(min=0)]
+            ax.errorbar(x, y, yerr=yerr, color=colour, marker=marker,
+                        linestyle=("-" if g % 2 == 0 else "--") if numeric else "none",
                         capsize=3, label=label, clip_on=False)  # points at 0 stay visible on the axis
     reps = int(means["n"].max()) if len(means) else 1
-    for ax, (_, ylabel, _) in zip(axes, panels, strict=True):
+    for ax, (col, ylabel, _) in zip(axes, panels, strict=True):
         ax.set_xlabel(x_path)
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
         if not numeric:
             ax.set_xticks(range(len(xs)), [str(v) for v in xs])
-        ax.set_ylim(bottom=0)
+            ax.set_xlim(-0.5, len(xs) - 0.5)
+            ax.grid(False, axis="x")  # categories: no grid line between them to read as a scale
+        # From 0, with room above the highest point or interval (a cap at the top edge reads as cut off).
+        ax.set_ylim(0, max(ax.dataLim.y1, 0) * 1.06 or 1)
+        if col in (_FREE_IPS, "peak_concurrency"):
+            ax.yaxis.set_major_locator(MaxNLocator("auto", steps=[1, 2, 2.5, 5, 10], integer=True))  # whole ones
+        if clipped[col]:
+            bounds = sorted(clipped[col], key=lambda b: (b.startswith("the"), b))
+            ax.set_title("95% interval, clipped at " + " and at ".join(bounds), loc="left", fontsize=8,
+                         color="#505050")
     if others:
-        axes[0].legend(title=", ".join(p.split(".")[-1] for p in others), fontsize="small")
+        axes[0].legend(title=", ".join(others), fontsize="small", title_fontsize="small")
     note = f"means of {reps} replications, bars: 95% interval" if reps > 1 else "one replication per point"
     fig.suptitle(f"{title or 'Sweep'} — {note}")
     return fig

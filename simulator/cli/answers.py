@@ -169,9 +169,10 @@ def _write_headroom(sc: Any, h: Any, out_dir: Path) -> None:
     result = simulate(scale_load(sc, m).with_changes({"name": f"{sc.name} at x{m:.4g} load"}), seed=h.seed)
     result.extra["figures"] = {"headroom": png}
     result.extra["captions"] = {"headroom": ("Headroom", "The search that led to this load: the first condition's "
-                                             "metric at each multiplier evaluated (bars: lowest and highest of the "
-                                             "replications), the threshold, the answer and its bracket, the closed "
-                                             "form's multiplier.")}
+                                             "metric at each multiplier evaluated (markers: the replication the rule "
+                                             "compares, the worst when all must hold; bars: lowest to highest "
+                                             "replication; diamonds: the mean), the threshold, the answer and its "
+                                             "bracket, the closed form's multiplier.")}
     result.extra["answer"] = f"{h.sentence()} This is the run at x{m:.4g} (replication 0)."
     with writing(out_dir), atomic_dir(out_dir) as tmp:
         (tmp / "headroom.json").write_text(to_json(h.to_dict()), encoding="utf-8")
@@ -320,4 +321,5 @@ def _write_sizing(sc: Any, z: Any, out_dir: Path) -> None:
         pd.DataFrame([{"subnet": k, **v} for k, v in z.subnets.items()]).to_csv(tmp / "subnets.csv", index=False)
         if z.memory:
             pd.DataFrame(z.memory).to_csv(tmp / "memory.csv", index=False, float_format="%.6g")
-            (tmp / "memory.png").write_bytes(plots.png_bytes(memory_figure(z.memory, sc.name, z.memory_function)))
+            (tmp / "memory.png").write_bytes(plots.png_bytes(memory_figure(z.memory, sc.name, z.memory_function,
+                                                                             platform=sc.platform)))

@@ -18,6 +18,7 @@ from .style import (
     figure_title,
     new_figure,
     per_step_ticks,
+    replications_of,
     shade_events,
     thousands,
     time_unit,
@@ -62,6 +63,22 @@ def _legend_headroom(fig: Figure | SubFigure, axes: Sequence[Axes], margin: floa
             ax.set_ylim(top=max(ax.get_ylim()[1], ax.dataLim.y1 / below))
 
 
+def _title(fig: Figure | SubFigure, text: str, results: Mapping[str, RunData], *, sample_path: bool = True) -> None:
+    """``Timeline, overlaid — az-outage (seed 3)``: the runs' scenario (their names, when they differ) and seed;
+    with replications, that the curves are one replication's (``sample_path``: the time series kept are
+    replication 1's), or else that the values are means."""
+    names = list(dict.fromkeys(r.scenario.name for r in results.values()))
+    seeds = list(dict.fromkeys(r.summary.get("seed") for r in results.values()))
+    seeds = [s for s in seeds if s is not None]
+    text = f"{text} — {' vs '.join(names)}"
+    if seeds:
+        text += f" (seed{'s' * (len(seeds) > 1)} {', '.join(str(s) for s in seeds)})"
+    n = max(replications_of(r) for r in results.values())
+    if n > 1:
+        text += f": replication 1 of {n}" if sample_path else f": means of {n} replications"
+    figure_title(fig, text)
+
+
 _RUN_STYLE = ((OKABE_ITO["blue"], "-"), (OKABE_ITO["vermillion"], "--"), (OKABE_ITO["green"], "-."),
               (OKABE_ITO["purple"], ":"))
 
@@ -75,7 +92,7 @@ def compare_timeline(results: Mapping[str, RunData], *, fig: Figure | SubFigure 
     fig = new_figure(fig, (11, 7))
     horizon = max(r.scenario.duration for r in results.values())
     div, unit = time_unit(horizon)
-    figure_title(fig, "Timeline, overlaid")
+    _title(fig, "Timeline, overlaid", results)
     ax_a, ax_c, ax_o = fig.subplots(3, 1, sharex=True, height_ratios=[1, 1.6, 1.3])
     first = next(iter(results.values())).scenario
     widths = []
@@ -118,8 +135,9 @@ def compare_network(results: Mapping[str, RunData], *, fig: Figure | SubFigure |
     fig = new_figure(fig, (11, 5))
     horizon = max(r.scenario.duration for r in results.values())
     div, unit = time_unit(horizon)
-    figure_title(fig, "Network, overlaid")
+    _title(fig, "Network, overlaid", results)
     ax_e, ax_f = fig.subplots(2, 1, sharex=True)
+    first = next(iter(results.values())).scenario
     for (label, r), (colour, ls) in zip(results.items(), _RUN_STYLE, strict=False):
         x, ts, _ = _series(r)
         ax_e.stairs((ts["enis_ready"] + ts["enis_attaching"]).to_numpy(dtype=float), x / div, baseline=None,
@@ -128,6 +146,8 @@ def compare_network(results: Mapping[str, RunData], *, fig: Figure | SubFigure |
         if free_cols:
             ax_f.stairs(ts[free_cols].sum(axis=1).to_numpy(dtype=float), x / div, baseline=None, color=colour,
                         ls=ls, lw=1.6, label=f"{label} ({len(free_cols)} subnets)")
+    for ax in (ax_e, ax_f):
+        shade_events(ax, first, div, label=False)  # as on the overlaid timeline: the warm-up, the AZs down
     ax_e.set_ylabel("Lambda ENIs\n(ready + attaching)")
     ax_f.set_ylabel("free addresses\n(all subnets)")
     ax_f.set_xlabel(f"simulated time ({unit})")
@@ -150,7 +170,7 @@ def compare_latency(results: Mapping[str, RunData], *, fig: Figure | SubFigure) 
 def compare_latency(results: Mapping[str, RunData], *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Runs side by side: p50/p95/p99 of end-to-end latency and of cold starts (grouped bars, each labelled)."""
     fig = new_figure(fig, (11, 4))
-    figure_title(fig, "Latency percentiles")
+    _title(fig, "Latency percentiles", results, sample_path=False)
     axes = fig.subplots(1, 2)
     labels = list(results)
     qs = [q for q, _, _ in QUANTILE_STYLE]
