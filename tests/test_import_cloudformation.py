@@ -220,7 +220,7 @@ def test_load_overlay_set_and_the_run(tmp_path, capsys):
     assert rc == 0
     assert "Next: vpcsim capacity" in capsys.readouterr().out
     text = out.read_text()
-    assert "No load" not in text and f"# load from {DATA / 'orders-load.yaml'}:4" in text
+    assert "No load" not in text and f"# load from {DATA / 'orders-load.yaml'}:3" in text  # the function's entry
     sc = vs.load_scenario(out)
     api = sc.function("orders-api")
     assert len(api.arrivals) == 2 and api.provisioned_concurrency == 20 and sc.duration == 720
@@ -255,10 +255,11 @@ def test_load_overlay_errors(tmp_path, capsys):
     assert _import(tmp_path, str(ORDERS), "--load", str(bad))[0] == 2
     msg = _one_error(capsys)
     assert msg.startswith(f"{bad}:3: orders-api.duration (functions[0].duration):"), msg
-    # arrivals without a duration: the load file is at fault.
-    bad.write_text("orders-api:\n  arrivals: {process: poisson, rate: 5}\n")
+    # arrivals without a duration: the load file is at fault, at the function's entry (not the template's line).
+    bad.write_text("# the load\norders-api:\n  arrivals: {process: poisson, rate: 5}\n")
     assert _import(tmp_path, str(ORDERS), "--load", str(bad))[0] == 2
-    assert "required when the function has arrivals" in _one_error(capsys)
+    assert _one_error(capsys) == (f"{bad}:2: orders-api (functions[0].duration): required when the function has "
+                                  "arrivals")
 
 
 def test_printed_without_out_and_set_errors(capsys):

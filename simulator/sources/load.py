@@ -79,4 +79,4 @@ def apply_load(infra: Infrastructure, load: Load, label: str) -> None:
                               label, where[""].line, name)
         fn = infra.function(name)
         fn.load.update(keys)
-        fn.load_origin.update({k: v for k, v in where.items() if k})
+        fn.load_origin.update(where)  # "" too: the function's entry, where a load key it lacks belongs

@@ -26,7 +26,7 @@ from ..scenario.models import Scenario, scenario_from_dict
 from ..scenario.paths import is_inside, set_path
 from ..scenario.problems import Problem, ScenarioError
 from ..scenario.yaml_marks import compose_yaml, dotted_path
-from .common import Infrastructure, Origin
+from .common import LOAD_KEYS, Infrastructure, Origin
 
 __all__ = ["Built", "build", "write", "write_files", "load_text", "scenario_data", "HEADER"]
 
@@ -70,7 +70,12 @@ def scenario_data(infra: Infrastructure, base_dir: Path | None = None) -> tuple[
         data["functions"].append(entry)
         origins[f"functions[{i}]"] = f.origin
         for key, where in f.load_origin.items():
-            origins[f"functions[{i}].{key}"] = where
+            if key:
+                origins[f"functions[{i}].{key}"] = where
+        if "" in f.load_origin:  # a load file's entry: a load key missing from it is the load file's to give
+            for key in LOAD_KEYS:
+                if key not in entry:
+                    origins[f"functions[{i}].{key}"] = f.load_origin[""]
     return data, origins
 
 
