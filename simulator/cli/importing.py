@@ -195,7 +195,7 @@ SubnetsOpt = Annotated[Path | None, typer.Option("--subnets", metavar="FILE", he
 ImportSetOpt = Annotated[list[str] | None, typer.Option(
     "--set", metavar="PATH=VALUE", help="Change the imported scenario before it is validated: duration=6h, "
                                         "platform=hyperplane, region.concurrency_limit=3000. Repeatable.")]
-RegionOpt = Annotated[str, typer.Option("--region", help="AWS region (AZ names of Fn::GetAZs, pseudo parameters).")]
+RegionOpt = Annotated[str, typer.Option("--region", metavar="REGION", help="AWS region (AZ names of Fn::GetAZs, pseudo parameters).")]
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 
 
@@ -312,9 +312,9 @@ def terraform_cmd(
 @import_app.command("aws")
 def aws_cmd(
     out_file: OutFileOpt = None,
-    region: Annotated[str | None, typer.Option("--region", help="AWS region (default: the profile's or "
+    region: Annotated[str | None, typer.Option("--region", metavar="REGION", help="AWS region (default: the profile's or "
                                                "AWS_REGION).")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="A profile of the AWS config files.")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", metavar="NAME", help="A profile of the AWS config files.")] = None,
     functions: Annotated[list[str] | None, typer.Option(
         "--functions", metavar="GLOB", help="Only functions whose name matches (orders-*). Repeatable.")] = None,
     since: Annotated[str | None, typer.Option("--since", metavar="DURATION", help="Read the load of this past "
