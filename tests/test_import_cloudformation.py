@@ -274,6 +274,73 @@ def test_printed_without_out_and_set_errors(capsys):
     assert _one_error(capsys) == f"{ORDERS}: --set duration: must be > 0 (got -5)"
 
 
+_CONSTRAINED = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Env:
+    Type: String
+    AllowedValues: [dev, prod]
+    Default: dev
+  Name:
+    Type: String
+    AllowedPattern: "[a-z][a-z0-9-]*"
+    ConstraintDescription: lower case letters, digits and dashes
+    MinLength: 3
+    MaxLength: 8
+    Default: orders
+  Memory:
+    Type: Number
+    MinValue: 128
+    MaxValue: 10240
+    Default: 1024
+  Subnets:
+    Type: CommaDelimitedList
+    AllowedValues: [subnet-a, subnet-b]
+    Default: subnet-a
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      Code: {ZipFile: "def handler(e, c): pass"}
+      Role: arn:aws:iam::123456789012:role/r
+      MemorySize: !Ref Memory
+"""
+
+
+@pytest.mark.parametrize(("given", "line", "message"), [
+    ("Env=staging", 5, "Parameters.Env.AllowedValues: --parameter Env=staging: 'staging' is not one of its "
+                       "AllowedValues (dev, prod)"),
+    ("Name=Orders", 9, "Parameters.Name.AllowedPattern: --parameter Name=Orders: 'Orders' does not match its "
+                        "AllowedPattern '[a-z][a-z0-9-]*' (lower case letters, digits and dashes)"),
+    ("Name=ab", 11, "Parameters.Name.MinLength: --parameter Name=ab: 'ab' is shorter than its MinLength 3"),
+    ("Name=orders-api", 12, "Parameters.Name.MaxLength: --parameter Name=orders-api: 'orders-api' is longer than "
+                            "its MaxLength 8"),
+    ("Memory=64", 16, "Parameters.Memory.MinValue: --parameter Memory=64: 64 breaks its MinValue 128"),
+    ("Memory=20000", 17, "Parameters.Memory.MaxValue: --parameter Memory=20000: 20000 breaks its MaxValue 10240"),
+    ("Memory=lots", 15, "Parameters.Memory.Type: --parameter Memory=lots: the parameter is a Number"),
+    ("Subnets=subnet-a,subnet-c", 21, "Parameters.Subnets.AllowedValues: --parameter Subnets=subnet-a,subnet-c: "
+                                      "'subnet-c' is not one of its AllowedValues (subnet-a, subnet-b)"),
+])
+def test_a_parameter_cloudformation_would_refuse_is_refused(tmp_path, capsys, given, line, message):
+    """--parameter Env=staging on a template that allows dev and prod was imported silently: a stack CloudFormation
+    would never create."""
+    template = tmp_path / "t.yaml"
+    template.write_text(_CONSTRAINED)
+    rc, out = _import(tmp_path, str(template), "--parameter", given)
+    assert rc == 2 and not out.exists()
+    assert _one_error(capsys) == f"vpcsim: error: {template}:{line}: {message}"
+
+
+def test_parameters_within_their_constraints_are_imported(tmp_path):
+    template = tmp_path / "t.yaml"
+    template.write_text(_CONSTRAINED)
+    rc, out = _import(tmp_path, str(template), "--parameter", "Env=prod", "--parameter", "Name=pay-1",
+                      "--parameter", "Memory=2048", "--parameter", "Subnets=subnet-b,subnet-a")
+    assert rc == 0 and yaml.safe_load(out.read_text())["functions"][0]["memory_mb"] == 2048
+
+
 # --------------------------------------------------------------------------------------------------- architecture
 
 

@@ -278,3 +278,62 @@ def _check_given(imp: Importer, given: dict[str, str]) -> None:
         if key not in known and key not in imports:
             raise SourceError(f"--parameter {key}: no template parameter or Fn::ImportValue is named {key!r}"
                               f"{did_you_mean(key, sorted(known | imports), 'parameters')}")
+    for st in imp.stacks:
+        for key, value in given.items():
+            if key in st.parameters:
+                _check_constraints(st, key, value)
+
+
+def _check_constraints(st: Stack, key: str, value: str) -> None:
+    """The constraints CloudFormation checks before it creates a stack: AllowedValues, AllowedPattern (the whole
+    value), MinLength/MaxLength and, for a Number, MinValue/MaxValue; each item of a list parameter on its own. A
+    value the stack would refuse is one line at the parameter's declaration, not an import of a stack that cannot
+    exist."""
+    spec = st.parameters.get(key)
+    if not isinstance(spec, dict):
+        return
+    kind = str(spec.get("Type", "String"))
+    items = [x.strip() for x in value.split(",")] if kind.startswith("List<") or kind == "CommaDelimitedList" else [value]
+    where = ("Parameters", key)
+    allowed = spec.get("AllowedValues")
+    pattern = spec.get("AllowedPattern")
+    for item in items:
+        if isinstance(allowed, list) and item not in [str(a) for a in allowed]:
+            raise st.error(f"--parameter {key}={value}: {item!r} is not one of its AllowedValues "
+                           f"({', '.join(str(a) for a in allowed)})", where + ("AllowedValues",))
+        if isinstance(pattern, str):
+            try:
+                matched = re.fullmatch(pattern, item) is not None
+            except re.error:
+                matched = True  # a pattern Python cannot read (CloudFormation's is Java's): not ours to refuse
+            if not matched:
+                why = spec.get("ConstraintDescription")
+                raise st.error(f"--parameter {key}={value}: {item!r} does not match its AllowedPattern {pattern!r}"
+                               + (f" ({why})" if isinstance(why, str) else ""), where + ("AllowedPattern",))
+        shortest, longest = spec.get("MinLength"), spec.get("MaxLength")
+        if isinstance(shortest, int) and len(item) < shortest:
+            raise st.error(f"--parameter {key}={value}: {item!r} is shorter than its MinLength {shortest}",
+                           where + ("MinLength",))
+        if isinstance(longest, int) and len(item) > longest:
+            raise st.error(f"--parameter {key}={value}: {item!r} is longer than its MaxLength {longest}",
+                           where + ("MaxLength",))
+        if kind == "Number":
+            number = _number(item)
+            if number is None:
+                raise st.error(f"--parameter {key}={value}: the parameter is a Number", where + ("Type",))
+            low, high = _number(spec.get("MinValue")), _number(spec.get("MaxValue"))
+            if low is not None and number < low:
+                raise st.error(f"--parameter {key}={value}: {item} breaks its MinValue {spec['MinValue']}",
+                               where + ("MinValue",))
+            if high is not None and number > high:
+                raise st.error(f"--parameter {key}={value}: {item} breaks its MaxValue {spec['MaxValue']}",
+                               where + ("MaxValue",))
+
+
+def _number(x: Any) -> float | None:
+    if isinstance(x, bool):
+        return None
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
