@@ -115,9 +115,11 @@ def test_strict_with_one_run_is_not_silently_a_plain_check(tmp_path, capsys):
     assert "the unfavourable end of each 95% interval was checked" not in out
 
 
-def test_a_reader_that_goes_away_stops_the_command_as_sigpipe_would():
-    """``vpcsim capacity ... | head -1`` exited 1 (rich's choice), which the CLI's exit codes keep for "an expectation
-    failed": a CI script would read a closed pipe as a broken sizing assumption."""
+@pytest.mark.parametrize("args", [["capacity", "quickstart"], ["capacity", "quickstart", "--json"], ["schema"],
+                                  ["run", "quickstart", "--json"]])
+def test_a_reader_that_goes_away_stops_the_command_as_sigpipe_would(args):
+    """``vpcsim capacity ... | head -1`` exited 1 (rich's choice, and click's for what it writes), which the CLI's exit
+    codes keep for "an expectation failed": a CI script would read a closed pipe as a broken sizing assumption."""
     import os
     import subprocess
     import sys
@@ -126,8 +128,8 @@ def test_a_reader_that_goes_away_stops_the_command_as_sigpipe_would():
 
     read, write = os.pipe()
     os.close(read)  # the reader is gone before the first line, as `head -0` is: every write meets a closed pipe
-    proc = subprocess.Popen([sys.executable, "-m", "simulator", "capacity", str(SCENARIOS / "quickstart.yaml")],
-                            stdout=write, stderr=subprocess.PIPE)
+    argv = [str(SCENARIOS / f"{a}.yaml") if a == "quickstart" else a for a in args]
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", *argv], stdout=write, stderr=subprocess.PIPE)
     os.close(write)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 141 and err == b"", err

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.container import ErrorbarContainer
-from matplotlib.patches import Rectangle, StepPatch
+from matplotlib.patches import Polygon, Rectangle, StepPatch
 
 import simulator as vs
 from simulator.analysis.compare import compare
@@ -156,23 +156,23 @@ def comparison():
 def test_compared_figures_name_the_scenario(comparison):
     runs = comparison.results()
     for draw in (compare_figures.compare_timeline, compare_figures.compare_network, compare_figures.compare_latency):
-        title = draw(runs)._suptitle.get_text()
+        title = draw(runs).get_suptitle()
         assert "stressed" in title and f"seed {comparison.seed}" in title, title
 
 
 def test_two_scenarios_are_both_named():
     runs = {"a": vs.simulate(stressed(), seed=2), "b": vs.simulate(stressed(name="other"), seed=2)}
-    assert compare_figures.compare_timeline(runs)._suptitle.get_text() == \
+    assert compare_figures.compare_timeline(runs).get_suptitle() == \
         "Timeline, overlaid — stressed vs other (seed 2)"
 
 
 def _spans(ax) -> list[tuple[float, float]]:
     """The x extents of the shaded bands (axvspan) of a panel."""
     out = []
-    for p in ax.patches:
-        if isinstance(p, Rectangle) and not isinstance(p, StepPatch) and p.get_transform() != ax.transData:
-            x0 = p.get_x()
-            out.append((round(x0, 6), round(x0 + p.get_width(), 6)))
+    for p in ax.patches:  # a Rectangle since matplotlib 3.9, a Polygon before
+        if isinstance(p, Rectangle | Polygon) and not isinstance(p, StepPatch) and p.get_transform() != ax.transData:
+            xs = p.get_patch_transform().transform(p.get_path().vertices)[:, 0]
+            out.append((round(float(xs.min()), 6), round(float(xs.max()), 6)))
     return sorted(out)
 
 
@@ -194,7 +194,7 @@ def test_compared_capacity_charts_share_one_scale_and_name_the_scenario(comparis
     shared = [plots.capacity_chart(r, label=label, same_scale_as=[a, b]) for label, r in runs.items()]
     limits = [fig.axes[0].get_xlim() for fig in shared]
     assert limits[0] == limits[1] == (0, max(hi for _, hi in alone))
-    titles = [fig._suptitle.get_text() for fig in shared]
+    titles = [fig.get_suptitle() for fig in shared]
     assert titles[0].startswith("Capacity — stressed (legacy")  # A's label is its scenario's name
     assert titles[1].startswith(f"Capacity: {lb} — stressed (hyperplane")
 

@@ -297,6 +297,10 @@ Parameters:
     Type: CommaDelimitedList
     AllowedValues: [subnet-a, subnet-b]
     Default: subnet-a
+  Tracing:
+    Type: String
+    AllowedValues: [true, false]
+    Default: "false"
 Resources:
   Fn:
     Type: AWS::Lambda::Function
@@ -322,6 +326,8 @@ Resources:
     ("Memory=lots", 15, "Parameters.Memory.Type: --parameter Memory=lots: the parameter is a Number"),
     ("Subnets=subnet-a,subnet-c", 21, "Parameters.Subnets.AllowedValues: --parameter Subnets=subnet-a,subnet-c: "
                                       "'subnet-c' is not one of its AllowedValues (subnet-a, subnet-b)"),
+    ("Tracing=True", 23, "Parameters.Tracing.AllowedValues: --parameter Tracing=True: 'True' is not one of its "
+                         "AllowedValues (true, false)"),  # YAML's true is CloudFormation's "true", not "True"
 ])
 def test_a_parameter_cloudformation_would_refuse_is_refused(tmp_path, capsys, given, line, message):
     """--parameter Env=staging on a template that allows dev and prod was imported silently: a stack CloudFormation
@@ -337,7 +343,8 @@ def test_parameters_within_their_constraints_are_imported(tmp_path):
     template = tmp_path / "t.yaml"
     template.write_text(_CONSTRAINED)
     rc, out = _import(tmp_path, str(template), "--parameter", "Env=prod", "--parameter", "Name=pay-1",
-                      "--parameter", "Memory=2048", "--parameter", "Subnets=subnet-b,subnet-a")
+                      "--parameter", "Memory=2048", "--parameter", "Subnets=subnet-b,subnet-a",
+                      "--parameter", "Tracing=true")
     assert rc == 0 and yaml.safe_load(out.read_text())["functions"][0]["memory_mb"] == 2048
 
 

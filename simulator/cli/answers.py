@@ -31,6 +31,7 @@ from .core import (
     YesOpt,
     app,
     check_out_dir,
+    emit,
     err,
     gate,
     load_with_changes,
@@ -148,7 +149,7 @@ def headroom_command(
     if out_dir is not None:
         _write_headroom(sc, h, out_dir)
     if as_json:
-        typer.echo(to_json(h.to_dict()), nl=False)
+        emit(to_json(h.to_dict()), nl=False)
         return
     print_headroom(h)
     if out_dir is not None:
@@ -300,7 +301,7 @@ def size_command(
     if out_dir is not None:
         _write_sizing(sc, z, out_dir)
     if as_json:
-        typer.echo(to_json(z.to_dict()), nl=False)
+        emit(to_json(z.to_dict()), nl=False)
         return
     print_sizing(z)
     if z.memory:

@@ -40,6 +40,7 @@ from .core import (
     app,
     check_out_dir,
     check_out_file,
+    emit,
     err,
     gate,
     load_with_changes,
@@ -375,7 +376,7 @@ def sweep_command(
         with writing(out_dir):
             write_sweep(df, out_dir, paths, title=sc.name)
     if as_json:
-        typer.echo(df.to_json(orient="records", indent=2))
+        emit(df.to_json(orient="records", indent=2))
         return
     title = (f"Sweep of {escape(sc.name)}: {len(means)} points x {n} replication{'s' * (n != 1)}"
              + (" (means; ± is the 95% interval)" if n > 1 else ""))

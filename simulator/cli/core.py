@@ -11,7 +11,7 @@ import signal
 import sys
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -80,14 +80,28 @@ _TERMINAL = sys.stdout.isatty()
 BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for a program the closed pipe stopped
 
 
+def _reader_gone() -> NoReturn:
+    """The reader went away (``vpcsim run ... | head -3``): stop quietly, with the status of a program stopped by
+    SIGPIPE, not the 1 of rich and click, which here means "an expectation failed" to a CI script."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout must not fail again
+    raise SystemExit(BROKEN_PIPE_EXIT)
+
+
 class _Console(Console):
     def on_broken_pipe(self) -> None:
-        """The reader went away (``vpcsim run ... | head -3``): stop quietly, with the status of a program stopped by
-        SIGPIPE, not rich's 1, which here means "an expectation failed" to a CI script."""
         self.quiet = True
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout must not fail again
-        raise SystemExit(BROKEN_PIPE_EXIT)
+        _reader_gone()
+
+
+def emit(text: str, nl: bool = True) -> None:
+    """A command's data on stdout (JSON, a scenario's YAML), as it is: no markup, no wrapping. A reader gone away
+    stops the command as :func:`_reader_gone` says."""
+    try:
+        sys.stdout.write(text + ("\n" if nl else ""))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_gone()
 
 
 out = _Console(highlight=False, soft_wrap=False, width=None if _TERMINAL else 200)

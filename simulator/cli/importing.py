@@ -23,7 +23,7 @@ from rich.table import Table
 
 from ..present.folders import IMPORTED_SCENARIO, atomic_file
 from ..units import parse_duration
-from .core import Command, UserError, app, check_out_file, err, out, print_table, user_errors, writing
+from .core import Command, UserError, app, check_out_file, emit, err, out, print_table, user_errors, writing
 
 __all__ = ["import_app"]
 
@@ -149,7 +149,7 @@ def azure2019(
             except ScenarioError as exc:  # the importer's own bug, or a trace the loader rejects: say which
                 raise UserError(f"the imported scenario does not validate: {exc.problems[0]}") from None
         if out_file is None:
-            typer.echo(imp.text, nl=False)
+            emit(imp.text, nl=False)
             for note in imp.notes:
                 err.print(f"note: {note}", markup=False)
             return
@@ -231,7 +231,7 @@ def _finish(infra, out_file: Path | None, load: Path | None, sets: list[str] | N
             apply_load(infra, read_load(load), str(load))
         built = build(infra, out_file, parse_sets(sets))
     if out_file is None:
-        typer.echo(built.text, nl=False)
+        emit(built.text, nl=False)
         for note in built.notes:
             err.print(_note(note), markup=False, soft_wrap=True)
         return
@@ -345,7 +345,7 @@ def aws_cmd(
                     raise UserError("--subnets-only writes the subnets alone: leave out --since, --load and --set")
                 text, n = subnets_yaml(region=region, profile=profile, functions=functions)
                 if out_file is None:
-                    typer.echo(text, nl=False)
+                    emit(text, nl=False)
                     return
                 with writing(out_file), atomic_file(out_file, IMPORTED_SCENARIO, force=force) as fh:
                     fh.write(text)

@@ -25,6 +25,7 @@ from .core import (
     app,
     check_out_dir,
     check_out_file,
+    emit,
     gate,
     out,
     parse_sets,
@@ -134,7 +135,7 @@ def compare(
         with writing(out_dir):
             write_comparison(cmp, out_dir)
     if as_json:
-        typer.echo(to_json(cmp.to_dict()), nl=False)
+        emit(to_json(cmp.to_dict()), nl=False)
         return
     la, lb = cmp.labels
     out.print(f"[bold]{escape(la)}[/bold] vs [bold]{escape(lb)}[/bold], both with seed {cmp.seed}")

@@ -24,6 +24,7 @@ from .core import (
     YesOpt,
     app,
     check_out_dir,
+    emit,
     err,
     gate,
     load_with_changes,
@@ -291,7 +292,7 @@ def run(
         with writing(out_dir):
             write_run(result, out_dir)
     if as_json:
-        typer.echo(to_json(result.summary), nl=False)
+        emit(to_json(result.summary), nl=False)
     else:
         print_summary(result.summary, result.timeseries, result.scenario)
         if result.summary.get("replications"):

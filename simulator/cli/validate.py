@@ -20,6 +20,7 @@ from .core import (
     ScenarioArg,
     SetOpt,
     app,
+    emit,
     err,
     load_with_changes,
     out,
@@ -142,7 +143,7 @@ def capacity_cmd(
     if as_json:
         from ..present.folders import to_json  # infinities (a scaling rate that never reaches the peak) become null
 
-        typer.echo(to_json(cap), nl=False)
+        emit(to_json(cap), nl=False)
         return
     for t in capacity_tables(cap):
         print_table(t)
@@ -165,4 +166,4 @@ def schema() -> None:
     """Print the JSON Schema of the scenario file."""
     from ..scenario.models import json_schema
 
-    typer.echo(json.dumps(json_schema(), indent=2))
+    emit(json.dumps(json_schema(), indent=2))

@@ -348,10 +348,7 @@ class _DecadeLocator(LogLocator):
         widths = [width(_ms_label(10.0 ** k), prop, ismath=False)[0] for k in range(first, last + 1)]  # points
         need = max((a + b) / 2 for a, b in zip(widths, widths[1:], strict=False))
         need += self._GAP_EM * prop.get_size_in_points()
-        fig = axis.axes.get_figure(root=True)
-        if fig is None:
-            return super().tick_values(vmin, vmax)
-        length = axis.axes.bbox.width * 72 / fig.dpi  # points
+        length = axis.axes.bbox.width * 72 / axis.axes.figure.dpi  # points (a SubFigure has its figure's dpi)
         stride = max(1, math.ceil(need / (length / math.log10(vmax / vmin))))
         # LogLocator takes a number of ticks and picks a stride from it: this number gives at least ``stride``.
         auto, self.numticks = self.numticks, max(2, math.ceil((last - first + 1) / stride))

@@ -298,9 +298,9 @@ def _check_constraints(st: Stack, key: str, value: str) -> None:
     allowed = spec.get("AllowedValues")
     pattern = spec.get("AllowedPattern")
     for item in items:
-        if isinstance(allowed, list) and item not in [str(a) for a in allowed]:
+        if isinstance(allowed, list) and not any(_same_value(item, a) for a in allowed):
             raise st.error(f"--parameter {key}={value}: {item!r} is not one of its AllowedValues "
-                           f"({', '.join(str(a) for a in allowed)})", where + ("AllowedValues",))
+                           f"({', '.join(_as_text(a) for a in allowed)})", where + ("AllowedValues",))
         if isinstance(pattern, str):
             try:
                 matched = re.fullmatch(pattern, item) is not None
@@ -328,6 +328,20 @@ def _check_constraints(st: Stack, key: str, value: str) -> None:
             if high is not None and number > high:
                 raise st.error(f"--parameter {key}={value}: {item} breaks its MaxValue {spec['MaxValue']}",
                                where + ("MaxValue",))
+
+
+def _as_text(x: Any) -> str:
+    """A template value as CloudFormation sees it, a string: YAML's true is "true", not Python's "True"."""
+    return ("true" if x else "false") if isinstance(x, bool) else str(x)
+
+
+def _same_value(given: str, allowed: Any) -> bool:
+    """``--parameter`` text against an AllowedValues entry: as text, or as the same number (``[1, 2]`` allows ``1``
+    and ``1.0``)."""
+    if given == _as_text(allowed):
+        return True
+    a, b = _number(given), _number(allowed)
+    return a is not None and b is not None and a == b
 
 
 def _number(x: Any) -> float | None:
