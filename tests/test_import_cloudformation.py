@@ -326,7 +326,7 @@ Resources:
     ("Memory=lots", 15, "Parameters.Memory.Type: --parameter Memory=lots: the parameter is a Number"),
     ("Subnets=subnet-a,subnet-c", 21, "Parameters.Subnets.AllowedValues: --parameter Subnets=subnet-a,subnet-c: "
                                       "'subnet-c' is not one of its AllowedValues (subnet-a, subnet-b)"),
-    ("Tracing=True", 23, "Parameters.Tracing.AllowedValues: --parameter Tracing=True: 'True' is not one of its "
+    ("Tracing=True", 25, "Parameters.Tracing.AllowedValues: --parameter Tracing=True: 'True' is not one of its "
                          "AllowedValues (true, false)"),  # YAML's true is CloudFormation's "true", not "True"
 ])
 def test_a_parameter_cloudformation_would_refuse_is_refused(tmp_path, capsys, given, line, message):
