@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -134,6 +135,24 @@ def test_plot_with_categorical_axis():
     assert len(axes) == 3
     assert [t.get_text() for t in axes[0].get_xticklabels()] == ["legacy", "hyperplane"]
     assert axes[0].get_ylabel() == "Failed or throttled (% of invocations)"
+
+
+def test_a_varied_list_is_a_category(tmp_path, capsys):
+    """docs/ci.md's own example, --vary functions.api.subnets=[app-a],[app-a,app-b], ended in a traceback: a list
+    cannot be a group's key."""
+    path = tmp_path / "noisy.yaml"
+    path.write_text(json.dumps(tiny(**NOISY).to_dict()))
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(path), "--vary", "functions.f.subnets=[a],[a,b]", "--replications", "2",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "│ [a]" in text and "│ [a,b]" in text  # as --vary takes them, not Python's ['a', 'b']
+    means = pd.read_csv(out / "sweep_means.csv")
+    assert means["functions.f.subnets"].tolist() == ["[a]", "[a,b]"] and means["n"].tolist() == [2, 2]
+    assert pd.read_csv(out / "sweep.csv")["functions.f.subnets"].tolist() == ["[a]", "[a]", "[a,b]", "[a,b]"]
+    df = vs.sweep(tiny(**NOISY), {"functions.f.subnets": [["a"], ["a", "b"]]}, replications=2)
+    assert df["functions.f.subnets"].tolist()[::2] == [["a"], ["a", "b"]]  # the Python frame keeps the lists
+    assert [t.get_text() for t in plot_sweep(df).axes[0].get_xticklabels()] == ["[a]", "[a,b]"]
 
 
 def test_scheduler_without_dask_is_one_line(monkeypatch, capsys):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
+import json
 import logging
 import math
 import os
@@ -366,9 +367,10 @@ def sweep_means(df: pd.DataFrame, vary: Sequence[str] | None = None) -> pd.DataF
     vary = list(vary if vary is not None else df.attrs.get("vary", []))
     metric_cols = [c for c in df.columns if c not in (*vary, "replication", "seed")]
     out = []
-    for key, group in df.groupby(vary, sort=False, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        row: dict[str, Any] = dict(zip(vary, key, strict=True))
+    # Grouped by a hashable form of each value: a varied list (functions.api.subnets=[app-a],[app-a,app-b]) is not.
+    keys = [df[c].map(_hashable) for c in vary]
+    for _, group in df.groupby(keys, sort=False, dropna=False):
+        row: dict[str, Any] = {c: group[c].iloc[0] for c in vary}
         row["n"] = len(group)
         for col in metric_cols:
             vals = [v for v in group[col].tolist() if v is not None and not (isinstance(v, float) and math.isnan(v))]
@@ -382,6 +384,26 @@ def sweep_means(df: pd.DataFrame, vary: Sequence[str] | None = None) -> pd.DataF
                 row[f"{col}_ci_high"] = stats["ci_high"]
         out.append(row)
     return pd.DataFrame.from_records(out)
+
+
+def _hashable(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True, default=str) if isinstance(value, list | dict) else value
+
+
+def _as_written(df: pd.DataFrame, vary: Sequence[str]) -> pd.DataFrame:
+    """``df`` with each varied list written as ``--vary`` takes it (``[app-a,app-b]``), not as Python's
+    ``['app-a', 'app-b']``: a category to draw and to write in a CSV."""
+    def text(v: Any) -> Any:
+        if isinstance(v, list):
+            return "[" + ",".join(str(x) for x in v) + "]"
+        return json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict) else v
+
+    if not any(df[c].map(lambda v: isinstance(v, list | dict)).any() for c in vary):
+        return df
+    out = df.copy()
+    for c in vary:
+        out[c] = out[c].map(text)
+    return out
 
 
 # Okabe & Ito's palette: distinguishable with the common colour-vision deficiencies.
@@ -434,6 +456,7 @@ def plot_sweep(df: pd.DataFrame, vary: Sequence[str] | None = None, title: str |
     from matplotlib.ticker import MaxNLocator
 
     vary = list(vary if vary is not None else df.attrs.get("vary", []))
+    df = _as_written(df, vary)
     means = sweep_means(df, vary)
     x_path, others = vary[0], vary[1:]
     xs = list(dict.fromkeys(means[x_path].tolist()))
@@ -520,7 +543,8 @@ def write_sweep(df: pd.DataFrame, out_dir: str | os.PathLike[str], vary: Sequenc
 
     vary = list(vary if vary is not None else df.attrs.get("vary", []))
     with atomic_dir(out_dir) as tmp:
-        df.to_csv(tmp / "sweep.csv", index=False, float_format="%.6g")
-        sweep_means(df, vary).to_csv(tmp / "sweep_means.csv", index=False, float_format="%.6g")
+        written = _as_written(df, vary)
+        written.to_csv(tmp / "sweep.csv", index=False, float_format="%.6g")
+        sweep_means(written, vary).to_csv(tmp / "sweep_means.csv", index=False, float_format="%.6g")
         plot_sweep(df, vary, title=title).savefig(tmp / "sweep.png", dpi=120)
     return Path(out_dir)

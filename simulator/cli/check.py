@@ -317,7 +317,8 @@ def _means_table(means, vary: list[str], title: str) -> Table:
         t.add_column("expect held", justify="right")
     # Records keep each column's type (iterrows turns a row of numbers into floats: memory_mb 1024.0).
     for row in means.to_dict("records"):
-        cells = [escape(str(row[p])) for p in vary]
+        cells = [escape("[" + ",".join(map(str, row[p])) + "]" if isinstance(row[p], list) else str(row[p]))
+                 for p in vary]  # a varied list as --vary takes it: [app-a,app-b]
         for col, _, kind in cols:
             v = row[col]
             if v is None or v != v:  # NaN
