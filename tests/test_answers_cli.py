@@ -65,3 +65,12 @@ def test_headroom_prints_the_answer_the_closed_form_and_the_points(scenario_file
     # Named for its load: its figures, pasted alone, read "<scenario> at x6.5.. load", not the scenario as written.
     name = yaml.safe_load(scenario_file.read_text())["name"]
     assert run["scenario"].startswith(f"{name} at x6.5") and run["scenario"].endswith(" load"), run["scenario"]
+
+
+def test_a_long_scenario_name_gives_up_its_end_for_the_load(scenario_file, tmp_path):
+    """A name near the 256-character limit made the answer's run invalid after the whole search: nothing written."""
+    out_dir = tmp_path / "answer"
+    assert main(["headroom", str(scenario_file), "--replications", "1", "--set", "name=" + "q" * 250, "--out",
+                 str(out_dir)]) == 0
+    name = json.loads((out_dir / "run" / "summary.json").read_text())["scenario"]
+    assert len(name) == 256 and name.startswith("q" * 200) and name.endswith(" load"), name

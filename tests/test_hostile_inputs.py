@@ -599,6 +599,8 @@ def test_set_values_are_checked_the_same(tmp_path, capsys, path, value, message)
     ("1.5e3", "must be a whole number: YAML reads 1.5e3 as text, not a number; write 1500 (got '1.5e3')"),
     ("1e400", "must be a finite number (got '1e400')"),
     ("'1000'", "must be a whole number, not text: write it without quotes (got '1000')"),
+    ("'1.0e+3'", "must be a whole number, not text: write it without quotes (got '1.0e+3')"),  # quoted: a number
+    ("1.5e0", "must be a whole number (got '1.5e0')"),  # no advice that would give a fraction again
 ])
 def test_a_number_yaml_reads_as_text_gets_advice_that_works(tmp_path, capsys, text, message):
     """YAML 1.1 reads 1e3 as text: "write it without quotes" was advice with no quotes to remove."""

@@ -167,7 +167,11 @@ def _write_headroom(sc: Any, h: Any, out_dir: Path) -> None:
     png = plots.png_bytes(h.plot())
     m = h.multiplier if h.multiplier > 0 else (h.bracket[1] or 1.0)
     # Named for its load, so that its figures, pasted alone, do not pass for the scenario as written.
-    result = simulate(scale_load(sc, m).with_changes({"name": f"{sc.name} at x{m:.4g} load"}), seed=h.seed)
+    from ..scenario.sections import MAX_LABEL
+
+    load = f" at x{m:.4g} load"
+    name = sc.name[:MAX_LABEL - len(load)] + load  # a name near the limit gives up its end, not the run
+    result = simulate(scale_load(sc, m).with_changes({"name": name}), seed=h.seed)
     result.extra["figures"] = {"headroom": png}
     result.extra["captions"] = {"headroom": ("Headroom", "The search that led to this load: the first condition's "
                                              "metric at each multiplier evaluated (markers: the replication the rule "

@@ -160,14 +160,18 @@ def _message(err: ErrorDetails, raw: Any, place: _Place, root: type[BaseModel]) 
     if kind == "finite_number":
         return f"must be a finite number{got}"
     what = "a whole number" if kind == "int_type" else "a number"
-    if kind in ("int_type", "float_type") and isinstance(value, str) and _YAML11_EXPONENT.fullmatch(value.strip()):
+    if kind in ("int_type", "float_type") and isinstance(value, str) and _reads_as_text(value):
         # YAML 1.1 reads 1e3 as text (its floats need a dot and a signed exponent: 1.0e+3): there are no quotes
         # to remove, so say what to write.
         number = float(value)
         if not math.isfinite(number):
             return f"must be a finite number{got}"
-        plain = f"{int(number)}" if number == int(number) and abs(number) < 1e18 else None
-        instead = f"write {plain}" if plain else "write it with a dot and a signed exponent (1.5e+3, 2.0e-3)"
+        if number == int(number):
+            instead = f"write {int(number)}"
+        elif kind == "int_type":
+            return f"must be a whole number{got}"
+        else:
+            instead = f"write {_yaml11_float(number)}"
         return f"must be {what}: YAML reads {value.strip()} as text, not a number; {instead}{got}"
     if kind in ("int_type", "float_type") and isinstance(value, str) and _numeric_text(value):
         return f"must be {what}, not text: write it without quotes{got}"
@@ -196,6 +200,23 @@ def _message(err: ErrorDetails, raw: Any, place: _Place, root: type[BaseModel]) 
 
 
 _YAML11_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # numbers YAML 1.1 reads as text
+
+
+def _reads_as_text(text: str) -> bool:
+    """A number in exponent form that YAML 1.1 reads as text when written without quotes (1e3, 1.5e3); one it
+    reads as a number (1.0e+3) was quoted, and the advice is to drop the quotes."""
+    import yaml
+
+    return bool(_YAML11_EXPONENT.fullmatch(text.strip())) and isinstance(yaml.safe_load(text.strip()), str)
+
+
+def _yaml11_float(number: float) -> str:
+    """``number`` as YAML 1.1 reads a float: 0.0015, or 1.5e-07 written 1.5e-07 (a dot and a signed exponent)."""
+    text = repr(number)
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent if exponent[0] in '+-' else '+' + exponent}"
 
 
 def _numeric_text(text: str) -> bool:
