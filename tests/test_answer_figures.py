@@ -221,6 +221,7 @@ def test_memory_figure_on_hyperplane_does_not_draw_the_legacy_formula():
     # 1024 MB and 98 at 3008 MB, over the 22 free addresses.
     rows = memory_tradeoff(tiny(**SMALL, platform="hyperplane"), [512, 3008], replications=1)
     assert all("platform" not in r for r in rows)  # what the caller passes today: the rows alone
+    assert [r["enis_formula"] for r in rows] == [None, None]  # nor in the table and memory.csv
     fig = memory_figure(rows, "tiny", "f")
     left = fig.axes[0]
     bars = _bars(left)
@@ -260,3 +261,21 @@ def test_memory_figure_reads_the_platform_from_the_rows_or_the_keyword():
     fig = memory_figure([row], "s", "f", platform="hyperplane")
     assert "Hyperplane" in fig.get_suptitle() and _bars(fig.axes[0])["peak ENIs (simulated)"] == [2.0]
     assert not any("formula" in k for k in _bars(fig.axes[0]))
+
+
+@pytest.mark.parametrize(("replications", "share", "held"), [
+    (2, 1.0, "holds in all replications"), (4, 0.5, "holds in at least 2 of 4 replications"),
+    (3, 0.2, "holds in at least one replication"), (1, 1.0, "holds"),
+])
+def test_the_legend_says_the_rule_of_a_held_point(replications, share, held):
+    """With --share 0.5 the legend said "holds in all replications" beside "(the rule: 2 of 4 replications must
+    hold)"; the provisional points said "replication 0" after the guide had moved to another replication."""
+    points = [_point(1.0, True, 0.001, 0.002, 0.003, runs=replications),
+              _point(1.5, True, 0.004, 0.004, 0.004, runs=1, verified=False),
+              _point(2.0, False, 0.02, 0.03, 0.04, runs=1, runs_held=0)]
+    h = _headroom(points, (1.5, 2.0), conditions=["failure_rate < 0.01"], threshold=0.01,
+                  replications=replications, share=share)
+    firsts = [t.split("\n")[0] for t in _legend_texts(headroom_figure(h).axes[0])]  # then what the marker is
+    assert held in firsts and "held in the replication that guides the search" in firsts, firsts
+    title = headroom_figure(h).axes[0].get_title(loc="left")
+    assert "x2 fails: failure_rate 4%" in title and ("in the one replication it ran" in title) == (replications > 1)

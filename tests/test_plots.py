@@ -511,3 +511,18 @@ def test_labels_above_the_data():
     renderer = _drawn(net)
     top = net.axes[0]
     assert top.get_legend().get_window_extent(renderer).y0 >= top.get_window_extent(renderer).y1 - 1
+
+
+def test_replicated_network_says_when_only_other_replications_ran_out(replicated):
+    """The mean exhaustion time disappeared with the mark when replication 1 itself never ran out."""
+    import dataclasses
+
+    ts = replicated.timeseries.copy()
+    ts["free_ips.b"] = ts["free_ips.b"].clip(lower=1)  # replication 1's subnet b never empty
+    fig = plots.network(dataclasses.replace(replicated, timeseries=ts))
+    ax = next(a for a in fig.axes if a.get_title(loc="left") == "az-b")
+    mean = replicated.summary["subnets"]["b"]["exhausted_s"]
+    texts = [t.get_text() for t in ax.texts]
+    assert f"b: never out of addresses in this replication; out in others (mean of 3 replications: " \
+           f"{fmt_clock(mean)})" in texts, texts
+    assert not any(t.startswith("b out of addresses") for t in texts)

@@ -325,8 +325,9 @@ def memory_tradeoff(scenario: Scenario, sizes_mb: Sequence[int], *, function: st
                     replications: int = 3, seed: int | None = None, workers: int = 1,
                     scheduler: str | None = None) -> list[dict[str, Any]]:
     """Per memory size of ``function`` (default: the only function in a VPC), with the current subnets: the ENIs
-    at the simulated peak and by the doc's formula, the addresses used at the peak, the failure rate and the cost
-    (means of ``replications``, the same seeds at every size)."""
+    at the simulated peak and by the doc's formula (``enis_formula``: None on Hyperplane, where the formula does not
+    apply), the addresses used at the peak, the failure rate and the cost (means of ``replications``, the same seeds
+    at every size)."""
     from .answering import run_task
     from .capacity import capacity
     from .sweep import execute
@@ -362,8 +363,10 @@ def memory_tradeoff(scenario: Scenario, sizes_mb: Sequence[int], *, function: st
             return math.fsum(nums) / len(nums) if nums else None
 
         rows.append({
+            # The doc's formula is the legacy platform's: on Hyperplane it names ENIs that are never made.
             "memory_mb": mb, "slots_per_eni": cap["slots_per_eni"], "enis_formula": math.ceil(
-                cap["peak_in_service"] * mb / (v.vpc.eni_memory_gb * 1024) - 1e-9) if cap["slots_per_eni"] else None,
+                cap["peak_in_service"] * mb / (v.vpc.eni_memory_gb * 1024) - 1e-9)
+            if cap["slots_per_eni"] and v.platform == "legacy" else None,
             "enis_at_peak": cap["enis_at_peak"], "peak_enis": mean([f["peak_enis"] for f in f_runs]),
             "peak_ips_used": mean([sum(s["subnets"][sid]["peak_ips_used"] for sid in v.function(function).subnets)
                                    for s in runs]),

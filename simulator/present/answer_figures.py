@@ -120,8 +120,10 @@ def headroom_figure(h: HeadroomData) -> Figure:
             cut = max([*near, t]) * 1.2
 
     group_style = {  # key -> (label, colour, marker, face)
-        "held": ("holds in all replications", _GREEN, "o", _GREEN),
-        "guide": ("held in replication 0 (guides the search)", _GREEN, "o", "white"),
+        "held": ("holds" if n == 1 else "holds in all replications" if need >= n else
+                 "holds in at least one replication" if need <= 1 else
+                 f"holds in at least {need} of {n} replications", _GREEN, "o", _GREEN),
+        "guide": ("held in the replication that guides the search", _GREEN, "o", "white"),
         "failed": ("fails", _VERMILLION, "X", _VERMILLION),
         "other": ("fails on another condition\n({})", _VERMILLION, "X", "white"),
     }
@@ -210,7 +212,9 @@ def headroom_figure(h: HeadroomData) -> Figure:
                 why = f"fails on {', '.join(failed_on)}"
             elif exact:
                 which = "worst" if need >= n or (runs or n) < n else "best"
-                why = f"{path} {_in_unit(v, h.condition_kind)}" + (f" in its {which} replication" if n > 1 else "")
+                where = ("" if n == 1 else " in the one replication it ran" if runs == 1 else
+                         f" in its {which} replication")
+                why = f"{path} {_in_unit(v, h.condition_kind)}{where}"
             else:
                 why = f"{path} {_in_unit(v, h.condition_kind)} on average"
             if not other and th is not None and op is not None:

@@ -261,6 +261,10 @@ def network(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figure
                 # A mean over the replications; the curve is replication 1's: mark where this one ran out.
                 counted = np.flatnonzero(empty & (t + width_s > sc.warmup))
                 when = f"(mean of {reps} replications: {fmt_clock(ex)})"
+                if not len(counted):  # others ran out, this one did not: say so, with no mark on its curve
+                    ax.text(0.01, 0.05 + 0.11 * i, f"{sub.id}: never out of addresses in this replication; "
+                            f"out in others {when}", transform=ax.transAxes, fontsize=8, color="#202020",
+                            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1})
                 ex = max(float(t[counted[0]]), sc.warmup) if len(counted) else None
             elif ex is not None:
                 # The summary counts from the end of the warm-up: exhaustion "at" the warm-up's end began earlier.
