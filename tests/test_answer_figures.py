@@ -279,3 +279,12 @@ def test_the_legend_says_the_rule_of_a_held_point(replications, share, held):
     assert held in firsts and "held in the replication that guides the search" in firsts, firsts
     title = headroom_figure(h).axes[0].get_title(loc="left")
     assert "x2 fails: failure_rate 4%" in title and ("in the one replication it ran" in title) == (replications > 1)
+
+
+def test_memory_figure_with_no_failures_says_so_on_a_readable_scale():
+    """Every size at 0% drew a flat line on a 0 to 0.05% scale, as if there were something to read."""
+    rows = memory_tradeoff(tiny(**SMALL, platform="hyperplane"), [512, 3008], replications=1)
+    assert all(not r["error_rate"] for r in rows)
+    right = memory_figure(rows, "tiny", "f").axes[1]
+    assert right.get_ylim() == (0, 1)
+    assert "none failed or throttled at any size" in [t.get_text() for t in right.texts]

@@ -313,12 +313,20 @@ def memory_figure(rows: list[dict[str, Any]], scenario: str, function: str, *,
     right.set_xticks(pos, [f"{m:,} MB" for m in mem])
     right.set_xlabel("memory size")
     right.set_ylabel("failed or throttled (% of invocations)", color=_VERMILLION)
-    right.set_ylim(bottom=0)
+    if any(r["error_rate"] for r in rows):
+        right.set_ylim(bottom=0)
+    else:  # none failed at any size: 0 to 1%, not matplotlib's 0 to 0.05% around a flat line
+        right.set_ylim(0, 1)
+        right.text(0.5, 0.12, "none failed or throttled at any size", transform=right.transAxes, ha="center",
+                   fontsize=9, color=_VERMILLION)
     twin = right.twinx()
     twin.plot(pos, [r["monthly_usd"] or 0 for r in rows], marker="s", color=_BLUE, ls="--",
               label="cost per 30 days (USD)")
     twin.set_ylabel("cost per 30 days (USD)", color=_BLUE)
     twin.set_ylim(bottom=0)
+    from matplotlib.ticker import FuncFormatter
+
+    twin.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}"))  # $7,000, not 7000
     lines = right.get_lines() + twin.get_lines()
     right.legend(lines, [ln.get_label() for ln in lines], fontsize=8, loc="upper left")
     right.grid(axis="y", color="#DDDDDD", lw=0.6)
