@@ -116,7 +116,7 @@ def test_strict_with_one_run_is_not_silently_a_plain_check(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args", [["capacity", "quickstart"], ["capacity", "quickstart", "--json"], ["schema"],
-                                  ["run", "quickstart", "--json"]])
+                                  ["run", "quickstart", "--json"], ["run", "--help"]])
 def test_a_reader_that_goes_away_stops_the_command_as_sigpipe_would(args):
     """``vpcsim capacity ... | head -1`` exited 1 (rich's choice, and click's for what it writes), which the CLI's exit
     codes keep for "an expectation failed": a CI script would read a closed pipe as a broken sizing assumption."""

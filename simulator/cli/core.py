@@ -88,6 +88,18 @@ def _reader_gone() -> NoReturn:
     raise SystemExit(BROKEN_PIPE_EXIT)
 
 
+def _reader_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll reports an error on its write end)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), or no real stdout (a notebook, a test)
+        return False
+
+
 class _Console(Console):
     def on_broken_pipe(self) -> None:
         self.quiet = True
@@ -541,6 +553,10 @@ def _dispatch(argv: list[str] | None) -> int:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         return 130
+    except SystemExit as exc:  # click writes help itself and exits 1 when the reader has gone: say it as SIGPIPE would
+        if exc.code == 1 and _reader_closed():
+            _reader_gone()
+        raise
     except VpcsimError as exc:  # only when a command forgot user_errors(); still no traceback
         if _DEBUG or _SIGNAL is not None:
             raise
