@@ -451,22 +451,23 @@ def fmt_table(v: Any, kind: str) -> str:
 
 
 def fmt_difference(v: float | None, kind: str) -> str:
-    """A signed difference of two runs' values in the metric's unit: ``+48``, ``-61.7``, ``-0.00052%`` (a share:
-    never ``-<0.001%``), ``+1m2s``; empty when there is none."""
+    """A signed difference of two runs' values in the metric's unit: ``+48``, ``-61.7``, ``-7.23 pp`` and
+    ``-0.00052 pp`` (a share, in percentage points: never ``-<0.001``), ``+1m2s``, ``+$658``; empty when there is
+    none."""
     if v is None:
         return ""
     sign = "+" if v > 0 else "-" if v < 0 else ""
     v = abs(v)
-    if kind == RATE:
+    if kind == RATE:  # in percentage points: beside a relative change in %, "-7.23%" would read as one
         if 0 < v < 0.00001:  # below fmt_pct's "<0.001%": two significant digits
             import numpy as np
 
-            return f"{sign}{np.format_float_positional(v * 100, precision=2, fractional=False, trim='-')}%"
-        return sign + fmt_pct(v)
+            return f"{sign}{np.format_float_positional(v * 100, precision=2, fractional=False, trim='-')} pp"
+        return sign + fmt_pct(v).removesuffix("%") + " pp"
     if kind == MS:
         return sign + fmt_ms(v)
     if kind in (SECONDS, FIRST_TIME):  # a difference of times is a duration, never "never"
         return sign + format_duration(round(v, 1))
-    if kind == USD:
-        return sign + format_usd(v)
+    if kind == USD:  # whole dollars from $100 on: cents beside hundreds of dollars are noise
+        return sign + (f"${v:,.0f}" if v >= 100 else format_usd(v))
     return sign + fmt_num(v, 1 if kind == NUMBER else 0)

@@ -62,7 +62,7 @@ def test_compare_calls_one_invocation_noise_and_prints_small_differences_whole(c
     assert "-<" not in text and "+<" not in text
     failed = _cells(text, "failed")
     assert failed[1:4] == ["1", "0", "-1"] and failed[-1] == "within noise"
-    assert _cells(text, "failure rate")[3] == "-0.00052%"
+    assert _cells(text, "failure rate")[3] == "-0.00052 pp"  # percentage points, beside a relative change in %
     assert _cells(text, "first failure at")[-1] == "within noise"
     assert _cells(text, "cold starts")[-1] == "better"  # 274 against 181: far outside the noise
     assert "within noise: B differs from A by less than the run-to-run noise" in text
@@ -165,7 +165,7 @@ def test_every_table_fits_80_columns_and_no_cell_is_cut(tmp_path):
         "sweep": (["sweep", long_paths, "--vary", "functions.f.memory_mb=512,1024,2048", "--vary",
                    "vpc.subnets.a.cidr=10.0.1.0/28,10.0.1.0/27"], 0, ["10.0.1.0/27", "2048"]),
         "compare": (["compare", "scenarios/quickstart.yaml", "--set", "platform=hyperplane"], 0,
-                    ["193,106", "-0.00052%", "within noise", "subnet_ips"]),
+                    ["193,106", "-0.00052 pp", "within noise", "subnet_ips"]),
     }
     for name, (argv, expected_code, shown) in runs.items():
         code, text = _on_a_terminal(*argv)

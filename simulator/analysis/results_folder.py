@@ -17,7 +17,7 @@ import pandas as pd
 from ..errors import ArgumentError, VpcsimError
 from ..inputs import MAX_RESULTS_BYTES, InputFileError, open_regular_file, read_text_file
 from ..present.folders import HTML_REPORT, atomic_dir, atomic_file, copy_entries, timeseries_csv, to_json
-from ..present.report import draw_figures, render_report, write_report_files
+from ..present.report import draw_figures, render_report, resolved_yaml, write_report_files
 from ..scenario.models import load_scenario
 from ..summary import OUTCOMES
 from .cost import cost
@@ -43,7 +43,7 @@ def write_run(result: Result, out_dir: str | Path) -> Path:
     with atomic_dir(out_dir) as tmp:
         (tmp / "summary.json").write_text(to_json(result.summary), encoding="utf-8")
         timeseries_csv(result.timeseries, tmp / "timeseries.csv")
-        resolved = result.scenario.with_changes({"seed": result.summary["seed"]}).to_yaml()
+        resolved = resolved_yaml(result)  # its seed, and its replications: `vpcsim run` on it gives these numbers
         (tmp / "scenario.yaml").write_text(resolved, encoding="utf-8")
         if result.invocations is not None:
             result.invocations.to_csv(tmp / "invocations.csv", index=False, float_format="%.9g")

@@ -32,6 +32,7 @@ from ..summary import (
     fmt_num,
     fmt_pct,
     fmt_rate,
+    fmt_table,
     projected_peak,
     prose_count,
 )
@@ -277,6 +278,7 @@ def _env() -> Environment:
     from ..summary import format_usd
 
     env.filters.update(num=fmt_num, pct=fmt_pct, ms=fmt_ms, clock=fmt_clock, rate=fmt_rate, difference=fmt_difference,
+                       cell=fmt_table,
                        expectation_value=fmt_expectation_value, usd=lambda v: "–" if v is None else format_usd(v))
     return env
 
@@ -447,13 +449,23 @@ def report_context(result: RunData, images: Mapping[str, bytes], scenario_yaml: 
         "figures": [{"stem": stem, "title": captions.get(stem, (stem, ""))[0],
                      "caption": captions.get(stem, ("", ""))[1], "data": _b64(png)} for stem, png in images.items()],
         "answer": (result.extra or {}).get("answer"),
-        "scenario_yaml": scenario_yaml if scenario_yaml is not None else _resolved_yaml(result),
+        "scenario_yaml": scenario_yaml if scenario_yaml is not None else resolved_yaml(result),
+        "replications": _replications(s) if _replications(s) > 1 else None,
         "failures": FAILURES,
     }
 
 
-def _resolved_yaml(result: RunData) -> str:
-    return result.scenario.with_changes({"seed": result.summary["seed"]}).to_yaml()
+def _replications(s: Summary) -> int:
+    return int((s.get("replications") or {}).get("n") or 1)
+
+
+def resolved_yaml(result: RunData) -> str:
+    """The scenario as run: its seed, and its replications when there were several, so that ``vpcsim run`` on this
+    file gives the same numbers."""
+    changes: dict[str, Any] = {"seed": result.summary["seed"]}
+    if _replications(result.summary) > 1:
+        changes["replications"] = _replications(result.summary)
+    return result.scenario.with_changes(changes).to_yaml()
 
 
 def render_report(result: RunData, images: Mapping[str, bytes] | None = None,
@@ -498,7 +510,7 @@ def render_comparison(cmp: ComparisonData, images: Mapping[str, bytes] | None = 
         "labels": cmp.labels,
         "seed": cmp.seed,
         "runs": [{"label": label, "s": r.summary, "verdict": verdict(r.summary, r.timeseries, r.scenario.timestep),
-                  "yaml": _resolved_yaml(r)} for label, r in ((cmp.labels[0], a), (cmp.labels[1], b))],
+                  "yaml": resolved_yaml(r)} for label, r in ((cmp.labels[0], a), (cmp.labels[1], b))],
         "rows": cmp.rows(),
         "changes": cmp.changes,
         "noise_note": NOISE_NOTE,
