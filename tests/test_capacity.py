@@ -466,3 +466,17 @@ def test_subnet_ips_finding_counts_in_the_singular_when_one():
     finding = next(f for f in cap["lint"] if f["rule"] == "subnet-ips")
     assert (f"peak {peak} (p99.9; mean in service 30) needs {peak} ENIs (1 environment each) but its subnets have "
             f"22 free addresses") in finding["message"]
+
+
+def test_lint_findings_write_large_numbers_as_the_tables_do():
+    """A lint line read "peak 1418 (p99.9; mean in service 1245)" beside a table's "1,418 (1,245)"."""
+    import re
+
+    from .conftest import BASE, tiny
+
+    sc = tiny(functions=[{**BASE["functions"][0], "arrivals": {"process": "constant", "rate": 2000}}])
+    messages = [f["message"] for f in vs.capacity(sc)["lint"]]
+    assert any("peak 7,260 (p99.9; mean in service 2,000)" in m for m in messages), messages
+    assert any("2,420 ENIs" in m for m in messages) and any("ceiling 1,000" in m for m in messages), messages
+    for m in messages:  # no run of four or more digits outside a section number or a time
+        assert not re.search(r"(?<![\d.,§])\d{4,}(?![\d.,])", m), m

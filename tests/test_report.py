@@ -403,3 +403,54 @@ def test_report_shows_expectation_values_in_their_unit(tmp_path, capsys):
     assert '<td class="n">1,000 ms</td>' in page  # the warm starts: 1 s of duration (not "1000.000000")
     assert "latency_ms.p50 &lt; 1ms, got 1,000 ms" in page
     assert ".000000" not in page
+
+
+# --------------------------------------------------------------------------------------------------- read by an architect
+
+
+def test_the_ceilings_total_names_the_peak_a_subnet_must_hold(bad_run, bad_html):
+    """It said "All functions at their projected peaks: 144 concurrent executions, 48 ENIs" on quickstart, where the
+    p99.9 peak is 481 and needs 161 ENIs: sized from it, subnets would be a third too small."""
+    tot = bad_run.summary["capacity"]["total"]
+    text = html.unescape(_text(bad_html))
+    assert (f"All functions together: {tot['peak_in_service']:,} concurrent executions at the projected peak "
+            f"(p99.9), which need {tot['enis_at_peak']:,} ENIs; {tot['projected_peak']:,} in service on average") in text
+    assert "by the doc's formula" in text  # legacy
+
+
+def test_hyperplane_reports_leave_the_legacy_formula_out():
+    res = vs.simulate(stressed(platform="hyperplane"))
+    text = html.unescape(_text(report.render_report(res)))
+    assert "by the doc's formula" not in text and "Hyperplane ENIs per VPC" in text
+    assert "connec\xadtions / ENI" in text  # the column holds connections per ENI, not environments
+
+
+def test_a_replicated_report_says_it_shows_means_and_its_scenario_reproduces_them(tmp_path):
+    res = vs.run_replications(stressed(), replications=3)
+    text = html.unescape(_text(report.render_report(res)))
+    assert "Means of 3 replications" in text and "every number below is a mean over the replications" in text
+    write_run(res, tmp_path / "r")
+    assert yaml.safe_load((tmp_path / "r" / "scenario.yaml").read_text())["replications"] == 3  # it said 1
+    single = html.unescape(_text(report.render_report(vs.simulate(stressed()))))
+    assert "Means of" not in single
+
+
+def test_counts_in_words_agree_with_their_number_and_the_warm_up(bad_run, bad_html):
+    text = html.unescape(_text(bad_html))
+    assert not re.search(r"\b1 invocations\b", text) and "gateway(s)" not in text
+    assert "invocations (after warm-up)" in text  # stressed() has a warm-up
+    no_warmup = html.unescape(_text(report.render_report(vs.simulate(stressed(warmup=0)))))
+    assert "after warm-up" not in no_warmup and "counted from the end of the warm-up" not in no_warmup
+
+
+def test_compare_report_cells_use_the_metric_kind(tmp_path):
+    """The comparison showed a first failure as raw seconds (769 against 12m49s in the run's report), an exhaustion
+    that never came as "–", and a share's difference as -7.23% beside a relative change of -99.9%."""
+    from simulator.analysis.compare import compare
+
+    cmp = compare(stressed(), {"platform": "hyperplane"})
+    rows = {r[0]: r for r in _rows(report.render_comparison(cmp), "table") if r}
+    first = rows["first failure at"]
+    clock = re.compile(r"(\d+h)?(\d+m)?[\d.]+s|never")  # 5.3s, 12m49s, never: not 769 or 5.3
+    assert clock.fullmatch(first[1]) and clock.fullmatch(first[2]), first
+    assert rows["failure rate"][3].endswith(" pp"), rows["failure rate"]

@@ -254,7 +254,7 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
         fig = functions[fn.name]
         c = fig["ceilings"]
         peak = fig["peak_in_service"]  # the p99.9 of the run's peak, not the mean in service (projected_peak)
-        at_peak = f"peak {peak} (p99.9; mean in service {fig['projected_peak']})"
+        at_peak = f"peak {peak:,} (p99.9; mean in service {fig['projected_peak']:,})"
         if not fn.arrivals:
             out.append(_finding("no-arrivals", "no arrivals: nothing arrives for this function (an import without "
                                                "a load; give it `arrivals` and a `duration`)", fn.name, level="note"))
@@ -262,13 +262,13 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
             out.append(_finding("reserved-zero", "reserved_concurrency 0 throttles every invocation", fn.name))
         elif peak > c["concurrency"]:
             out.append(_finding("concurrency", f"{at_peak} is above the concurrency ceiling "
-                                               f"{c['concurrency']}: expect throttles", fn.name))
+                                               f"{c['concurrency']:,}: expect throttles", fn.name))
         if math.isinf(c["scaling_s"]):
             scaling = scenario.region.scaling
             # Only a bucket that does not refill takes forever (_scaling_seconds: unlimited scaling takes no time).
             assert isinstance(scaling, BurstScaling | PerFunctionScaling), "an infinite scaling_s comes from a bucket"
             out.append(_finding("scaling-rate", f"the scaling rate never reaches the {at_peak}: the "
-                                                f"burst ({scaling.burst}) is smaller and per_minute is "
+                                                f"burst ({scaling.burst:,}) is smaller and per_minute is "
                                                 f"0", fn.name))
         elif c["scaling_s"] > 0:
             out.append(_finding("scaling-rate", f"the scaling rate needs {format_duration(c['scaling_s'])} to reach "
@@ -300,17 +300,17 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
         if peak > c["subnet_ips"]:
             out.append(_finding("subnet-ips", f"{at_peak} needs {_count(fig['enis_at_peak'], 'ENI')} "
                                               f"({_count(fig['slots_per_eni'], 'environment')} each) but its subnets "
-                                              f"have {c['subnet_ips'] // fig['slots_per_eni']} free addresses",
+                                              f"have {c['subnet_ips'] // fig['slots_per_eni']:,} free addresses",
                                 fn.name))
         elif len(azs) > 1 and c["n_minus_1"] < peak <= min(c["concurrency"], c["eni_quota"]):
             # Only when losing the AZ is what breaks the fit: a peak above the concurrency or the ENI quota has
             # its own finding, with or without the AZ.
-            out.append(_finding("n-minus-1", f"without its largest AZ the function reaches {c['n_minus_1']}, below "
+            out.append(_finding("n-minus-1", f"without its largest AZ the function reaches {c['n_minus_1']:,}, below "
                                              f"the {at_peak}", fn.name))
         if legacy and peak > c["eni_quota"]:
-            out.append(_finding("eni-quota", f"{at_peak} needs {fig['enis_at_peak']} ENIs; the region has "
-                                             f"{scenario.region.eni_quota - scenario.region.enis_in_use} free under "
-                                             f"its quota of {scenario.region.eni_quota}", fn.name))
+            out.append(_finding("eni-quota", f"{at_peak} needs {fig['enis_at_peak']:,} ENIs; the region has "
+                                             f"{scenario.region.eni_quota - scenario.region.enis_in_use:,} free under "
+                                             f"its quota of {scenario.region.eni_quota:,}", fn.name))
         if fn.needs_internet:
             for sid in fn.subnets:
                 route = scenario.subnet(sid).route
@@ -325,7 +325,7 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
         if legacy and fig["enis_at_peak"] > scenario.region.ec2_api.bucket:
             ec2 = scenario.region.ec2_api
             secs = (fig["enis_at_peak"] - ec2.bucket) / ec2.refill_per_s
-            out.append(_finding("ec2-rate", f"reaching the peak creates {fig['enis_at_peak']} ENIs; EC2's "
+            out.append(_finding("ec2-rate", f"reaching the peak creates {fig['enis_at_peak']:,} ENIs; EC2's "
                                             f"CreateNetworkInterface bucket ({ec2.bucket}, +{ec2.refill_per_s:g}/s) "
                                             f"needs {format_duration(secs)} for them (DOMAIN §6)", fn.name,
                                 level="note"))
@@ -335,13 +335,13 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
             out.append(_finding("unused-subnet", f"subnet {sid} is used by no function", level="note"))
         elif len(users) > 1 and s["enis_at_peak"] > s["free_ips"]:
             out.append(_finding("shared-subnet", f"subnet {sid} is shared by {_names(users)}: together they need "
-                                                 f"{s['enis_at_peak']} ENIs at their peaks (p99.9), the subnet "
-                                                 f"has {s['free_ips']} free addresses"))
+                                                 f"{s['enis_at_peak']:,} ENIs at their peaks (p99.9), the subnet "
+                                                 f"has {s['free_ips']:,} free addresses"))
     if legacy and total["enis_at_peak"] is not None and total["enis_at_peak"] > total["eni_quota_free"]:
-        out.append(_finding("eni-quota-total", f"all functions at their peaks (p99.9) need {total['enis_at_peak']} "
-                                               f"ENIs; the region has {total['eni_quota_free']} free under its quota "
-                                               f"({scenario.region.eni_quota} - {scenario.region.enis_in_use} in use)"))
+        out.append(_finding("eni-quota-total", f"all functions at their peaks (p99.9) need {total['enis_at_peak']:,} "
+                                               f"ENIs; the region has {total['eni_quota_free']:,} free under its quota "
+                                               f"({scenario.region.eni_quota:,} - {scenario.region.enis_in_use:,} in use)"))
     if not legacy and total["enis_at_peak"] is not None and total["enis_at_peak"] > total["eni_quota_free"]:
-        out.append(_finding("hyperplane-eni-quota", f"{total['enis_at_peak']} Hyperplane ENIs are needed; the VPC quota "
-                                                    f"is {total['eni_quota_free']} (DOMAIN §2)"))
+        out.append(_finding("hyperplane-eni-quota", f"{total['enis_at_peak']:,} Hyperplane ENIs are needed; the VPC quota "
+                                                    f"is {total['eni_quota_free']:,} (DOMAIN §2)"))
     return out

@@ -178,7 +178,7 @@ def _write_headroom(sc: Any, h: Any, out_dir: Path) -> None:
                                              "compares, the worst when all must hold; bars: lowest to highest "
                                              "replication; diamonds: the mean), the threshold, the answer and its "
                                              "bracket, the closed form's multiplier.")}
-    result.extra["answer"] = f"{h.sentence()} This is the run at x{m:.4g} (replication 0)."
+    result.extra["answer"] = f"{h.sentence()} This is the run at x{m:.4g} (its first replication)."
     with writing(out_dir), atomic_dir(out_dir) as tmp:
         (tmp / "headroom.json").write_text(to_json(h.to_dict()), encoding="utf-8")
         h.table().to_csv(tmp / "points.csv", index=False, float_format="%.6g")

@@ -52,17 +52,18 @@ __all__ = [
 FIGURES = {
     "timeline": ("Timeline", "Arrivals, then concurrent executions and environments against the ceilings (account "
                              "concurrency, subnet addresses × environments per ENI, ENI quota), then failed and "
-                             "throttled invocations per second by cause. Shaded: warm-up (grey), AZ outages "
-                             "(hatched); dotted lines: addresses taken or released by other workloads."),
+                             "throttled invocations per second by cause (a cause too rare to see marked ▲). "
+                             "Shaded: warm-up (grey), AZ outages (hatched); thin dotted vertical lines: addresses "
+                             "taken or released by other workloads."),
     "network": ("Network", "Lambda's ENIs (ready, attaching: cold starts wait for these; deleting: the address is "
                            "still held), then the free addresses of each subnet, one panel per Availability Zone, "
                            "with the moment each subnet ran out marked and the time without a free address shaded."),
     "latency": ("Latency", "End-to-end latency of successful invocations (ENI wait + init + duration) and cold-start "
                            "time (ENI wait + init), with p50, p95 and p99."),
     "capacity": ("Capacity", "The closed-form ceilings of each function (SPEC §5): the concurrency each limit allows, "
-                             "the binding one highlighted, the projected peak (p99.9 of the run's peak; dotted: the "
-                             "mean in service, Little's law) and the simulated peak "
-                             "as lines, and the ceiling with the function's largest AZ lost (N-1)."),
+                             "the binding one highlighted, the projected peak (p99.9 of the run's peak; thin grey "
+                             "dashes: the mean in service, Little's law) and the simulated peak as lines, and the "
+                             "ceiling with the function's largest AZ lost (N-1)."),
 }
 
 # What "within noise" means in a comparison (simulator.analysis.compare.metric_rows), for the table's readers.
@@ -208,7 +209,8 @@ def verdict(summary: Summary, timeseries: pd.DataFrame | None = None,
     for c in causes:
         when = f", first at {fmt_clock(c['first_s'])}{on_average}" if c["first_s"] is not None else ""
         err = f" ({c['lambda_error']})" if c["lambda_error"] else ""
-        details.append(f"{c['cause']}{err}: {prose_count(c['count'])} invocations ({fmt_pct(c['share'])}){when}.")
+        n = prose_count(c["count"])
+        details.append(f"{c['cause']}{err}: {n} invocation{'' if n == '1' else 's'} ({fmt_pct(c['share'])}){when}.")
     cap_functions = (summary.get("capacity") or {}).get("functions") or {}
     run_functions = summary.get("functions") or {}
 
@@ -299,10 +301,10 @@ def draw_figures(result: RunData) -> dict[str, bytes]:
     return images
 
 
-def _key_figures(s: Summary) -> list[tuple[str, str]]:
+def _key_figures(s: Summary, warmup: bool = True) -> list[tuple[str, str]]:
     earliest = first_problem(s)
     return [
-        ("invocations (after warm-up)", fmt_num(s["invocations"])),
+        ("invocations (after warm-up)" if warmup else "invocations", fmt_num(s["invocations"])),
         ("attempts (with retries)", fmt_num(s["attempts"])),
         ("succeeded", fmt_num(s["succeeded"])),
         ("failed", f"{fmt_num(s['failed'])} ({fmt_pct(s['failure_rate'])})"),
@@ -337,7 +339,8 @@ def cost_rows(s: Summary) -> dict[str, Any] | None:
         return None
     parts = [("requests", c["requests_usd"]), ("duration (compute)", c["compute_usd"]),
              ("provisioned concurrency, kept warm", c["provisioned_usd"]),
-             (f"NAT: {fmt_count(c['nat_gateways'])} gateway(s) and {c['egress_gb']:,.3g} GB processed", c["nat_usd"])]
+             (f"NAT: {fmt_count(c['nat_gateways'])} gateway{'' if c['nat_gateways'] == 1 else 's'} and "
+              f"{c['egress_gb']:,.3g} GB processed", c["nat_usd"])]
     functions = [{"name": name, **f} for name, f in c["functions"].items()]
     return {"c": c, "parts": parts, "functions": functions, "window": format_duration(c["window_s"])}
 
@@ -434,7 +437,7 @@ def report_context(result: RunData, images: Mapping[str, bytes], scenario_yaml: 
         "warmup": format_duration(sc.warmup) if sc.warmup else None,
         "timestep": format_duration(sc.timestep),
         "verdict": v,
-        "key_figures": _key_figures(s),
+        "key_figures": _key_figures(s, warmup=bool(sc.warmup)),
         "outcomes": outcome_rows,
         "latency": [("end to end (successful invocations)", s["latency_ms"]),
                     ("cold start (ENI wait + init)", s["cold_start_ms"])],
