@@ -480,3 +480,10 @@ def test_lint_findings_write_large_numbers_as_the_tables_do():
     assert any("2,420 ENIs" in m for m in messages) and any("ceiling 1,000" in m for m in messages), messages
     for m in messages:  # no run of four or more digits outside a section number or a time
         assert not re.search(r"(?<![\d.,§])\d{4,}(?![\d.,])", m), m
+
+
+def test_lint_memory_findings_write_thousands_too():
+    from .conftest import BASE, tiny
+
+    sc = tiny(functions=[{**BASE["functions"][0], "memory_mb": 4096}])
+    assert any("memory 4,096 MB is above the 3,008 MB" in f["message"] for f in vs.capacity(sc)["lint"])

@@ -433,14 +433,19 @@ def test_a_replicated_report_says_it_shows_means_and_its_scenario_reproduces_the
     assert yaml.safe_load((tmp_path / "r" / "scenario.yaml").read_text())["replications"] == 3  # it said 1
     single = html.unescape(_text(report.render_report(vs.simulate(stressed()))))
     assert "Means of" not in single
+    # One run of a scenario that says replications: 3 (run --replications 1, headroom's run) says 1 in its file.
+    assert "replications: 1\n" in report.resolved_yaml(vs.simulate(stressed(replications=3)))
 
 
 def test_counts_in_words_agree_with_their_number_and_the_warm_up(bad_run, bad_html):
     text = html.unescape(_text(bad_html))
     assert not re.search(r"\b1 invocations\b", text) and "gateway(s)" not in text
     assert "invocations (after warm-up)" in text  # stressed() has a warm-up
+    assert ("Peak used, min free, ran out at and the time without a free address are counted from the end of the "
+            "warm-up (5s)") in text
     no_warmup = html.unescape(_text(report.render_report(vs.simulate(stressed(warmup=0)))))
-    assert "after warm-up" not in no_warmup and "counted from the end of the warm-up" not in no_warmup
+    assert "after warm-up" not in no_warmup and "warm-up" not in no_warmup.split("Usable = ")[1].split("Ceilings")[0]
+    assert "workloads. The times are from the start of the run." in no_warmup
 
 
 def test_compare_report_cells_use_the_metric_kind(tmp_path):

@@ -275,10 +275,10 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
                                                 f"the {at_peak} from zero: expect scaling throttles in a "
                                                 f"sudden spike", fn.name, level="note"))
         if legacy and fn.memory_mb > LEGACY_MAX_MEMORY_MB:
-            out.append(_finding("legacy-memory", f"memory {fn.memory_mb} MB is above the {LEGACY_MAX_MEMORY_MB} MB "
+            out.append(_finding("legacy-memory", f"memory {fn.memory_mb:,} MB is above the {LEGACY_MAX_MEMORY_MB:,} MB "
                                                  f"the legacy platform allowed (DOMAIN §1)", fn.name))
         elif legacy and fn.memory_mb % 64:
-            out.append(_finding("legacy-memory-step", f"memory {fn.memory_mb} MB is not a multiple of 64 MB, as the "
+            out.append(_finding("legacy-memory-step", f"memory {fn.memory_mb:,} MB is not a multiple of 64 MB, as the "
                                                       f"legacy platform required (DOMAIN §1)", fn.name, level="note"))
         share = _timeout_share(fn, shares)
         if share > 0.001:
@@ -326,7 +326,7 @@ def lint(scenario: Scenario, functions: dict[str, dict], subnets: dict[str, dict
             ec2 = scenario.region.ec2_api
             secs = (fig["enis_at_peak"] - ec2.bucket) / ec2.refill_per_s
             out.append(_finding("ec2-rate", f"reaching the peak creates {fig['enis_at_peak']:,} ENIs; EC2's "
-                                            f"CreateNetworkInterface bucket ({ec2.bucket}, +{ec2.refill_per_s:g}/s) "
+                                            f"CreateNetworkInterface bucket ({ec2.bucket:,}, +{ec2.refill_per_s:g}/s) "
                                             f"needs {format_duration(secs)} for them (DOMAIN §6)", fn.name,
                                 level="note"))
     for sid, s in subnets.items():

@@ -149,8 +149,9 @@ def capacity_cmd(
         print_table(t)
     tot = cap["total"]
     if tot["enis_packed"] is not None:
+        formula = f", {tot['enis_formula']:,} by the doc's formula" if sc.platform == "legacy" else ""
         say(f"All functions at their projected peaks: {tot['projected_peak']:,} concurrent executions in service on "
-            f"average ({tot['enis_packed']:,} ENIs packed, {tot['enis_formula']:,} by the doc's formula), "
+            f"average ({tot['enis_packed']:,} ENIs packed{formula}), "
             f"{tot['peak_in_service']:,} at the p99.9 of a run's peak ({tot['enis_at_peak']:,} ENIs); "
             f"{tot['eni_quota_free']:,} free under the ENI quota; scaling needs "
             f"{format_duration(tot['scaling_s']) if math.isfinite(tot['scaling_s']) else 'forever'}.")

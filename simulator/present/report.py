@@ -465,9 +465,8 @@ def _replications(s: Summary) -> int:
 def resolved_yaml(result: RunData) -> str:
     """The scenario as run: its seed, and its replications when there were several, so that ``vpcsim run`` on this
     file gives the same numbers."""
-    changes: dict[str, Any] = {"seed": result.summary["seed"]}
-    if _replications(result.summary) > 1:
-        changes["replications"] = _replications(result.summary)
+    # One run of a scenario that says `replications: 3` (run --replications 1, headroom's run) must say 1.
+    changes: dict[str, Any] = {"seed": result.summary["seed"], "replications": _replications(result.summary)}
     return result.scenario.with_changes(changes).to_yaml()
 
 
