@@ -299,7 +299,7 @@ def test_the_report_verdict_of_many_functions_names_those_above_their_ceiling_an
     details = verdict(r.summary, r.timeseries, sc.timestep)["details"]
     named = [d for d in details if d.startswith("f")]
     assert len(named) == 1 and named[0].startswith("f37: the projected peak (p99.9)"), details
-    assert "The other 39 functions fit their ceilings at the projected peak (p99.9)." in details
+    assert "The other 39 functions fit their ceilings at the projected peak (p99.9), each on its own." in details
     few = vs.load_scenario(scenario_file(tmp_path, "few.yaml"))
     r = vs.simulate(few)
     assert [d for d in verdict(r.summary, r.timeseries, few.timestep)["details"] if d.startswith("f:")]

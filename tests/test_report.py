@@ -459,3 +459,17 @@ def test_compare_report_cells_use_the_metric_kind(tmp_path):
     clock = re.compile(r"(\d+h)?(\d+m)?[\d.]+s|never")  # 5.3s, 12m49s, never: not 769 or 5.3
     assert clock.fullmatch(first[1]) and clock.fullmatch(first[2]), first
     assert rows["failure rate"][3].endswith(" pp"), rows["failure rate"]
+
+
+def test_functions_that_fit_alone_but_not_together_are_said_so():
+    """azure-trace.yaml's verdict said "All 100 functions fit their ceilings" above a lint finding that the 100
+    together need 83 ENIs in a subnet with 59 free addresses."""
+    from .conftest import tiny
+
+    fn = {**BASE["functions"][0], "arrivals": {"process": "constant", "rate": 5}}
+    sc = tiny(functions=[fn, {**fn, "name": "g"}, {**fn, "name": "h"}])
+    summary = vs.simulate(sc).summary
+    shared = [f for f in summary["capacity"]["lint"] if f["rule"] == "shared-subnet"]
+    assert shared, summary["capacity"]["lint"]  # each needs few ENIs; the three together more than a /28 holds
+    details = report.verdict(summary)["details"]
+    assert f"But not all at once: {shared[0]['message']}." in details, details

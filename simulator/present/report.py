@@ -251,12 +251,16 @@ def verdict(summary: Summary, timeseries: pd.DataFrame | None = None,
                                      and cap_functions[n]["ceilings"]["n_minus_1"] < projected_peak(cap_functions[n]))]
         if rest:
             text = (f"{'The other' if above else 'All'} {len(rest):,} functions fit their ceilings at the projected "
-                    f"peak (p99.9)")
+                    f"peak (p99.9), each on its own")
             if short:
                 more = f" and {len(short) - 4:,} more" if len(short) > 4 else ""
                 text += (f"; {len(short):,} of them not without their largest AZ (N-1): "
                          f"{', '.join(short[:4])}{more}")
             details.append(text + ".")
+    # Each function may fit on its own while functions sharing a subnet or the ENI quota do not, together.
+    for f in (summary.get("capacity") or {}).get("lint") or []:
+        if f["rule"] in ("shared-subnet", "eni-quota-total") and f["level"] == "warning":
+            details.append(f"But not all at once: {f['message']}.")
     for sid, sub in (summary.get("subnets") or {}).items():
         if sub.get("exhausted_s") is not None:
             details.append(f"Subnet {sid} ({sub['az']}) ran out of addresses at {fmt_clock(sub['exhausted_s'])} and "
