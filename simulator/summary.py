@@ -26,7 +26,7 @@ __all__ = [
     "Summary", "Metric", "declaration", "shape", "key_metrics", "not_averaged", "leaves", "get", "set_path", "is_first_time",
     "format_value", "format_usd", "percent", "prose_count", "fmt_num", "fmt_pct", "fmt_ms", "fmt_clock", "fmt_count",
     "fmt_rate", "fmt_difference", "fmt_table", "MAX_FUNCTION_ROWS", "projected_peak", "attention_order",
-    "shown_functions",
+    "shown_functions", "replications_of",
 ]
 
 Summary = dict[str, Any]
@@ -360,6 +360,11 @@ def format_value(value: Any, kind: str) -> str:
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.1f}"
+
+
+def replications_of(summary: Summary) -> int:
+    """How many replications a summary aggregates (1 for a single run)."""
+    return int((summary.get("replications") or {}).get("n") or 1)
 
 
 def prose_count(v: float) -> str:

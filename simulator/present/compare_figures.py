@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure, SubFigure
 
+from ..summary import replications_of
 from .style import (
     NOT_SUCCESS,
     OKABE_ITO,
@@ -18,7 +19,7 @@ from .style import (
     figure_title,
     new_figure,
     per_step_ticks,
-    replications_of,
+    replication_note,
     shade_events,
     thousands,
     time_unit,
@@ -73,10 +74,7 @@ def _title(fig: Figure | SubFigure, text: str, results: Mapping[str, RunData], *
     text = f"{text} — {' vs '.join(names)}"
     if seeds:
         text += f" (seed{'s' * (len(seeds) > 1)} {', '.join(str(s) for s in seeds)})"
-    n = max(replications_of(r) for r in results.values())
-    if n > 1:
-        text += f": replication 1 of {n}" if sample_path else f": means of {n} replications"
-    figure_title(fig, text)
+    figure_title(fig, text + replication_note(max(replications_of(r.summary) for r in results.values()), sample_path))
 
 
 _RUN_STYLE = ((OKABE_ITO["blue"], "-"), (OKABE_ITO["vermillion"], "--"), (OKABE_ITO["green"], "-."),

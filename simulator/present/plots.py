@@ -20,7 +20,7 @@ from matplotlib.axis import Axis as MplAxis
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from ..summary import Summary, fmt_clock, projected_peak
+from ..summary import Summary, fmt_clock, projected_peak, replications_of
 from .capacity_figure import capacity_chart, capacity_height
 from .style import (
     CYCLE,
@@ -35,7 +35,6 @@ from .style import (
     new_figure,
     per_step_ticks,
     png_bytes,
-    replications_of,
     shade_events,
     short_number,
     thousands,
@@ -236,7 +235,7 @@ def network(result: RunData, *, fig: Figure | SubFigure | None = None) -> Figure
     shade_events(ax, sc, div, label=False)  # the AZ panels below carry the labels; the legend sits here
 
     colours = {sub.id: CYCLE[i % len(CYCLE)] for i, sub in enumerate(sc.vpc.subnets)}
-    reps = replications_of(result)
+    reps = replications_of(s)
     markers = ["o", "s", "^", "D", "v", "P"]
     for ax, az in zip(axes[1:], azs, strict=True):
         subs = [sub for sub in sc.vpc.subnets if sub.az == az]

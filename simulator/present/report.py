@@ -35,6 +35,7 @@ from ..summary import (
     fmt_table,
     projected_peak,
     prose_count,
+    replications_of,
 )
 from ..units import format_duration
 from ..version import __version__
@@ -140,11 +141,11 @@ def verdict(summary: Summary, timeseries: pd.DataFrame | None = None,
     first_s = summary.get("first_outcome_s") or {}
     # With replications every number is a mean, and the time series is replication 0's: the load "then" would
     # pair one replication's traffic with another's time, so it is left out, and the headline says "on average".
-    reps = (summary.get("replications") or {}).get("n")
-    if reps:
+    reps = replications_of(summary)
+    if reps > 1:
         timeseries = None
-    on_average = " on average" if reps else ""
-    over = f"On average over {reps} replications, " if reps else ""
+    on_average = " on average" if reps > 1 else ""
+    over = f"On average over {reps} replications, " if reps > 1 else ""
     step = timestep_s or (float(timeseries["t_s"].iloc[1] - timeseries["t_s"].iloc[0])
                           if timeseries is not None and len(timeseries) > 1 else 1.0)
     causes = []
@@ -178,7 +179,7 @@ def verdict(summary: Summary, timeseries: pd.DataFrame | None = None,
         c = max(causes, key=lambda row: row["count"])  # the cause that costs most
         which = (f"all {c['cause']}" if c["count"] == bad else
                  f"mostly {c['cause']} ({prose_count(c['count'])})")
-        were = "was" if bad == 1 and not reps else "were"
+        were = "was" if bad == 1 and reps == 1 else "were"
         happened = (f"{over}{prose_count(bad)} of {prose_count(inv)} invocations "
                     f"({fmt_pct(summary['error_rate'])}) failed or {were} throttled, {which}")
         if first:
@@ -221,7 +222,7 @@ def verdict(summary: Summary, timeseries: pd.DataFrame | None = None,
         ceiling = ceilings[bind]
         peak = projected_peak(f)
         sim = run_functions.get(name, {}).get("peak_concurrency")
-        seen = (f"; the run{'s' if reps else ''} peaked at {prose_count(sim)}{on_average}" if sim is not None
+        seen = (f"; the run{'s' if reps > 1 else ''} peaked at {prose_count(sim)}{on_average}" if sim is not None
                 else "")
         if peak > ceiling:
             return (f"{name}: the projected peak (p99.9) of {peak:,} concurrent executions is above its {bind} "
@@ -457,20 +458,16 @@ def report_context(result: RunData, images: Mapping[str, bytes], scenario_yaml: 
                      "caption": captions.get(stem, ("", ""))[1], "data": _b64(png)} for stem, png in images.items()],
         "answer": (result.extra or {}).get("answer"),
         "scenario_yaml": scenario_yaml if scenario_yaml is not None else resolved_yaml(result),
-        "replications": _replications(s) if _replications(s) > 1 else None,
+        "replications": replications_of(s) if replications_of(s) > 1 else None,
         "failures": FAILURES,
     }
-
-
-def _replications(s: Summary) -> int:
-    return int((s.get("replications") or {}).get("n") or 1)
 
 
 def resolved_yaml(result: RunData) -> str:
     """The scenario as run: its seed, and its replications when there were several, so that ``vpcsim run`` on this
     file gives the same numbers."""
     # One run of a scenario that says `replications: 3` (run --replications 1, headroom's run) must say 1.
-    changes: dict[str, Any] = {"seed": result.summary["seed"], "replications": _replications(result.summary)}
+    changes: dict[str, Any] = {"seed": result.summary["seed"], "replications": replications_of(result.summary)}
     return result.scenario.with_changes(changes).to_yaml()
 
 

@@ -17,7 +17,7 @@ from matplotlib.ticker import Formatter, MaxNLocator
 
 from ..scenario.models import Scenario
 from ..scenario.sections import AzOutage, IpsReleased, IpsTaken
-from ..summary import OUTCOMES
+from ..summary import OUTCOMES, replications_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "OKABE_ITO", "GREY", "LIGHT", "CYCLE", "OUTCOME_STYLE", "NOT_SUCCESS", "QUANTILE_STYLE", "MAX_POINTS",
     "time_unit", "coarsen", "png_bytes", "new_figure", "PlainFormatter", "PerStepLocator", "thousands",
-    "per_step_ticks", "short_number", "figure_title", "replications_of", "scenario_events", "shade_events", "vpc_slots",
+    "per_step_ticks", "short_number", "figure_title", "replication_note", "scenario_events", "shade_events", "vpc_slots",
     "concurrency_ceiling_of", "without_brackets",
 ]
 
@@ -173,22 +173,23 @@ def short_number(v: float) -> str:
     return f"{v:,.0f}"
 
 
-def replications_of(result: RunData) -> int:
-    """How many replications the result's summary aggregates (1 for a single run)."""
-    return int((result.summary.get("replications") or {}).get("n") or 1)
-
-
 def figure_title(fig: Figure | SubFigure, text: str, result: RunData | None = None, *,
                  sample_path: bool = False) -> None:
     """``Timeline — quickstart (legacy, seed 1)``. With replications, a figure of the time series says that it
     draws one replication (``sample_path``), any other that it draws the means."""
     if result is not None:
         s = result.summary
-        text = f"{text} — {s['scenario']} ({s['platform']}, seed {s['seed']})"
-        n = replications_of(result)
-        if n > 1:
-            text += f": replication 1 of {n}" if sample_path else f": means of {n} replications"
+        text = f"{text} — {s['scenario']} ({s['platform']}, seed {s['seed']})" + replication_note(
+            replications_of(s), sample_path)
     fig.suptitle(text, fontsize=13, fontweight="bold", x=0.01, ha="left")
+
+
+def replication_note(n: int, sample_path: bool) -> str:
+    """What a figure of ``n`` replications draws: one replication's time series (``sample_path``) or the means;
+    nothing for a single run."""
+    if n <= 1:
+        return ""
+    return f": replication 1 of {n}" if sample_path else f": means of {n} replications"
 
 
 def scenario_events(sc: Scenario) -> tuple[list[tuple[float, float, str]], list[tuple[float, str, str]]]:
