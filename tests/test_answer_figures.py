@@ -220,7 +220,7 @@ def test_memory_figure_on_hyperplane_does_not_draw_the_legacy_formula():
     # 100 executions on Hyperplane: 2 ENIs (one per subnet) at any memory size; the legacy formula would say 34 at
     # 1024 MB and 98 at 3008 MB, over the 22 free addresses.
     rows = memory_tradeoff(tiny(**SMALL, platform="hyperplane"), [512, 3008], replications=1)
-    assert all("platform" not in r for r in rows)  # what the caller passes today: the rows alone
+    assert [r["platform"] for r in rows] == ["hyperplane", "hyperplane"]  # the figure reads it from the rows
     assert [r["enis_formula"] for r in rows] == [None, None]  # nor in the table and memory.csv
     fig = memory_figure(rows, "tiny", "f")
     left = fig.axes[0]
@@ -245,19 +245,10 @@ def test_memory_figure_on_legacy_keeps_the_formula_and_names_the_platform():
 
 
 def test_memory_figure_reads_the_platform_from_the_rows_or_the_keyword():
-    from simulator.present.answer_figures import platform_of_rows
-
-    legacy = [{"memory_mb": 512, "slots_per_eni": 6}, {"memory_mb": 1024, "slots_per_eni": 3},
-              {"memory_mb": 3008, "slots_per_eni": 1}]
-    assert platform_of_rows(legacy) == "legacy"
-    assert platform_of_rows([{"memory_mb": 128, "slots_per_eni": 65000}]) == "hyperplane"
-    # A few connections per ENI: the same figure at two sizes no ENI memory gives both.
-    assert platform_of_rows([{"memory_mb": 512, "slots_per_eni": 6}, {"memory_mb": 3008, "slots_per_eni": 6}]) \
-        == "hyperplane"
-    assert platform_of_rows([{**r, "platform": "hyperplane"} for r in legacy]) == "hyperplane"
     row = {"memory_mb": 512, "slots_per_eni": 6, "enis_formula": 30, "enis_at_peak": 2, "peak_enis": 2.0,
            "free_ips": 22, "error_rate": 0.0, "monthly_usd": 10.0}
     assert "legacy" in memory_figure([row], "s", "f").get_suptitle()
+    assert "Hyperplane" in memory_figure([{**row, "platform": "hyperplane"}], "s", "f").get_suptitle()
     fig = memory_figure([row], "s", "f", platform="hyperplane")
     assert "Hyperplane" in fig.get_suptitle() and _bars(fig.axes[0])["peak ENIs (simulated)"] == [2.0]
     assert not any("formula" in k for k in _bars(fig.axes[0]))

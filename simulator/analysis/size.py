@@ -324,7 +324,8 @@ def size(
 def memory_tradeoff(scenario: Scenario, sizes_mb: Sequence[int], *, function: str | None = None,
                     replications: int = 3, seed: int | None = None, workers: int = 1,
                     scheduler: str | None = None) -> list[dict[str, Any]]:
-    """Per memory size of ``function`` (default: the only function in a VPC), with the current subnets: the ENIs
+    """Per memory size of ``function`` (default: the only function in a VPC), with the current subnets (each row
+    names its ``platform``): the ENIs
     at the simulated peak and by the doc's formula (``enis_formula``: None on Hyperplane, where the formula does not
     apply), the addresses used at the peak, the failure rate and the cost (means of ``replications``, the same seeds
     at every size)."""
@@ -364,7 +365,7 @@ def memory_tradeoff(scenario: Scenario, sizes_mb: Sequence[int], *, function: st
 
         rows.append({
             # The doc's formula is the legacy platform's: on Hyperplane it names ENIs that are never made.
-            "memory_mb": mb, "slots_per_eni": cap["slots_per_eni"], "enis_formula": math.ceil(
+            "memory_mb": mb, "platform": v.platform, "slots_per_eni": cap["slots_per_eni"], "enis_formula": math.ceil(
                 cap["peak_in_service"] * mb / (v.vpc.eni_memory_gb * 1024) - 1e-9)
             if cap["slots_per_eni"] and v.platform == "legacy" else None,
             "enis_at_peak": cap["enis_at_peak"], "peak_enis": mean([f["peak_enis"] for f in f_runs]),

@@ -326,5 +326,4 @@ def _write_sizing(sc: Any, z: Any, out_dir: Path) -> None:
         pd.DataFrame([{"subnet": k, **v} for k, v in z.subnets.items()]).to_csv(tmp / "subnets.csv", index=False)
         if z.memory:
             pd.DataFrame(z.memory).to_csv(tmp / "memory.csv", index=False, float_format="%.6g")
-            (tmp / "memory.png").write_bytes(plots.png_bytes(memory_figure(z.memory, sc.name, z.memory_function,
-                                                                             platform=sc.platform)))
+            (tmp / "memory.png").write_bytes(plots.png_bytes(memory_figure(z.memory, sc.name, z.memory_function)))

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .shapes import HeadroomData, PointData
 
-__all__ = ["headroom_figure", "memory_figure", "platform_of_rows"]
+__all__ = ["headroom_figure", "memory_figure"]
 
 # Okabe & Ito (as simulator.present.plots): distinguishable with the common colour-vision deficiencies.
 _BLUE, _GREEN, _VERMILLION, _GREY, _ORANGE = "#0072B2", "#009E73", "#D55E00", "#8C8C8C", "#E69F00"
@@ -243,40 +243,16 @@ def headroom_figure(h: HeadroomData) -> Figure:
     return fig
 
 
-# The largest ENI memory the legacy platform's packing rule allows (``vpc.eni_memory_gb`` <= 1024): one of its
-# ENIs never serves more than this many MB of environments.
-_LEGACY_MAX_ENI_MB = 1024 * 1024
-
-
-def platform_of_rows(rows: list[dict[str, Any]]) -> str:
-    """The platform the rows of ``size --memory`` were simulated on: their ``platform`` when they carry one, else
-    read from their environments per ENI: on legacy ``max(1, floor(eni_memory_gb * 1024 / memory_mb))`` for one
-    ``eni_memory_gb`` of at most 1024 GB at every size; when no such ENI memory gives every row's figure (Hyperplane's
-    65,000 connections per ENI, or the same figure at two sizes it cannot share), Hyperplane."""
-    named = {r.get("platform") for r in rows} - {None}
-    if len(named) == 1:
-        return str(named.pop())
-    lo, hi = 128.0, float(_LEGACY_MAX_ENI_MB)  # eni_memory_gb * 1024, as the scenario's bounds allow
-    for r in rows:
-        slots, mb = r.get("slots_per_eni"), r.get("memory_mb")
-        if not slots or not mb:
-            continue
-        # floor(E / mb + 1e-9) == slots (or < 2 for one slot, the max(1, ...) of the rule)
-        lo = max(lo, (slots - 1e-6) * mb) if slots > 1 else lo
-        hi = min(hi, (slots + 1) * mb)
-    return "legacy" if lo < hi else "hyperplane"
-
-
 def memory_figure(rows: list[dict[str, Any]], scenario: str, function: str, *,
                   platform: str | None = None) -> Figure:
     """``size --memory``: per memory size, the ENIs and addresses needed at the simulated peak (left), the share of
     failed or throttled invocations and the cost per 30 days (right). Beside the simulated ENIs, the platform's own
     count at the p99.9 peak: on legacy the doc's formula (concurrency x memory / ENI memory), on Hyperplane its rule
     (ENIs shared per subnet and security-group set: the legacy formula does not apply there, and is not drawn).
-    ``platform`` (``"legacy"`` or ``"hyperplane"``): default, read from the rows (:func:`platform_of_rows`)."""
+    ``platform`` (``"legacy"`` or ``"hyperplane"``): default, the rows' own (``memory_tradeoff`` says it in each)."""
     from matplotlib.figure import Figure
 
-    platform = platform or platform_of_rows(rows)
+    platform = platform or str(rows[0].get("platform", "legacy") if rows else "legacy")
     hyperplane = platform == "hyperplane"
     fig = Figure(figsize=(11, 4.6), layout="constrained")
     left, right = fig.subplots(1, 2)
