@@ -325,10 +325,9 @@ def memory_tradeoff(scenario: Scenario, sizes_mb: Sequence[int], *, function: st
                     replications: int = 3, seed: int | None = None, workers: int = 1,
                     scheduler: str | None = None) -> list[dict[str, Any]]:
     """Per memory size of ``function`` (default: the only function in a VPC), with the current subnets (each row
-    names its ``platform``): the ENIs
-    at the simulated peak and by the doc's formula (``enis_formula``: None on Hyperplane, where the formula does not
-    apply), the addresses used at the peak, the failure rate and the cost (means of ``replications``, the same seeds
-    at every size)."""
+    names its ``platform``): the ENIs at the simulated peak and by the doc's formula (``enis_formula``: None on
+    Hyperplane, where the formula does not apply), the addresses used at the peak, the failure rate and the cost
+    (means of ``replications``, the same seeds at every size)."""
     from .answering import run_task
     from .capacity import capacity
     from .sweep import execute
