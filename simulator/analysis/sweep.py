@@ -506,7 +506,7 @@ def plot_sweep(df: pd.DataFrame, vary: Sequence[str] | None = None, title: str |
                     top = most.loc[index, col].astype(float).to_numpy() * scale
                     if (high > top + 1e-9).any():
                         clipped[col].add("the most\nfree addresses a replication had")
-                    high = pd.Series(high).where(~(high > top), top).to_numpy()
+                    high = high.clip(max=top)
                 yerr = [(y - low).clip(min=0), (high - y).clip(min=0)]
             ax.errorbar(x, y, yerr=yerr, color=colour, marker=marker,
                         linestyle=("-" if g % 2 == 0 else "--") if numeric else "none",
