@@ -296,11 +296,15 @@ def _check_constraints(st: Stack, key: str, value: str) -> None:
     items = [x.strip() for x in value.split(",")] if kind.startswith("List<") or kind == "CommaDelimitedList" else [value]
     where = ("Parameters", key)
     allowed = spec.get("AllowedValues")
+    # As CloudFormation reads them, text: YAML's true is "true" (Stack.text), and [1, 2] also allows 1.0.
+    allowed_text = ([st.text(a, where + ("AllowedValues", i)) for i, a in enumerate(allowed)]
+                    if isinstance(allowed, list) else None)
     pattern = spec.get("AllowedPattern")
     for item in items:
-        if isinstance(allowed, list) and not any(_same_value(item, a) for a in allowed):
+        if allowed_text is not None and item not in allowed_text and not any(
+                _number(item) is not None and _number(item) == _number(a) for a in allowed_text):
             raise st.error(f"--parameter {key}={value}: {item!r} is not one of its AllowedValues "
-                           f"({', '.join(_as_text(a) for a in allowed)})", where + ("AllowedValues",))
+                           f"({', '.join(allowed_text)})", where + ("AllowedValues",))
         if isinstance(pattern, str):
             try:
                 matched = re.fullmatch(pattern, item) is not None
@@ -328,20 +332,6 @@ def _check_constraints(st: Stack, key: str, value: str) -> None:
             if high is not None and number > high:
                 raise st.error(f"--parameter {key}={value}: {item} breaks its MaxValue {spec['MaxValue']}",
                                where + ("MaxValue",))
-
-
-def _as_text(x: Any) -> str:
-    """A template value as CloudFormation sees it, a string: YAML's true is "true", not Python's "True"."""
-    return ("true" if x else "false") if isinstance(x, bool) else str(x)
-
-
-def _same_value(given: str, allowed: Any) -> bool:
-    """``--parameter`` text against an AllowedValues entry: as text, or as the same number (``[1, 2]`` allows ``1``
-    and ``1.0``)."""
-    if given == _as_text(allowed):
-        return True
-    a, b = _number(given), _number(allowed)
-    return a is not None and b is not None and a == b
 
 
 def _number(x: Any) -> float | None:
