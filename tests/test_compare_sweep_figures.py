@@ -12,7 +12,7 @@ from matplotlib.patches import Polygon, Rectangle, StepPatch
 
 import simulator as vs
 from simulator.analysis.compare import compare
-from simulator.analysis.sweep import plot_sweep
+from simulator.analysis.sweep import plot_sweep, sweep_means
 from simulator.present import compare_figures, plots
 
 from .conftest import BASE, tiny
@@ -138,11 +138,29 @@ def test_a_real_sweep_across_platforms():
     for ax in fig.axes:
         for container in (c for c in ax.containers if isinstance(c, ErrorbarContainer)):
             assert container.lines[0].get_linestyle() == "None"
-    bars = _bars(_panel(fig, "Fewest free"))
+    free = _panel(fig, "Fewest free")
+    bars = _bars(free)
     assert bars  # legacy: 5 and 8 free addresses, an interval of 6.5 ± 19 before clipping
-    for x, low, high in bars:
-        column = df[df["platform"] == ["legacy", "hyperplane"][round(x)]]["min_free_ips"]
-        assert low >= 0 and high <= column.max() + 1e-9
+    usable = 11  # BASE: two /28 subnets, 16 - 5 addresses each
+    assert (df["usable_ips"] == usable).all() and (df["usable_ips.a"] == usable).all()
+    for _, low, high in bars:
+        assert low >= 0 and high <= usable + 1e-9
+    # Clipped at the subnet's size, not at the most a replication had: that would claim more than two runs show.
+    legacy = df[df["platform"] == "legacy"]["min_free_ips"]
+    assert max(high for _, _, high in bars) == pytest.approx(usable) and usable > legacy.max()
+    assert free.get_title(loc="left") == "95% interval, clipped at 0 and at the subnet's size"
+    means = sweep_means(df)
+    assert "usable_ips_ci_low" not in means and (means["usable_ips"] == usable).all()  # a size, not an estimate
+
+
+def test_free_address_intervals_stop_at_each_points_subnet_size():
+    """A sweep of the CIDR: each point's bar stops at its own subnet's size (the smallest one for the fewest of
+    all subnets), read from the ``usable_ips`` columns of the frame."""
+    rows = {"10.0.0.0/28": [_row(0, 1, 9), _row(0, 1, 1)], "10.0.0.0/27": [_row(0, 1, 25), _row(0, 1, 17)]}
+    df = _frame("vpc.subnets.a.cidr", rows)
+    df["usable_ips"] = df["vpc.subnets.a.cidr"].map({"10.0.0.0/28": 11, "10.0.0.0/27": 27})
+    bars = sorted(_bars(_panel(plot_sweep(df), "Fewest free")))
+    assert [round(high, 9) for _, _, high in bars] == [11, 27]  # 5 ± 51 and 21 ± 51 before clipping
 
 
 # --------------------------------------------------------------------------------------------------- compare

@@ -93,6 +93,10 @@ def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> dict[str
 # --------------------------------------------------------------------------------------------------- aggregation
 
 
+_FREE_IPS = "min_free_ips"  # the fewest free addresses of a run (overall, or ``min_free_ips.SUBNET`` of one subnet)
+_USABLE = "usable_ips"  # a grid point's subnet size (the smallest, or ``usable_ips.SUBNET``): not measured, no interval
+
+
 def _key_row(summary: Summary) -> dict[str, Any]:
     """One row of a sweep's table (or of a replicated run's): the key figures, by their columns."""
     row = {m.column: get(summary, path) for path, m in key_metrics(summary, columns=True) if m.column}  # all have one
@@ -294,7 +298,14 @@ def _replicate_plain(task: tuple[Scenario, int | None, int, bool]):
 
 def _sweep_task(task: tuple[int, Scenario, int | None, int]) -> dict[str, Any]:
     _, scenario, seed, replication = task
-    return _key_row(simulate(scenario, seed=seed, replication=replication).summary)
+    summary = simulate(scenario, seed=seed, replication=replication).summary
+    row = _key_row(summary)
+    # The grid point's subnet sizes, which bound its free addresses (a sweep may vary a CIDR): the smallest for
+    # ``min_free_ips``, the fewest of all subnets, and each subnet's own.
+    sizes = {sid: s["usable_ips"] for sid, s in summary["subnets"].items()}
+    row[_USABLE] = min(sizes.values()) if sizes else None
+    row.update((f"{_USABLE}.{sid}", n) for sid, n in sizes.items())
+    return row
 
 
 def sweep(
@@ -310,7 +321,8 @@ def sweep(
     """Run the full grid of ``vary`` (``{path: [values]}``, the paths of ``--set``) × ``replications`` and return a
     tidy DataFrame: one row per grid point and replication, with a column per varied path (named by the path),
     ``replication``, ``seed`` and the key figures (the columns of :mod:`simulator.summary`, ``min_free_ips`` overall and per subnet, and
-    ``expectations_passed`` when the scenario has ``expect``). Replication *i* uses the same random streams at every
+    ``expectations_passed`` when the scenario has ``expect``), with the point's subnet sizes (``usable_ips``, the
+    smallest, and ``usable_ips.SUBNET``), which bound its free addresses. Replication *i* uses the same random streams at every
     grid point (common random numbers), so differences between points are not noise from reshuffled draws."""
     require_scenario(scenario, "sweep")
     require_mapping(vary, "sweep", "vary", '{"functions.api.memory_mb": [512, 1024]}')
@@ -366,6 +378,7 @@ def sweep_means(df: pd.DataFrame, vary: Sequence[str] | None = None) -> pd.DataF
     ``METRIC_ci_high`` (95% Student t) when there are several replications."""
     vary = list(vary if vary is not None else df.attrs.get("vary", []))
     metric_cols = [c for c in df.columns if c not in (*vary, "replication", "seed")]
+    sizes = [c for c in metric_cols if c == _USABLE or c.startswith(f"{_USABLE}.")]
     out = []
     # Grouped by a hashable form of each value: a varied list (functions.api.subnets=[app-a],[app-a,app-b]) is not.
     keys = [df[c].map(_hashable) for c in vary]
@@ -376,6 +389,9 @@ def sweep_means(df: pd.DataFrame, vary: Sequence[str] | None = None) -> pd.DataF
             vals = [v for v in group[col].tolist() if v is not None and not (isinstance(v, float) and math.isnan(v))]
             if col == "expectations_passed":
                 row[col] = sum(bool(v) for v in vals) / len(vals) if vals else None
+                continue
+            if col in sizes:  # the point's subnet size, the same in every replication: a value, not an estimate
+                row[col] = max(vals) if vals else None
                 continue
             stats = mean_ci([float(v) for v in vals])
             row[col] = stats["mean"]
@@ -415,13 +431,10 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-_FREE_IPS = "min_free_ips"  # the fewest free addresses of a run (overall, or ``min_free_ips.SUBNET`` of one subnet)
-
-
 def _metric_bounds(col: str) -> tuple[float | None, float | None]:
     """The values a sweep column can take, from its kind in the metric registry (:mod:`simulator.summary`): a rate
     lies in [0, 1]; a count, a time or a cost is never below 0; a plain number is unbounded. The free-address
-    columns are counts (their upper bound, the subnet's size, is not in the tidy frame: see :func:`plot_sweep`)."""
+    columns are counts; their upper bound, the subnet's size, is a column of the tidy frame (see :func:`plot_sweep`)."""
     from ..summary import COUNT, FIRST_TIME, MS, RATE, SECONDS, USD, declaration
 
     if col == _FREE_IPS or col.startswith(f"{_FREE_IPS}."):
@@ -449,8 +462,8 @@ def plot_sweep(df: pd.DataFrame, vary: Sequence[str] | None = None, title: str |
     categorical path (``platform``, a CIDR) the points are markers with error bars, not joined by a line.
 
     An interval never claims a value the metric cannot take: it is clipped at the bounds of the metric's kind (a
-    share at 0 and 100%, a count or a time at 0) and, for free addresses, at the most a replication had at that
-    point (every replication's value is at most the subnet's size, which the tidy frame does not hold); a panel
+    share at 0 and 100%, a count or a time at 0) and, for free addresses, at the point's subnet size (the
+    ``usable_ips`` columns :func:`sweep` writes; a frame without them, at the most a replication had); a panel
     where a bar was clipped says so. Returns the Figure (never shows it)."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -468,8 +481,12 @@ def plot_sweep(df: pd.DataFrame, vary: Sequence[str] | None = None, title: str |
         panels.append((_FREE_IPS, "Fewest free subnet addresses (IPs)", 1.0))
     else:
         panels.append(("peak_concurrency", "Peak concurrency (executions)", 1.0))
-    # The most free addresses any replication had, per grid point: an upper bound the data gives.
-    most = df.groupby(vary, sort=False, dropna=False)[[c for c, _, _ in panels if c in df]].max()
+    # The most free addresses a grid point can have: its subnet size (the smallest, for the fewest of all subnets),
+    # or, in a frame without the sizes (made by hand, or a sweep.csv of an older version), the most a replication had.
+    free_cols = [c for c, _, _ in panels if c == _FREE_IPS or c.startswith(f"{_FREE_IPS}.")]
+    size_of = {c: _USABLE + c.removeprefix(_FREE_IPS) for c in free_cols}
+    bound_cols = {c: size_of[c] if size_of[c] in df else c for c in free_cols}
+    most = df.groupby(vary, sort=False, dropna=False)[sorted(set(bound_cols.values()))].max() if free_cols else None
     fig = Figure(figsize=(5.0 * len(panels), 4.2), layout="constrained")
     axes = fig.subplots(1, len(panels))
     groups = list(means.groupby(others, sort=False, dropna=False)) if others else [((), means)]
@@ -501,11 +518,12 @@ def plot_sweep(df: pd.DataFrame, vary: Sequence[str] | None = None, title: str |
                     if (high > ceiling + 1e-12).any():
                         clipped[col].add(_fmt_bound(ceiling, percent))
                     high = high.clip(max=ceiling)
-                if col == _FREE_IPS or col.startswith(f"{_FREE_IPS}."):
+                if col in bound_cols and most is not None:
                     index = [tuple(r) if len(vary) > 1 else r[0] for r in grp[vary].itertuples(index=False)]
-                    top = most.loc[index, col].astype(float).to_numpy() * scale
+                    top = most.loc[index, bound_cols[col]].astype(float).to_numpy() * scale
                     if (high > top + 1e-9).any():
-                        clipped[col].add("the most\nfree addresses a replication had")
+                        clipped[col].add("the subnet's size" if bound_cols[col] != col
+                                         else "the most\nfree addresses a replication had")
                     high = high.clip(max=top)
                 yerr = [(y - low).clip(min=0), (high - y).clip(min=0)]
             ax.errorbar(x, y, yerr=yerr, color=colour, marker=marker,
