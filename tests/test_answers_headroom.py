@@ -284,3 +284,26 @@ def test_the_outcome_that_appears_is_new_just_above_the_answer():
     assert _appears(point(1.02, {"timeout": 2, "subnet_ips": 40}, {}), point(1.0, {"timeout": 2, "subnet_ips": 1},
                                                                              {})) == "subnet_ips"
     assert _appears(point(2, {}, {}), lo) is None
+
+
+def test_conditions_that_fail_at_every_load_end_the_search_at_its_floor():
+    """A threshold no load meets (a p99 under 1 ms of 1 s executions: a unit slip) searches down to x1/1024 and
+    answers that nothing holds, in a bounded number of runs (it once looped for ever: x1/1024 rounds to 0.0009766,
+    above the floor it was compared with)."""
+    import signal
+
+    def too_long(*_):
+        raise AssertionError("headroom() did not return in 60 s")
+
+    sc = tiny(**ADDRESS_BOUND)
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(60)
+    try:
+        h = headroom(sc, parse_until(sc, ["latency_ms.p99 < 1ms"]), replications=1)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    lo, hi = h.bracket
+    assert lo == 0 and hi == min(p.multiplier for p in h.points) <= 1 / 1024 * 1.001
+    assert not any(p.held for p in h.points) and len(h.points) <= 25
+    assert "fail even at" in h.sentence()

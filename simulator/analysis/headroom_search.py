@@ -260,11 +260,12 @@ class Search:
                     return
                 self.evaluate(self.step_up(top))
                 continue
-            if lo is None:  # nothing held: look lower
+            if lo is None:  # nothing held: look lower, down to the floor (as rounded: x1/1024 is 0.0009766)
                 bottom = min(self.runs_of)
-                if bottom <= MIN_MULTIPLIER:
+                lower = [m for m in self.step_down(bottom) if m not in self.runs_of]
+                if bottom <= _round(MIN_MULTIPLIER) or not lower:
                     return
-                self.evaluate(self.step_down(bottom))
+                self.evaluate(lower)
                 continue
             if self.lazy and self.guide not in self.runs_of[lo]:  # a new guide: does the lower end hold in it too?
                 self.run([(lo, self.guide)])
