@@ -30,8 +30,9 @@ def shown(value: Any) -> str:
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
-def require_int(value: Any, function: str, parameter: str, *, minimum: int = 0, allow_none: bool = False) -> Any:
-    """``value`` as an ``int`` >= ``minimum`` (a bool is not a number; None only when allowed)."""
+def require_int(value: Any, function: str, parameter: str, *, minimum: int = 0, maximum: int | None = None,
+                allow_none: bool = False) -> Any:
+    """``value`` as an ``int`` from ``minimum`` to ``maximum`` (a bool is not a number; None only when allowed)."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -42,7 +43,16 @@ def require_int(value: Any, function: str, parameter: str, *, minimum: int = 0, 
                                 f"{' or None' if allow_none else ''}, got {shown(value)}")
     if value < minimum:
         raise ArgumentError(f"{function}(): {parameter} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ArgumentError(f"{function}(): {parameter} must be at most {maximum:,}, got {value:,}")
     return int(value)
+
+
+def require_number(value: Any, function: str, parameter: str) -> float:
+    """``value`` as a finite ``float`` (a bool or a text is not a number)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ArgumentError(f"{function}(): {parameter} must be a finite number, got {shown(value)}")
+    return float(value)
 
 
 def require_bool(value: Any, function: str, parameter: str) -> bool:

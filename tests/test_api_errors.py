@@ -21,9 +21,14 @@ def sc():
     return tiny()
 
 
+NO_LOAD = {"version": 1, "name": "no-load", "duration": "3m", "functions": [{"name": "f", "memory_mb": 512}]}
+
+
 def _cases(sc):
     from simulator.analysis.compare import compare
+    from simulator.analysis.headroom import headroom, parse_until
     from simulator.analysis.results_folder import write_run
+    from simulator.analysis.size import memory_tradeoff, size
 
     return [
         ("simulate", lambda: vs.simulate(str(QUICK)), "load the file first"),
@@ -75,6 +80,29 @@ def _cases(sc):
         ("compare", lambda: compare(sc, 5), "a Scenario or a mapping"),
         ("write_run", lambda: write_run(sc, "out"), "Result"),
         ("write_run", lambda: write_run(None, "out"), "Result"),
+        ("simulate", lambda: vs.simulate(sc, seed=2**64), "at most 9,223,372,036,854,775,807"),
+        ("run_replications", lambda: run_replications(sc, 2, strict="no"), "strict must be True or False"),
+        ("run_replications", lambda: run_replications(sc, 1, strict=True), "one run has none"),
+        ("run_replications", lambda: run_replications(sc, 2, record_invocations="x"), "record_invocations"),
+        ("headroom", lambda: headroom(sc, share="1"), "share must be a finite number"),
+        ("headroom", lambda: headroom(sc, resolution="0.02"), "resolution must be a finite number"),
+        ("headroom", lambda: headroom(sc, max_multiplier=None), "max_multiplier must be a finite number"),
+        ("headroom", lambda: headroom(sc, [5]), "a condition is a text"),
+        ("headroom", lambda: headroom(sc, 5), "conditions must be a list"),
+        ("headroom", lambda: headroom(sc, seed="x"), "seed"),
+        ("headroom", lambda: headroom(vs.scenario_from_dict(NO_LOAD)), "has no load"),
+        ("size", lambda: size(sc, n_minus_1="no"), "n_minus_1 must be True or False"),
+        ("size", lambda: size(sc, per_subnet="no"), "per_subnet must be True or False"),
+        ("size", lambda: size(sc, share="x"), "share must be a finite number"),
+        ("size", lambda: size(BASE), "scenario_from_dict"),
+        ("memory_tradeoff", lambda: memory_tradeoff(sc, [512], replications=0), "replications must be >= 1"),
+        ("memory_tradeoff", lambda: memory_tradeoff(sc, 512), "sizes_mb must be a list"),
+        ("memory_tradeoff", lambda: memory_tradeoff(BASE, [512]), "scenario_from_dict"),
+        ("estimate", lambda: vs.estimate(BASE), "scenario_from_dict"),
+        ("estimate", lambda: vs.estimate(sc, replications=0), "replications must be >= 1"),
+        ("estimate", lambda: vs.estimate(sc, workers=-1), "workers must be >= 0"),
+        ("estimate", lambda: vs.estimate(sc, points="3"), "points"),
+        ("parse_until", lambda: parse_until(sc, None), "texts must be a list"),
         ("Scenario.model_validate", lambda: vs.Scenario.model_validate(
             {**BASE, "functions": [{**BASE["functions"][0], "subnets": ["nope"]}]}), "no subnet with id"),
     ]

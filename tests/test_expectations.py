@@ -115,6 +115,14 @@ def test_conditions_parse_with_units(path, written, op, threshold):
     ("failure_rate", "<= never", "fraction"),
     ("first_failure_s", "< never", "'never' works with == and != only"),
     ("failure_rate", True, "not a condition"),
+    # Thresholds the metric can never reach: always true or never true, a slip rather than a check.
+    ("failure_rate", "<= 10", "from 0 to 1 .* for 10 percent write '10%'"),
+    ("failure_rate", "<= 150%", "outside it"),
+    ("functions.f.throttle_rate", 2, "share of invocations"),
+    ("failure_rate", "> -0.1", "outside it"),
+    ("latency_ms.p99", "< -5", "never below 0"),
+    ("outcomes.subnet_ips", "> -1", "never below 0"),
+    ("first_failure_s", "> -10s", "never below 0"),
 ])
 def test_malformed_conditions_are_errors(path, written, message):
     sc = tiny(**MIXED)

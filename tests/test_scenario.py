@@ -470,6 +470,20 @@ def test_resolved_scenario_fills_every_default():
     assert d["functions"][0]["timeout"] == 3.0 and d["seed"] == 0 and d["warmup"] == 0.0
 
 
+def test_a_function_without_arrivals_loads_back_and_its_results_folder_reads_back(tmp_path):
+    """A function imported from a template without a load has no arrivals: its resolved scenario leaves them out
+    (an empty list is refused), so to_dict, to_yaml and a results folder load back."""
+    import simulator as vs
+    from simulator.analysis.results_folder import load_results, write_run
+
+    sc = scenario_from_dict({"version": 1, "name": "t", "duration": "3m", "functions": [{"name": "f",
+                                                                                         "memory_mb": 512}]})
+    assert "arrivals" not in sc.to_dict()["functions"][0]
+    assert scenario_from_dict(sc.to_dict()) == sc == scenario_from_dict(yaml.safe_load(sc.to_yaml()))
+    write_run(vs.simulate(sc), tmp_path / "out")
+    assert load_results(tmp_path / "out").scenario == sc
+
+
 # --------------------------------------------------------------------------------------------------- immutability
 
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import VpcsimError
+from ..errors import ArgumentError, VpcsimError, require_number
 from ..scenario.models import Scenario, scenario_from_dict
 from ..scenario.problems import ScenarioError
 from .expectations import (
@@ -22,7 +22,7 @@ from .expectations import (
 )
 
 __all__ = [
-    "HeadroomError", "scale_load", "parse_until", "default_conditions", "bounds_the_load", "condition_text", "holds",
+    "HeadroomError", "scale_load", "parse_until", "conditions_of", "share_of", "require_load", "default_conditions", "bounds_the_load", "condition_text", "holds",
     "run_task", "FAILURE_COUNTS",
 ]
 
@@ -62,7 +62,8 @@ def scale_load(scenario: Scenario, multiplier: float) -> Scenario:
         raise HeadroomError(f"a load multiplier is a number >= 0 (got {multiplier!r})")
     data = scenario.to_dict()  # rates per second, trace paths absolute: no file or unit to resolve again
     for fn in data["functions"]:
-        fn["arrivals"] = [_scaled_process(p, float(multiplier)) for p in fn["arrivals"]]
+        if "arrivals" in fn:  # a function without a load (imported from a template) has nothing to scale
+            fn["arrivals"] = [_scaled_process(p, float(multiplier)) for p in fn["arrivals"]]
     try:
         return scenario_from_dict(data, source=scenario.source)
     except ScenarioError as exc:
@@ -73,8 +74,50 @@ def scale_load(scenario: Scenario, multiplier: float) -> Scenario:
 # --------------------------------------------------------------------------------------------------- conditions
 
 
+def conditions_of(scenario: Scenario, conditions: Any, function: str) -> list[Condition] | None:
+    """The conditions an answer is asked with: None (the scenario's ``expect``, or ``failure_rate == 0``), or a list
+    of :func:`parse_until`'s conditions or of texts in its syntax (``"failure_rate <= 1%"``), which are parsed."""
+    if conditions is None:
+        return None
+    items = [conditions] if isinstance(conditions, str | Condition) else conditions
+    if not isinstance(items, Sequence):
+        raise ArgumentError(f"{function}(): conditions must be a list such as ['failure_rate <= 1%'] (or "
+                            f"parse_until(scenario, [...])), got {type(conditions).__name__}")
+    out = []
+    for c in items:
+        if isinstance(c, Condition):
+            out.append(c)
+        elif isinstance(c, str):
+            out.extend(parse_until(scenario, [c]))
+        else:
+            raise ArgumentError(f"{function}(): a condition is a text such as 'failure_rate <= 1%' or one of "
+                                f"parse_until(scenario, [...]), got {type(c).__name__} {c!r}")
+    return out
+
+
+def share_of(share: Any, function: str, error: type[HeadroomError]) -> float:
+    """``share``: the part of the replications that must hold, above 0 and at most 1."""
+    share = require_number(share, function, "share")
+    if not 0 < share <= 1:
+        raise error(f"--share must be above 0 and at most 1 (got {share:g})")
+    return share
+
+
+def require_load(scenario: Scenario, what: str) -> None:
+    """An answer about load needs a load: a scenario whose functions have no ``arrivals`` (imported from a template
+    without ``--load``) has nothing to scale or to size for."""
+    if not any(f.arrivals for f in scenario.functions):
+        raise HeadroomError(f"scenario {scenario.name!r} has no load: no function has arrivals, so there is nothing "
+                            f"to {what}; give one (arrivals: in the scenario, or import with --load)")
+
+
 def parse_until(scenario: Scenario, texts: Sequence[str]) -> list[Condition]:
     """``["failure_rate <= 0.1%", "latency_ms.p99 < 2s"]`` → conditions (the ``expect`` syntax: PATH OP VALUE)."""
+    if isinstance(texts, str):
+        texts = [texts]  # one condition, not its letters
+    if not isinstance(texts, Sequence):
+        raise ArgumentError(f"parse_until(): texts must be a list such as ['failure_rate <= 1%'], got "
+                            f"{type(texts).__name__}")
     out = []
     for text in texts:
         m = _UNTIL.match(str(text))

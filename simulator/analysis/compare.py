@@ -220,9 +220,10 @@ def compare(a: Scenario, b: Scenario | Mapping[str, Any], *, seed: int | None = 
     """
     from ..errors import ArgumentError, require_bool, require_int, require_mapping
     from ..scenario.models import require_scenario
+    from ..scenario.sections import MAX_SEED
 
     require_scenario(a, "compare", "a")
-    seed = require_int(seed, "compare", "seed", allow_none=True)
+    seed = require_int(seed, "compare", "seed", maximum=MAX_SEED, allow_none=True)
     require_bool(record_invocations, "compare", "record_invocations")
     changes: dict[str, Any] = {}
     if isinstance(b, Mapping):

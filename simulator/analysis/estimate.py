@@ -95,6 +95,14 @@ def estimate(scenario: Scenario, *, replications: int = 1, points: int = 1, work
              record_invocations: bool = False) -> Estimate:
     """The expected size of ``replications`` runs of ``scenario`` at each of ``points`` grid points, ``workers`` at a
     time (0: one per CPU)."""
+    from ..errors import require_bool, require_int
+    from ..scenario.models import require_scenario
+
+    require_scenario(scenario, "estimate")
+    replications = require_int(replications, "estimate", "replications", minimum=1)
+    points = require_int(points, "estimate", "points", minimum=1)
+    workers = require_int(workers, "estimate", "workers")
+    record_invocations = require_bool(record_invocations, "estimate", "record_invocations")
     invocations = 0.0
     for fn in scenario.functions:
         for process in fn.arrivals:

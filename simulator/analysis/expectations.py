@@ -226,7 +226,7 @@ def parse_condition(path: str, kind: str, written: Any, *, key: str = "", index:
         if kind in (TEXT, BOOL):
             raise ExpectationError(f"{path} is {'text' if kind == TEXT else 'true or false'}; "
                                    f"write '== VALUE' (got {_short(written)})")
-        number = _finite_threshold(path, written, written)
+        number = _in_domain(path, kind, _finite_threshold(path, written, written), written)
         return Condition(path, f"== {written}", "==", number, kind, key or path, index)
     text = str(written)
     if len(text) > 200:
@@ -243,8 +243,21 @@ def parse_condition(path: str, kind: str, written: Any, *, key: str = "", index:
         raise ExpectationError(f"not a condition: {text!r}; OP is one of < <= > >= == !=")
     threshold = _parse_threshold(path, kind, op, rest)
     if isinstance(threshold, float) and not (kind == FIRST_TIME and rest.strip().strip("'\"").lower() == "never"):
-        threshold = _finite_threshold(path, threshold, text)
+        threshold = _in_domain(path, kind, _finite_threshold(path, threshold, text), text)
     return Condition(path, " ".join(text.split()), op, threshold, kind, key or path, index)
+
+
+def _in_domain(path: str, kind: str, value: float, written: Any) -> float:
+    """A threshold the metric can reach: a share within 0..1 (``<= 10`` is always true of a failure rate, the
+    writer meant 10%), a count, a time or a cost not below 0. A condition outside is a slip, never a check."""
+    if kind == RATE and not 0 <= value <= 1:
+        hint = f"; for {value:g} percent write '{value:g}%'" if 1 < value <= 100 and "%" not in str(written) else ""
+        raise ExpectationError(f"{path} is a share of invocations, from 0 to 1 (0% to 100%): {_short(written)} is "
+                               f"outside it, so the condition could never fail or never hold{hint}")
+    if kind in (COUNT, MS, SECONDS, FIRST_TIME, USD) and value < 0:
+        raise ExpectationError(f"{path} is never below 0: {_short(written)} would make a condition that could never "
+                               f"fail or never hold")
+    return value
 
 
 def _short(value: Any) -> str:

@@ -29,7 +29,7 @@ conditions, the load multiplier and one run, which :mod:`.size` shares, in :mod:
 
 from __future__ import annotations
 
-import math
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,9 +41,12 @@ from .answering import (
     HeadroomError,
     bounds_the_load,
     condition_text,
+    conditions_of,
     default_conditions,
     parse_until,
+    require_load,
     scale_load,
+    share_of,
 )
 from .expectations import Condition
 from .headroom_search import MIN_MULTIPLIER, Point, Search, first_points
@@ -195,17 +198,24 @@ def headroom(
 ) -> Headroom:
     """The largest load multiplier at which ``conditions`` (default: the scenario's ``expect``, or
     ``failure_rate == 0``) hold in at least ``share`` of ``replications`` (see the module's docstring)."""
+    from ..errors import require_int, require_number
     from ..scenario.models import require_scenario
+    from ..scenario.sections import MAX_SEED
 
     require_scenario(scenario, "headroom")
-    if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
+    conditions = conditions_of(scenario, conditions, "headroom")
+    if not isinstance(replications, numbers.Integral) or isinstance(replications, bool) or replications < 1:
         raise HeadroomError(f"--replications must be a whole number >= 1 (got {replications!r})")
-    if not 0 < share <= 1:
-        raise HeadroomError(f"--share must be above 0 and at most 1 (got {share:g})")
+    replications = int(replications)
+    share = share_of(share, "headroom", HeadroomError)
+    resolution = require_number(resolution, "headroom", "resolution")
     if not 0 < resolution < 1:
         raise HeadroomError(f"--resolution must be above 0 and below 1, e.g. 0.02 for 2% (got {resolution:g})")
-    if not (math.isfinite(max_multiplier) and max_multiplier > 0):
+    max_multiplier = require_number(max_multiplier, "headroom", "max_multiplier")
+    if not max_multiplier > 0:
         raise HeadroomError(f"--max-multiplier must be above 0 (got {max_multiplier:g})")
+    seed = require_int(seed, "headroom", "seed", maximum=MAX_SEED, allow_none=True)
+    require_load(scenario, "scale")
     started = time.perf_counter()
     notes: list[str] = []
     given = list(conditions) if conditions else default_conditions(scenario)

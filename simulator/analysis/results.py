@@ -93,9 +93,10 @@ def simulate(
     the same summary (but ``wall_s``) and time series, on any machine."""
     from ..errors import ArgumentError, require_bool, require_int
     from ..scenario.models import require_scenario
+    from ..scenario.sections import MAX_SEED
 
     require_scenario(scenario, "simulate")
-    seed = require_int(seed, "simulate", "seed", allow_none=True)
+    seed = require_int(seed, "simulate", "seed", maximum=MAX_SEED, allow_none=True)
     require_bool(record_invocations, "simulate", "record_invocations")
     replication = require_int(replication, "simulate", "replication")
     if progress is not None and not callable(progress):

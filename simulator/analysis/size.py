@@ -18,14 +18,25 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ArgumentError
 from ..scenario.models import Scenario, scenario_from_dict
 from ..scenario.problems import ScenarioError
-from .answering import HeadroomError, bounds_the_load, condition_text, default_conditions, holds
+from .answering import (
+    HeadroomError,
+    bounds_the_load,
+    condition_text,
+    conditions_of,
+    default_conditions,
+    holds,
+    require_load,
+    share_of,
+)
 from .expectations import Condition
 
 __all__ = ["SizeError", "Sizing", "size", "memory_tradeoff", "with_outage", "prefix_for", "MIN_PREFIX",
@@ -203,17 +214,24 @@ def size(
 ) -> Sizing:
     """The smallest subnet prefixes under which ``conditions`` (default: the scenario's ``expect``, or
     ``failure_rate == 0``) hold (see the module's docstring)."""
+    from ..errors import require_bool, require_int
     from ..scenario.models import require_scenario
+    from ..scenario.sections import MAX_SEED
     from .capacity import capacity
 
     require_scenario(scenario, "size")
+    conditions = conditions_of(scenario, conditions, "size")
+    n_minus_1 = require_bool(n_minus_1, "size", "n_minus_1")
+    per_subnet = require_bool(per_subnet, "size", "per_subnet")
     if not any(f.in_vpc for f in scenario.functions):
         raise SizeError(f"scenario {scenario.name!r} has no function in a VPC (no function lists subnets): there "
                         f"are no subnets to size")
-    if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
+    if not isinstance(replications, numbers.Integral) or isinstance(replications, bool) or replications < 1:
         raise SizeError(f"--replications must be a whole number >= 1 (got {replications!r})")
-    if not 0 < share <= 1:
-        raise SizeError(f"--share must be above 0 and at most 1 (got {share:g})")
+    replications = int(replications)
+    share = share_of(share, "size", SizeError)
+    seed = require_int(seed, "size", "seed", maximum=MAX_SEED, allow_none=True)
+    require_load(scenario, "size subnets for")
     started = time.perf_counter()
     notes: list[str] = []
     given = list(conditions) if conditions else default_conditions(scenario)
@@ -328,10 +346,19 @@ def memory_tradeoff(scenario: Scenario, sizes_mb: Sequence[int], *, function: st
     names its ``platform``): the ENIs at the simulated peak and by the doc's formula (``enis_formula``: None on
     Hyperplane, where the formula does not apply), the addresses used at the peak, the failure rate and the cost
     (means of ``replications``, the same seeds at every size)."""
+    from ..errors import require_int
+    from ..scenario.models import require_scenario
+    from ..scenario.sections import MAX_SEED
     from .answering import run_task
     from .capacity import capacity
     from .sweep import execute
 
+    require_scenario(scenario, "memory_tradeoff")
+    if isinstance(sizes_mb, str | bytes) or not isinstance(sizes_mb, Sequence):
+        raise ArgumentError(f"memory_tradeoff(): sizes_mb must be a list of sizes in MB such as [512, 1024], got "
+                            f"{type(sizes_mb).__name__} {sizes_mb!r}")
+    replications = require_int(replications, "memory_tradeoff", "replications", minimum=1)
+    seed = require_int(seed, "memory_tradeoff", "seed", maximum=MAX_SEED, allow_none=True)
     vpc = [f.name for f in scenario.functions if f.in_vpc]
     if function is None:
         if len(vpc) != 1:

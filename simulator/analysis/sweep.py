@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import ArgumentError, VpcsimError, require_int, require_mapping
+from ..errors import ArgumentError, VpcsimError, require_bool, require_int, require_mapping
 from ..scenario.models import Scenario, require_scenario
 from ..scenario.problems import ScenarioError
+from ..scenario.sections import MAX_SEED
 from ..summary import Summary, get, is_first_time, key_metrics, leaves, not_averaged, set_path
 from .expectations import evaluate
 from .results import SUMMARY_KEYS, Result, simulate
@@ -272,7 +273,12 @@ def run_replications(
     require_scenario(scenario, "run_replications")
     n = scenario.replications if replications is None else require_int(replications, "run_replications",
                                                                          "replications", minimum=1)
-    seed = require_int(seed, "run_replications", "seed", allow_none=True)
+    seed = require_int(seed, "run_replications", "seed", maximum=MAX_SEED, allow_none=True)
+    strict = require_bool(strict, "run_replications", "strict")
+    record_invocations = require_bool(record_invocations, "run_replications", "record_invocations")
+    if strict and n < 2:
+        raise ArgumentError("run_replications(): strict checks the unfavourable end of a 95% interval, and one run "
+                            "has none: give replications=N (5 or more), or leave strict out")
     _workers(workers)
     started = time.perf_counter()
     tasks = [(scenario, seed, i, i == 0) for i in range(n)]
@@ -341,7 +347,7 @@ def sweep(
         values.append(vals)
     n = scenario.replications if replications is None else require_int(replications, "sweep", "replications",
                                                                          minimum=1)
-    seed = require_int(seed, "sweep", "seed", allow_none=True)
+    seed = require_int(seed, "sweep", "seed", maximum=MAX_SEED, allow_none=True)
     _workers(workers)
     points = list(itertools.product(*values))
     # Validate every grid point before running any: a bad value is a user error found in a second, not an hour in.

@@ -249,6 +249,9 @@ class Scenario(StrictModel):
         data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
         if not data.get("expect"):
             data.pop("expect", None)  # `expect: {}` is refused as a check of nothing
+        for fn in data.get("functions", []):
+            if not fn.get("arrivals"):
+                fn.pop("arrivals", None)  # nothing arrives is written by leaving it out: an empty list is refused
         return data
 
     def to_yaml(self) -> str:
