@@ -187,3 +187,23 @@ def test_sweep_means_have_one_decimal_in_every_row():
     console.print(_means_table(means, ["functions.f.memory_mb"], "t"))
     text = console.export_text()
     assert "287.0" in text and "330.2" in text and "95.8" in text and "98.0" in text and "95.80" not in text
+
+
+def test_a_sweep_csv_read_back_gives_the_same_means_and_figure(tmp_path):
+    """A sweep.csv read with pandas has no ``attrs``: its varied columns are those before ``replication``."""
+    from simulator.analysis.sweep import write_sweep
+    from simulator.errors import ArgumentError
+
+    df = vs.sweep(tiny(duration=20), {"functions.f.memory_mb": [512, 1024]}, replications=2)
+    write_sweep(df, tmp_path / "sw")
+    back = pd.read_csv(tmp_path / "sw" / "sweep.csv")
+    assert not back.attrs
+    again = sweep_means(back).to_csv(index=False, float_format="%.6g")  # as write_sweep writes it
+    assert again == (tmp_path / "sw" / "sweep_means.csv").read_text()
+    assert plot_sweep(back).axes[0].get_xlabel() == "functions.f.memory_mb"
+    with pytest.raises(SweepError, match="no column 'nope'"):
+        sweep_means(df, vary=["nope"])
+    with pytest.raises(SweepError, match="which columns were varied"):
+        sweep_means(back.drop(columns=["replication"]))
+    with pytest.raises(ArgumentError, match="must be a sweep's DataFrame"):
+        plot_sweep(None)

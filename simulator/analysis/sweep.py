@@ -379,10 +379,32 @@ def _variant(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
         raise ScenarioError(problems) from None
 
 
+def _vary_of(df: Any, vary: Sequence[str] | None, function: str) -> list[str]:
+    """The varied columns of a sweep's tidy frame: ``vary`` when given, else the frame's own (``df.attrs``, which
+    :func:`sweep` sets), else the columns before ``replication`` (a ``sweep.csv`` read back keeps that order)."""
+    if not isinstance(df, pd.DataFrame):
+        raise ArgumentError(f"{function}(): df must be a sweep's DataFrame (from simulator.sweep, or sweep.csv read "
+                            f"with pandas), got {type(df).__name__}")
+    if vary is None:
+        vary = df.attrs.get("vary")
+    if vary is None and "replication" in df.columns:
+        vary = list(df.columns[:list(df.columns).index("replication")])
+    if isinstance(vary, str):
+        vary = [vary]
+    if not vary:
+        raise SweepError(f"{function}(): which columns were varied? Give vary=['PATH', ...] (a sweep's frame names "
+                         f"them before its replication column)")
+    missing = [c for c in vary if c not in df.columns]
+    if missing:
+        raise SweepError(f"{function}(): no column {', '.join(map(repr, missing))} in the frame (columns: "
+                         f"{', '.join(map(str, df.columns[:8]))}{' ...' if len(df.columns) > 8 else ''})")
+    return list(vary)
+
+
 def sweep_means(df: pd.DataFrame, vary: Sequence[str] | None = None) -> pd.DataFrame:
     """Means per grid point: ``n`` replications, and for each metric its mean plus ``METRIC_ci_low`` and
     ``METRIC_ci_high`` (95% Student t) when there are several replications."""
-    vary = list(vary if vary is not None else df.attrs.get("vary", []))
+    vary = _vary_of(df, vary, "sweep_means")
     metric_cols = [c for c in df.columns if c not in (*vary, "replication", "seed")]
     sizes = [c for c in metric_cols if c == _USABLE or c.startswith(f"{_USABLE}.")]
     out = []
@@ -474,7 +496,7 @@ def plot_sweep(df: pd.DataFrame, vary: Sequence[str] | None = None, title: str |
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    vary = list(vary if vary is not None else df.attrs.get("vary", []))
+    vary = _vary_of(df, vary, "plot_sweep")
     df = _as_written(df, vary)
     means = sweep_means(df, vary)
     x_path, others = vary[0], vary[1:]
@@ -565,7 +587,7 @@ def write_sweep(df: pd.DataFrame, out_dir: str | os.PathLike[str], vary: Sequenc
     ``sweep.csv`` (``df``, tidy), ``sweep_means.csv`` (:func:`sweep_means`) and ``sweep.png`` (:func:`plot_sweep`)."""
     from ..present.folders import atomic_dir
 
-    vary = list(vary if vary is not None else df.attrs.get("vary", []))
+    vary = _vary_of(df, vary, "write_sweep")
     with atomic_dir(out_dir) as tmp:
         written = _as_written(df, vary)
         written.to_csv(tmp / "sweep.csv", index=False, float_format="%.6g")
