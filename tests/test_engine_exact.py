@@ -239,9 +239,10 @@ def test_warmup_arrivals_are_simulated_but_not_counted():
 
 
 def test_invocations_table_columns_are_those_of_the_spec():
+    # SPEC §4's columns, then the invocation's first arrival (which the warm-up counts by: docs/model.md).
     res = vs.simulate(tiny(), record_invocations=True)
     assert list(res.invocations.columns) == ["function", "arrival_s", "start_s", "end_s", "outcome", "cold",
-                                             "wait_s", "subnet", "az", "attempt"]
+                                             "wait_s", "subnet", "az", "attempt", "first_arrival_s"]
     assert isinstance(res.invocations, pd.DataFrame) and len(res.invocations) == 10
     assert vs.simulate(tiny()).invocations is None
 

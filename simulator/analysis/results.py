@@ -72,7 +72,7 @@ def build_result(engine: Engine) -> Result:
     if engine.record:
         invocations = pd.DataFrame.from_records(rec.rows, columns=INVOCATION_COLUMNS)
         invocations = invocations.astype({"arrival_s": float, "start_s": float, "end_s": float, "wait_s": float,
-                                          "cold": bool, "attempt": int})
+                                          "cold": bool, "attempt": int, "first_arrival_s": float})
         # Rows are recorded when an attempt ends; readers expect them in arrival order.
         invocations = invocations.sort_values(["arrival_s", "attempt"], kind="stable", ignore_index=True)
     buckets = pd.concat([pd.DataFrame({"kind": kind, "low_ms": edges[:-1] * 1000, "high_ms": edges[1:] * 1000,

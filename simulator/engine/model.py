@@ -382,7 +382,7 @@ class Engine:
         else:
             self.rec.succeeded(env, t)
             if self.record:
-                self.rec.row(f, env.arr, env.start, t, SUCCESS, env, env.attempt)
+                self.rec.row(f, env.arr, env.start, t, SUCCESS, env, env.attempt, env.t0)
         # The environment is idle now: it serves the next invocation or is reclaimed after keep_alive.
         if env.provisioned:
             f.idle_prov.append(env)
@@ -403,7 +403,7 @@ class Engine:
         of throttles, which do not use up its two retries of function errors)."""
         if self.record:
             self.rec.row(f, env.arr if env else t, env.start if env else None, t if env else None, cause, env,
-                         attempt)
+                         attempt, t0)
         if f.async_:
             if cause in _RETRYABLE:
                 # Backoff from 1 s, doubling with each retry of a throttle or 5xx (not with those of function errors).

@@ -26,8 +26,10 @@ __all__ = ["Recorder", "INVOCATION_COLUMNS"]
 SUCCESS = 0
 _FAILURE_IDX = frozenset(OUTCOMES.index(c) for c in FAILURES)
 
+# SPEC §4's columns, and the invocation's first arrival: a retry's row names the invocation it belongs to, and the
+# summary counts an invocation (all its attempts) when that first arrival is at or after the warm-up.
 INVOCATION_COLUMNS = ("function", "arrival_s", "start_s", "end_s", "outcome", "cold", "wait_s", "subnet", "az",
-                      "attempt")
+                      "attempt", "first_arrival_s")
 
 
 class Recorder:
@@ -236,13 +238,14 @@ class Recorder:
                 self.first_failure = t
 
     def row(self, f: Any, arr: float, start: float | None, end: float | None, cause: int, env: Any,
-            attempt: int) -> None:
-        """One attempt's row of the invocation table (``record_invocations``)."""
+            attempt: int, t0: float) -> None:
+        """One attempt's row of the invocation table (``record_invocations``); ``t0``: the invocation's first
+        arrival."""
         eni = env.eni if env is not None else None
         self.rows.append((
             f.name, arr, start, end, OUTCOMES[cause], bool(env.cold) if env is not None else False,
             env.wait if env is not None else 0.0, eni.subnet.id if eni is not None else None,
-            env.az.name if env is not None and env.az else None, attempt,
+            env.az.name if env is not None and env.az else None, attempt, t0,
         ))
 
     # -- environments and the network -----------------------------------------------------------------------------
