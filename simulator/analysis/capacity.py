@@ -117,8 +117,9 @@ def _projected_enis_per_subnet(scenario: Scenario, figures: dict[str, dict], key
 
 
 def capacity(scenario: Scenario) -> dict[str, Any]:
-    """Closed-form capacity figures, ceilings and lint findings of a scenario (SPEC §5); the projected peaks are the
-    p99.9 (``PEAK_QUANTILE``) of the run's peak."""
+    """Closed-form capacity figures, ceilings and lint findings of a scenario (SPEC §5). Per function,
+    ``projected_peak`` is the mean number in service at the busiest moment (Little's law) and ``peak_in_service``
+    the p99.9 (``PEAK_QUANTILE``) of the run's peak, the figure the lint compares with the ceilings."""
     from ..scenario.models import require_scenario
 
     require_scenario(scenario, "capacity")
