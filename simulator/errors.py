@@ -61,6 +61,13 @@ def require_bool(value: Any, function: str, parameter: str) -> bool:
     return value
 
 
+def require_path(value: Any, function: str, parameter: str) -> Any:
+    """``value`` as a path (text, ``pathlib.Path`` or any ``os.PathLike``)."""
+    if isinstance(value, bool) or not (isinstance(value, str) and value or hasattr(value, "__fspath__")):
+        raise ArgumentError(f"{function}(): {parameter} must be a path (text or pathlib.Path), got {shown(value)}")
+    return value
+
+
 def require_mapping(value: Any, function: str, parameter: str, example: str) -> Mapping:
     if not isinstance(value, Mapping):
         raise ArgumentError(f"{function}(): {parameter} must be a mapping such as {example}, got {shown(value)}")

@@ -21,14 +21,16 @@ def sc():
     return tiny()
 
 
+IAC = next((Path(__file__).resolve().parents[2] / "shared" / "iac").rglob("*.yaml"))
 NO_LOAD = {"version": 1, "name": "no-load", "duration": "3m", "functions": [{"name": "f", "memory_mb": 512}]}
 
 
 def _cases(sc):
     from simulator.analysis.compare import compare
     from simulator.analysis.headroom import headroom, parse_until
-    from simulator.analysis.results_folder import write_run
+    from simulator.analysis.results_folder import load_results, write_run
     from simulator.analysis.size import memory_tradeoff, size
+    from simulator.sources.cloudformation import import_cloudformation
 
     return [
         ("simulate", lambda: vs.simulate(str(QUICK)), "load the file first"),
@@ -103,6 +105,16 @@ def _cases(sc):
         ("estimate", lambda: vs.estimate(sc, workers=-1), "workers must be >= 0"),
         ("estimate", lambda: vs.estimate(sc, points="3"), "points"),
         ("parse_until", lambda: parse_until(sc, None), "texts must be a list"),
+        ("compare", lambda: compare(sc, {"seed": 5}), "give compare(..., seed=5)"),
+        ("compare", lambda: compare(sc, {"platform": "hyperplane"}, labels="ab"), "labels must be two"),
+        ("compare", lambda: compare(sc, {"platform": "hyperplane"}, labels=(1, 2)), "labels must be two"),
+        ("Scenario.function", lambda: sc.function("g"), "no function named 'g'"),
+        ("Scenario.subnet", lambda: sc.subnet("c"), "no subnet named 'c'"),
+        ("write_run", lambda: write_run(vs.simulate(sc), None), "out_dir must be a path"),
+        ("load_results", lambda: load_results(None), "folder must be a path"),
+        ("load_results", lambda: load_results(5), "folder must be a path"),
+        ("import_cloudformation", lambda: import_cloudformation(IAC, parameters=["Env=prod"]),
+         "parameters must be a mapping"),
         ("Scenario.model_validate", lambda: vs.Scenario.model_validate(
             {**BASE, "functions": [{**BASE["functions"][0], "subnets": ["nope"]}]}), "no subnet with id"),
     ]

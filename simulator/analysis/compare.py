@@ -197,10 +197,12 @@ class Comparison:
 
 def _labels(a: Scenario, b: Scenario, labels: Sequence[str] | None, changes: Mapping[str, Any]) -> tuple[str, str]:
     if labels is not None:
-        if len(labels) != 2 or labels[0] == labels[1]:
+        if (isinstance(labels, str) or not isinstance(labels, Sequence) or len(labels) != 2
+                or not all(isinstance(x, str) and x for x in labels) or labels[0] == labels[1]):
             from ..errors import ArgumentError
 
-            raise ArgumentError(f"compare(): labels must be two different names, got {list(labels)}")
+            raise ArgumentError(f"compare(): labels must be two different names such as ('before', 'after'), got "
+                                f"{labels!r}")
         return labels[0], labels[1]
     if changes:
         return a.name, ", ".join(f"{k}={v}" for k, v in changes.items())
@@ -228,6 +230,10 @@ def compare(a: Scenario, b: Scenario | Mapping[str, Any], *, seed: int | None = 
     changes: dict[str, Any] = {}
     if isinstance(b, Mapping):
         changes = dict(require_mapping(b, "compare", "b", '{"platform": "hyperplane"}'))
+        if "seed" in changes:  # both run with one seed: a change of seed alone would compare two identical runs
+            raise ArgumentError(f"compare(): both runs use one seed (the difference is the change, not the dice), so a "
+                                f"change of 'seed' has no effect; give compare(..., seed={changes['seed']!r}) to run "
+                                f"both with it, or vs.run_replications to see the spread between seeds")
         b = a.with_changes(changes)
     elif not isinstance(b, Scenario):
         raise ArgumentError(f"compare(): b must be a Scenario or a mapping of changes such as "

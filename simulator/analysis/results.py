@@ -52,8 +52,10 @@ class Result:
     def __repr__(self) -> str:
         s = self.summary
         rate = s["failure_rate"]
-        return (f"<Result {s['scenario']!r} {s['platform']} seed={s['seed']}: {s['invocations']:,} invocations, "
-                f"failure rate {rate:.4%}, peak concurrency {s['peak_concurrency']}>" if rate is not None else
+        means = f", means of {s['replications']['n']} replications" if s.get("replications") else ""
+        return (f"<Result {s['scenario']!r} {s['platform']} seed={s['seed']}{means}: {s['invocations']:,.0f} "
+                f"invocations, failure rate {rate:.4%}, peak concurrency {s['peak_concurrency']:,.0f}>"
+                if rate is not None else
                 f"<Result {s['scenario']!r}: no invocations>")
 
 

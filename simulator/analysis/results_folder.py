@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import ArgumentError, VpcsimError
+from ..errors import ArgumentError, VpcsimError, require_path
 from ..inputs import MAX_RESULTS_BYTES, InputFileError, open_regular_file, read_text_file
 from ..present.folders import HTML_REPORT, atomic_dir, atomic_file, copy_entries, timeseries_csv, to_json
 from ..present.report import draw_figures, render_report, resolved_yaml, write_report_files
@@ -39,7 +39,7 @@ def write_run(result: Result, out_dir: str | Path) -> Path:
     if not isinstance(result, Result):
         raise ArgumentError(f"write_run(): result must be a Result (from simulator.simulate), got "
                             f"{type(result).__name__}")
-
+    require_path(out_dir, "write_run", "out_dir")
     with atomic_dir(out_dir) as tmp:
         (tmp / "summary.json").write_text(to_json(result.summary), encoding="utf-8")
         timeseries_csv(result.timeseries, tmp / "timeseries.csv")
@@ -60,7 +60,7 @@ def load_results(folder: str | Path) -> Result:
     Raises :class:`ResultsFolderError` (one line naming the file) when the folder is missing or incomplete, and
     :class:`~simulator.scenario.models.ScenarioError` when its ``scenario.yaml`` is not a valid scenario.
     """
-    folder = Path(folder)
+    folder = Path(require_path(folder, "load_results", "folder"))
     if not folder.exists():
         raise ResultsFolderError(f"{folder}: no such folder (write one with: vpcsim run SCENARIO --out {folder})")
     if not folder.is_dir():

@@ -36,7 +36,7 @@ from pydantic import (
 )
 
 from .. import hooks
-from ..errors import ArgumentError, require_mapping, shown
+from ..errors import ArgumentError, VpcsimError, require_mapping, shown
 from ..inputs import MAX_SCENARIO_BYTES, InputFileError, read_text_file
 from ..units import format_duration
 from .distributions import FrozenDict
@@ -66,6 +66,21 @@ __all__ = [
     "Scenario", "Function", "Subnet", "Region", "Vpc", "ScenarioError", "Problem",
     "load_scenario", "scenario_from_dict", "PRESETS", "json_schema",
 ]
+
+
+class UnknownName(VpcsimError, KeyError):
+    """A function or subnet the scenario does not have: one line with the names it has (a ``KeyError`` too, for code
+    that caught one)."""
+
+    def __init__(self, kind: str, name: Any, known: list[str]):
+        close = difflib.get_close_matches(str(name), known, n=1)
+        names = ", ".join(known[:10]) + (" ..." if len(known) > 10 else "")
+        self.message = (f"no {kind} named {name!r} in this scenario ({kind}s: {names or 'none'})"
+                        + (f"; did you mean {close[0]!r}?" if close else ""))
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # KeyError's own would quote the sentence
+        return self.message
 
 
 class FrozenList(list):
@@ -228,7 +243,10 @@ class Scenario(StrictModel):
             by_name = self._index["functions"] = {}
             for f in self.functions:
                 by_name.setdefault(f.name, f)
-        return by_name[name]
+        try:
+            return by_name[name]
+        except (KeyError, TypeError):
+            raise UnknownName("function", name, list(by_name)) from None
 
     def subnet(self, subnet_id: str) -> Subnet:
         by_id = self._index.get("subnets")
@@ -236,7 +254,10 @@ class Scenario(StrictModel):
             by_id = self._index["subnets"] = {}
             for s in self.vpc.subnets:
                 by_id.setdefault(s.id, s)
-        return by_id[subnet_id]
+        try:
+            return by_id[subnet_id]
+        except (KeyError, TypeError):
+            raise UnknownName("subnet", subnet_id, list(by_id)) from None
 
     @property
     def azs(self) -> list[str]:
@@ -244,6 +265,12 @@ class Scenario(StrictModel):
         return list(dict.fromkeys(s.az for s in self.vpc.subnets))
 
     # -- round trips -------------------------------------------------------------------------------------------
+    def __repr__(self) -> str:  # pydantic's would print every field: 80 KB for a 100-function scenario
+        vpc = f", {len(self.vpc.subnets)} subnet{'' if len(self.vpc.subnets) == 1 else 's'}" if self.vpc.subnets else ""
+        n = len(self.functions)
+        return (f"<Scenario {self.name!r} {self.platform}: {n} function{'' if n == 1 else 's'}{vpc}, "
+                f"{format_duration(self.duration)}, seed {self.seed}>")
+
     def to_dict(self) -> dict:
         """The resolved scenario (defaults filled in) as plain data; loads back to an equal scenario."""
         data = self.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -34,9 +34,11 @@ Here: the import of one template or folder. Reading a template is :mod:`.cfn_tem
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import ArgumentError
 from .cfn_intrinsics import ACCOUNT_ID, AZ_LETTERS, Stack
 from .cfn_resources import (
     SubnetRef,
@@ -122,6 +124,9 @@ def import_cloudformation(
     """Read a template, a SAM project folder or a ``cdk.out/`` folder into an :class:`Infrastructure`."""
     src = Path(source)
     label = label or str(source)
+    if parameters is not None and not isinstance(parameters, Mapping):
+        raise ArgumentError(f"import_cloudformation(): parameters must be a mapping such as {{'Env': 'prod'}}, got "
+                            f"{type(parameters).__name__} {parameters!r}")
     given = dict(parameters or {})
     templates = _templates(src, label)
     imp = Importer(templates, region, given)
