@@ -22,6 +22,7 @@ def sc():
 
 
 IAC = next((Path(__file__).resolve().parents[2] / "shared" / "iac").rglob("*.yaml"))
+AZURE = Path(__file__).resolve().parents[2] / "shared" / "traces" / "azure2019-sample" / "100"
 NO_LOAD = {"version": 1, "name": "no-load", "duration": "3m", "functions": [{"name": "f", "memory_mb": 512}]}
 
 
@@ -30,6 +31,7 @@ def _cases(sc):
     from simulator.analysis.headroom import headroom, parse_until
     from simulator.analysis.results_folder import load_results, write_run
     from simulator.analysis.size import memory_tradeoff, size
+    from simulator.sources.azure import import_azure2019
     from simulator.sources.cloudformation import import_cloudformation
 
     return [
@@ -113,6 +115,12 @@ def _cases(sc):
         ("write_run", lambda: write_run(vs.simulate(sc), None), "out_dir must be a path"),
         ("load_results", lambda: load_results(None), "folder must be a path"),
         ("load_results", lambda: load_results(5), "folder must be a path"),
+        ("import_azure2019", lambda: import_azure2019(AZURE, day=0), "day must be >= 1"),
+        ("import_azure2019", lambda: import_azure2019(AZURE, timestep_s=0), "timestep_s must be above 0"),
+        ("import_azure2019", lambda: import_azure2019(AZURE, region="mars-1"), "AWS region name"),
+        ("import_azure2019", lambda: import_azure2019(AZURE, top="5"), "top must be a whole number"),
+        ("import_azure2019", lambda: import_azure2019(AZURE, functions="1fa06535"), "a list of hashes"),
+        ("import_cloudformation", lambda: import_cloudformation(IAC, region="mars-1"), "AWS region name"),
         ("import_cloudformation", lambda: import_cloudformation(IAC, parameters=["Env=prod"]),
          "parameters must be a mapping"),
         ("Scenario.model_validate", lambda: vs.Scenario.model_validate(

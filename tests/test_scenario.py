@@ -480,8 +480,12 @@ def test_a_function_without_arrivals_loads_back_and_its_results_folder_reads_bac
                                                                                          "memory_mb": 512}]})
     assert "arrivals" not in sc.to_dict()["functions"][0]
     assert scenario_from_dict(sc.to_dict()) == sc == scenario_from_dict(yaml.safe_load(sc.to_yaml()))
-    write_run(vs.simulate(sc), tmp_path / "out")
-    assert load_results(tmp_path / "out").scenario == sc
+    res = vs.simulate(sc)
+    write_run(res, tmp_path / "out")
+    back = load_results(tmp_path / "out")
+    assert back.scenario == sc
+    assert back.timeseries["t_s"].dtype == res.timeseries["t_s"].dtype == float  # whole steps read back as times
+    assert back.timeseries["t_s"].tolist() == res.timeseries["t_s"].tolist()
 
 
 # --------------------------------------------------------------------------------------------------- immutability

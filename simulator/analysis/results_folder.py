@@ -102,6 +102,10 @@ def load_results(folder: str | Path) -> Result:
     lacking = [c for c in needed if c not in ts.columns]
     if lacking:
         raise ResultsFolderError(f"{path}: not a vpcsim time series: missing column {', '.join(lacking[:5])}")
+    try:  # the step's start is a time in seconds, as a run gives it (whole steps are written without a decimal)
+        ts["t_s"] = ts["t_s"].astype(float)
+    except (TypeError, ValueError):
+        raise ResultsFolderError(f"{path}: not a vpcsim time series: t_s holds something other than numbers") from None
     invocations = None
     if (folder / "invocations.csv").exists():
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,7 +105,9 @@ def azure2019(
         check_out_file(out_file, "--out", IMPORTED_SCENARIO, force)
         if name is not None and not name.strip():
             raise UserError("--name: the scenario name must not be empty")
-        if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", region):
+        from ..sources.common import REGION
+
+        if not REGION.fullmatch(region):
             raise UserError(f"--region: not an AWS region name like us-east-1 (got {region!r}); the AZs are named "
                             f"REGION + a, b, c...")
         if day is not None and (directory / "invocations.csv").is_file():
@@ -196,11 +197,10 @@ ImportSetOpt = Annotated[list[str] | None, typer.Option(
     "--set", metavar="PATH=VALUE", help="Change the imported scenario before it is validated: duration=6h, "
                                         "platform=hyperplane, region.concurrency_limit=3000. Repeatable.")]
 RegionOpt = Annotated[str, typer.Option("--region", metavar="REGION", help="AWS region (AZ names of Fn::GetAZs, pseudo parameters).")]
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
-
-
 def _check_region(region: str) -> None:
-    if not _REGION.fullmatch(region):
+    from ..sources.common import REGION
+
+    if not REGION.fullmatch(region):
         raise UserError(f"--region: not an AWS region name like us-east-1 (got {region!r})")
 
 

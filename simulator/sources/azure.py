@@ -46,10 +46,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..errors import VpcsimError
+from ..errors import ArgumentError, VpcsimError, require_int, require_number
 from ..inputs import MAX_TRACE_BYTES, InputFileError, column_names, excerpt, open_regular_file
 from ..scenario.traces import MINUTE_S, TraceError, read_table
 from ..units import format_duration
+from .common import check_region
 
 __all__ = ["ImportProblem", "Imported", "import_azure2019", "lambda_memory_mb", "azure2019_files"]
 
@@ -59,6 +60,7 @@ LEGACY_STEP_MB, LEGACY_MAX_MB = 64, 3008  # DOMAIN §1: 128..3008 MB in 64 MB st
 MAX_MEMORY_MB = 10240  # DOMAIN §1: today 128..10240 MB in 1 MB steps
 DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S = 3, 900  # DOMAIN §1, §7: Lambda's default timeout, and its maximum
 MEMORY_COLUMN = "AverageAllocatedMb_pct99"
+DAYS = 14  # the full data set's days, d01..d14 (a sample folder holds one day and ignores the day)
 CITATION = ("Azure Functions Trace 2019 (Shahrad et al., Serverless in the Wild, USENIX ATC 2020; data CC-BY "
             "Microsoft)")
 
@@ -262,10 +264,20 @@ def import_azure2019(
     """
     if platform not in ("legacy", "hyperplane"):
         raise ImportProblem(f"--platform must be legacy or hyperplane (got {platform!r})")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int)):
+        raise ArgumentError(f"import_azure2019(): top must be a whole number or None, got {top!r}")
     if top is not None and top < 1:
         raise ImportProblem(f"--top must be at least 1 (got {top})")
-    if not (scale >= 0 and math.isfinite(scale)):
+    day = require_int(day, "import_azure2019", "day", minimum=1, maximum=DAYS)
+    if isinstance(functions, str) or (functions is not None and not isinstance(functions, list | tuple)):
+        raise ArgumentError(f"import_azure2019(): functions must be a list of hashes, got {functions!r}")
+    scale = require_number(scale, "import_azure2019", "scale")
+    if scale < 0:
         raise ImportProblem(f"--scale must be a number >= 0 (got {scale})")
+    timestep_s = require_number(timestep_s, "import_azure2019", "timestep_s")
+    if timestep_s <= 0:
+        raise ImportProblem(f"timestep_s must be above 0 (got {timestep_s:g})")
+    check_region(region, "import_azure2019")
     if spread not in (None, "poisson", "even"):
         raise ImportProblem(f"--spread must be poisson or even (got {spread!r})")
     files = azure2019_files(directory, day)

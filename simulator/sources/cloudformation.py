@@ -56,6 +56,7 @@ from .common import (
     Infrastructure,
     Origin,
     SourceError,
+    check_region,
     did_you_mean,
 )
 from .subnets import read_subnets
@@ -124,6 +125,7 @@ def import_cloudformation(
     """Read a template, a SAM project folder or a ``cdk.out/`` folder into an :class:`Infrastructure`."""
     src = Path(source)
     label = label or str(source)
+    check_region(region, "import_cloudformation")
     if parameters is not None and not isinstance(parameters, Mapping):
         raise ArgumentError(f"import_cloudformation(): parameters must be a mapping such as {{'Env': 'prod'}}, got "
                             f"{type(parameters).__name__} {parameters!r}")

@@ -12,14 +12,17 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import ArgumentError
 from ..inputs import MAX_SOURCE_BYTES, InputFileError, read_text_file
 from ..scenario.problems import Problem, ScenarioError
 
 __all__ = [
+    "REGION", "check_region",
     "read_source_text", "parse_source_json",
     "SourceError", "MissingExtra", "Origin", "ImportedFunction", "ImportedSubnet", "Infrastructure", "did_you_mean",
     "check_memory", "check_timeout", "check_architecture", "subnet_cidr", "require", "MIN_MEMORY_MB", "MAX_MEMORY_MB", "DEFAULT_MEMORY_MB",
@@ -180,6 +183,16 @@ class Infrastructure:
             if f.name == name:
                 return f
         raise KeyError(name)
+
+
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")  # us-east-1, eu-central-2, us-gov-west-1, ap-southeast-4
+
+
+def check_region(region: Any, function: str) -> str:
+    """``region`` if it is an AWS region's name (an importer names its AZs after it: ``us-east-1a``)."""
+    if not isinstance(region, str) or not REGION.fullmatch(region):
+        raise ArgumentError(f"{function}(): region must be an AWS region name like us-east-1, got {region!r}")
+    return region
 
 
 def did_you_mean(word: str, choices: list[str], what: str = "") -> str:
