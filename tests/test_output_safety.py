@@ -565,6 +565,30 @@ def test_sigterm_during_replications_in_workers_does_not_wait_for_them(tmp_path)
     assert not (tmp_path / "res").exists() and hidden(tmp_path) == []
 
 
+def test_sigterm_while_a_worker_still_starts_prints_no_traceback(tmp_path):
+    """A worker forked with the command's SIGTERM handler, before its initializer resets it: stopping it with
+    SIGTERM made it print 'Process ForkProcess-2:' and a traceback under the command's one line (seen once in a
+    full run on a loaded machine). Workers are killed: they hold no output."""
+    s = scenario_file(tmp_path)
+    body = """
+        import importlib
+        m = importlib.import_module("simulator.analysis.sweep")
+        def slow_start():  # a worker that has not yet reset the handler it inherited
+            ready(); time.sleep(120)
+        m._worker_start = slow_start
+        from simulator.cli.core import main
+        sys.exit(main(sys.argv[1:]))
+    """
+    proc = child(tmp_path, body, "run", s, "--replications", "4", "--workers", "2", "--out", tmp_path / "res")
+    assert proc.stdout.readline() == "READY\n"  # both workers started, neither has reset its handler
+    started = time.monotonic()
+    code, _, err = finish(proc, signal.SIGTERM, timeout_s=30)
+    assert time.monotonic() - started < 30
+    assert code == 143
+    assert err.strip() == "vpcsim: terminated (nothing was written)", err
+    assert not (tmp_path / "res").exists() and hidden(tmp_path) == []
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_once_the_command_is_over_keeps_its_exit_code(tmp_path, sig):
     """2 of 32 random SIGINTs (and of SIGTERMs) came while Python shut down after pandas: status -2 (-15), no line,

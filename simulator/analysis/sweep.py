@@ -245,14 +245,16 @@ def _worker_start() -> None:
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Terminate a pool's worker processes. Python 3.14 has ``terminate_workers()``; before it, the pool's own table
-    of processes (``_processes``, the same on 3.11 to 3.13; tests/test_output_safety.py checks that it works)."""
-    terminate = getattr(pool, "terminate_workers", None)
-    if terminate is not None:  # pragma: no cover - Python 3.14+
-        terminate()
+    """Kill a pool's worker processes: they hold no output, and SIGKILL cannot be caught, so a worker still starting
+    (forked with the command's SIGTERM handler, before :func:`_worker_start` ran) ends without printing a traceback.
+    Python 3.14 has ``kill_workers()``; before it, the pool's own table of processes (``_processes``, the same on 3.11
+    to 3.13; tests/test_output_safety.py checks that it works)."""
+    kill = getattr(pool, "kill_workers", None)
+    if kill is not None:  # pragma: no cover - Python 3.14+
+        kill()
         return
     for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
+        process.kill()
 
 
 def run_replications(
