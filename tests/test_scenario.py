@@ -270,6 +270,11 @@ def test_files_that_are_not_a_mapping(tmp_path, content, expected):
     assert problems_of(path) == [expected]
 
 
+def test_none_given_in_python_is_not_called_an_empty_file():
+    with pytest.raises(ScenarioError, match=r"^<scenario>: a scenario is a mapping of keys \(got None\)$"):
+        scenario_from_dict(None)
+
+
 def test_missing_file_folder_and_binary_file(tmp_path):
     with pytest.raises(ScenarioError, match=r"nope\.yaml: no such file$"):
         load_scenario(tmp_path / "nope.yaml")

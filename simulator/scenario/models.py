@@ -441,7 +441,7 @@ def scenario_from_dict(
         # The VPC and functions live in a template or a plan (docs/import.md): import it afresh and merge.
         return hooks.load_infrastructure(data, source=source, marks=marks, base_dir=base_dir, origin=_origin)
     if not isinstance(data, dict):
-        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        got = ("an empty file" if source is not None else "None") if data is None else f"a {type(data).__name__}"
         raise ScenarioError([Problem(source, 1 if marks else None, "", f"a scenario is a mapping of keys (got {got})")])
     # String keys only: YAML turns `on:` into True and `1:` into 1.
     for key in data:
