@@ -56,6 +56,9 @@ def test_headroom_prints_the_answer_the_closed_form_and_the_points(scenario_file
     assert first.startswith("Headroom x6.5") and "just above it subnet_ips binds" in first
     assert "Closed form (the p99.9 projected peak reaches the binding ceiling): x" in text
     assert "Points evaluated" in text and "subnet_ips" in text
+    # One replication a point: its peaks are whole counts, written without a decimal (not 294.0).
+    rows = [line for line in text.splitlines() if line.startswith("│") and " x" in line]
+    assert rows and all(".0 │" not in row for row in rows), rows
     assert {p.name for p in out_dir.iterdir()} == {"headroom.json", "points.csv", "headroom.png", "run", "vpcsim-manifest.json"}
     report = (out_dir / "run" / "report.html").read_text(encoding="utf-8")
     assert 'id="figure-headroom"' in report and "This is the run at x6.5" in report

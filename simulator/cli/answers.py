@@ -92,13 +92,20 @@ def print_headroom(h: Any) -> None:
     for col in cols:
         t.add_column(col, justify="left" if col in ("holds", "first outcome") else "right",
                      overflow="fold" if col in ("first outcome",) or "." in col else "ellipsis")
+    # Means of counts: whole numbers while every point's are, else one decimal in every row (not 294 beside 293.4).
+    whole = {k: all(v is None or float(v).is_integer() for v in (getattr(p, k) for p in h.points))
+             for k in ("peak_concurrency", "peak_enis")}
+
+    def mean_count(p: Any, key: str) -> str:
+        v = getattr(p, key)
+        return "-" if v is None else f"{v:,.0f}" if whole[key] else f"{v:,.1f}"
+
     for p in h.points:
         holds = ("[green]yes[/green]" if p.verified else "[green]yes[/green] (guide)") if p.held else "[red]no[/red]"
         t.add_row(_x(p.multiplier), holds, f"{p.runs_held}/{p.runs}",
                   *([escape(format_value(p.metric, h.condition_kind))] if extra else []), fmt_pct(p.failure_rate),
                   "-" if p.latency_p99_ms is None else f"{p.latency_p99_ms:,.0f}",
-                  "-" if p.peak_concurrency is None else f"{p.peak_concurrency:,.1f}",
-                  "-" if p.peak_enis is None else f"{p.peak_enis:,.1f}",
+                  mean_count(p, "peak_concurrency"), mean_count(p, "peak_enis"),
                   "-" if p.cost_monthly_usd is None else format_usd(p.cost_monthly_usd),
                   escape(p.first_outcome or "-"))
     print_table(t)
