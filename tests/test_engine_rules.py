@@ -408,3 +408,67 @@ def test_warmup_does_not_cut_the_time_series_step_it_falls_in():
     assert res.timeseries["ips_used.a"].tolist() == [0] * 5 + [4] + [0] * 2
     assert res.timeseries["free_ips.a"].tolist() == [11] * 5 + [7] + [11] * 2
     assert res.summary["subnets"]["a"]["peak_ips_used"] == 0 and res.summary["subnets"]["a"]["min_free_ips"] == 11
+
+
+# --------------------------------------------------------------------------------------------------- a mutation audit
+# Rules that a systematic mutation audit (stop 18) found no test held: each test below fails with its mutation.
+
+
+def test_round_robin_placement_takes_the_function_s_subnets_in_turn():
+    """Mutation: the turn counter not advanced (`f.rr += 1` removed in network._Base.order): every ENI in subnet a.
+    3008 MB: one environment per ENI; arrivals every 0.5 s while each runs 3.5 s, so each needs a new ENI."""
+    sc = tiny(vpc={"placement": "round-robin"},
+              functions=[fn(memory_mb=3008, arrivals={"process": "constant", "rate": 2, "end": 1.75})])
+    res = vs.simulate(sc, record_invocations=True)
+    assert res.invocations["subnet"].tolist() == ["a", "b", "a", "b"]
+
+
+def test_random_placement_draws_an_order_of_the_subnets():
+    """Mutation: the draw skipped (the subnets in file order): every ENI in subnet a. Eight new ENIs: the order is
+    drawn for each from the function's placement stream, so both subnets are used (the same ones for the seed)."""
+    sc = tiny(vpc={"placement": "random"},
+              functions=[fn(memory_mb=3008, arrivals={"process": "constant", "rate": 4, "end": 1.9})])
+    first = vs.simulate(sc, record_invocations=True).invocations["subnet"].tolist()
+    assert len(first) == 8 and set(first) == {"a", "b"}
+    assert vs.simulate(sc, record_invocations=True).invocations["subnet"].tolist() == first
+
+
+def test_an_execution_as_long_as_the_timeout_succeeds():
+    """SPEC §3.6: *longer* than the timeout fails. Mutation: `d >= f.timeout` in the engine's run step."""
+    sc = tiny(functions=[fn(subnets=[], timeout=2, duration=2.0, init=0, arrivals={"process": "constant", "rate": 1,
+                                                                                    "end": 0.5})])
+    res = vs.simulate(sc, record_invocations=True)
+    assert rows(res) == [(0.0, 0.0, 2.0, "success", True, 0.0, None, None, 1)]
+    assert res.summary["outcomes"].get("timeout", 0) == 0
+
+
+def test_sdk_retries_wait_at_most_the_cap():
+    """SPEC §3.7: full jitter, uniform(0, min(cap, base * 2^(attempt-1))). Mutation: the cap left out. With a base
+    of 10 s and a cap of 0.25 s, every retry comes within 0.25 s of the throttle before it (without the cap: up to
+    10, 20, 40 s)."""
+    sc = tiny(duration=30, functions=[fn(subnets=[], reserved_concurrency=1, init=0, duration=5,
+                                         client_retry={"attempts": 4, "base": 10, "cap": 0.25},
+                                         arrivals={"process": "constant", "rate": 2, "end": 10})])
+    inv = vs.simulate(sc, record_invocations=True).invocations
+    retried = 0
+    for _, attempts in inv.groupby("first_arrival_s"):
+        times = attempts.sort_values("attempt")["arrival_s"].tolist()
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        retried += len(gaps)
+        assert all(0 <= g <= 0.25 + 1e-12 for g in gaps), gaps
+    assert retried >= 20
+
+
+def test_an_async_invocation_lost_in_an_az_outage_goes_back_to_the_queue():
+    """SPEC §3.7: async throttles and 5xx are retried; an execution lost with its AZ is a 5xx to the queue. Mutation:
+    `az_outage` left out of the retryable causes: the invocation ends as az_outage. The invocation at 0 waits 2 s for
+    its ENI and runs from 2.5; az-a goes down at 3 for 2 s; the retries come back until the AZ is up again."""
+    sc = tiny(duration=20, events=[{"at": 3, "kind": "az_outage", "az": "az-a", "for": 2}],
+              functions=[fn(subnets=["a"], invocation="async", duration=3,
+                            arrivals={"process": "constant", "rate": 1, "end": 0.5})])
+    res = vs.simulate(sc, record_invocations=True)
+    # Lost at 3; the retry at 4 (1 s) finds the AZ down; the one at 6 (2 s) a new environment on the ENI it kept.
+    assert rows(res) == [(0.0, 2.5, 3.0, "az_outage", True, 2.0, "a", "az-a", 1),
+                         (4.0, None, None, "az_outage", False, 0.0, None, None, 2),
+                         (6.0, 6.5, 9.5, "success", True, 0.0, "a", "az-a", 3)]
+    assert res.summary["outcomes"] == {**{k: 0 for k in res.summary["outcomes"]}, "success": 1}
