@@ -472,3 +472,27 @@ def test_an_async_invocation_lost_in_an_az_outage_goes_back_to_the_queue():
                          (4.0, None, None, "az_outage", False, 0.0, None, None, 2),
                          (6.0, 6.5, 9.5, "success", True, 0.0, "a", "az-a", 3)]
     assert res.summary["outcomes"] == {**{k: 0 for k in res.summary["outcomes"]}, "success": 1}
+
+
+def test_provisioned_environments_take_no_scaling_credit():
+    """SPEC §3.3: provisioned environments exist from t=0 and need no scaling credit. Mutation: they take a token
+    each from the bucket. A burst of 1 (refilled at 1 a minute): the two provisioned environments serve the arrivals
+    at 0 and 0.25; the one at 0.5 needs a new environment and gets the bucket's one token."""
+    sc = tiny(region={"scaling": {"model": "burst", "burst": 1, "per_minute": 1}},
+              functions=[fn(subnets=[], provisioned_concurrency=2, duration=5, init=0,
+                            arrivals={"process": "constant", "rate": 4, "end": 0.6})])
+    res = vs.simulate(sc, record_invocations=True)
+    assert [(r[0], r[3], r[4]) for r in rows(res)] == [(0.0, "success", False), (0.25, "success", False),
+                                                         (0.5, "success", True)]
+    assert res.summary["outcomes"]["throttled_scaling"] == 0
+
+
+def test_an_az_outage_loses_the_provisioned_environments_in_it():
+    """SPEC §3.9: environments in the AZ are lost, provisioned ones too. Mutation: a provisioned environment not
+    registered with its AZ, so the outage passes it by. One provisioned environment in az-a runs the invocation
+    at 0 from 0 to 5; az-a goes down at 1."""
+    sc = tiny(events=[{"at": 1, "kind": "az_outage", "az": "az-a", "for": 2}],
+              functions=[fn(subnets=["a"], provisioned_concurrency=1, duration=5, init=0,
+                            arrivals={"process": "constant", "rate": 1, "end": 0.5})])
+    res = vs.simulate(sc, record_invocations=True)
+    assert rows(res) == [(0.0, 0.0, 1.0, "az_outage", False, 0.0, "a", "az-a", 1)]
